@@ -1,0 +1,127 @@
+/* cap.c: saved captures, read in order with libpcap; pcap and pcapng, us and ns. */
+#include "capture/cap.h"
+
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/link.h"
+
+struct cap_file {
+    const char *path;
+    pcap_t *pcap;
+    int linktype;
+    uint64_t frame;
+};
+
+struct kw_cap {
+    struct cap_file *files;
+    size_t n_files, cur;
+    struct kw_stats *stats;
+    FILE *warn;
+};
+
+void kw_cap_close(struct kw_cap *cap)
+{
+    if (!cap)
+        return;
+    for (size_t i = 0; i < cap->n_files; i++)
+        if (cap->files[i].pcap)
+            pcap_close(cap->files[i].pcap);
+    free(cap->files);
+    free(cap);
+}
+
+static int open_one(struct cap_file *f, const char *bpf, char err[KW_CAP_ERRBUF])
+{
+    char pe[PCAP_ERRBUF_SIZE] = "";
+    /* Microsecond precision: libpcap scales nanosecond files down to kw_usec. */
+    f->pcap = pcap_open_offline_with_tstamp_precision(f->path, PCAP_TSTAMP_PRECISION_MICRO, pe);
+    if (!f->pcap) {
+        snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s",
+                 strcmp(f->path, "-") ? f->path : "standard input", pe);
+        return -1;
+    }
+    f->linktype = pcap_datalink(f->pcap);
+    if (!kw_link_supported(f->linktype)) {
+        const char *name = pcap_datalink_val_to_name(f->linktype);
+        snprintf(err, KW_CAP_ERRBUF,
+                 "%s: unsupported link type %s (%d); keepwatch reads Ethernet, Linux cooked "
+                 "(SLL, SLL2), BSD loopback and raw IP",
+                 f->path, name ? name : "unknown", f->linktype);
+        return -1;
+    }
+    if (bpf) {
+        struct bpf_program prog;
+        if (pcap_compile(f->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+            snprintf(err, KW_CAP_ERRBUF, "invalid filter '%s': %s", bpf, pcap_geterr(f->pcap));
+            return -1;
+        }
+        int rc = pcap_setfilter(f->pcap, &prog);
+        pcap_freecode(&prog);
+        if (rc < 0) {
+            snprintf(err, KW_CAP_ERRBUF, "%s: cannot set filter: %s", f->path,
+                     pcap_geterr(f->pcap));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct kw_cap *kw_cap_open_files(const char *const *paths, size_t n_paths, const char *bpf,
+                                 struct kw_stats *stats, FILE *warn, char err[KW_CAP_ERRBUF])
+{
+    struct kw_cap *cap = calloc(1, sizeof(*cap));
+    if (!cap || !(cap->files = calloc(n_paths ? n_paths : 1, sizeof(*cap->files)))) {
+        snprintf(err, KW_CAP_ERRBUF, "out of memory");
+        goto fail;
+    }
+    cap->n_files = n_paths;
+    cap->stats = stats;
+    cap->warn = warn;
+    size_t n_stdin = 0;
+    for (size_t i = 0; i < n_paths; i++) {
+        cap->files[i].path = paths[i];
+        if (!strcmp(paths[i], "-") && ++n_stdin > 1) {
+            snprintf(err, KW_CAP_ERRBUF, "standard input (-r -) can be read only once");
+            goto fail;
+        }
+        if (open_one(&cap->files[i], bpf, err) < 0)
+            goto fail;
+    }
+    return cap;
+fail:
+    kw_cap_close(cap);
+    return NULL;
+}
+
+enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
+{
+    while (cap->cur < cap->n_files) {
+        struct cap_file *f = &cap->files[cap->cur];
+        struct pcap_pkthdr *h;
+        const u_char *bytes;
+        int rc = pcap_next_ex(f->pcap, &h, &bytes);
+        if (rc == 1) {
+            pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
+            pkt->linktype = f->linktype;
+            pkt->wire_len = h->len;
+            pkt->frame = ++f->frame;
+            pkt->bytes = kw_slice_make(bytes, h->caplen);
+            cap->stats->packets++;
+            cap->stats->bytes += h->len;
+            return KW_CAP_PKT;
+        }
+        if (rc == PCAP_ERROR) { /* e.g. "truncated dump file; tried to read 54 ..." */
+            cap->stats->files_truncated++;
+            if (cap->warn)
+                fprintf(cap->warn, "keepwatch: %s: %s after %llu packets; going on\n",
+                        strcmp(f->path, "-") ? f->path : "standard input",
+                        pcap_geterr(f->pcap), (unsigned long long)f->frame);
+        }
+        pcap_close(f->pcap); /* end of this file: on to the next */
+        f->pcap = NULL;
+        cap->cur++;
+    }
+    return KW_CAP_END;
+}

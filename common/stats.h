@@ -1,0 +1,34 @@
+/* stats.h: run-wide counters. Each stage increments its own fields; main prints them.
+ * Every packet or stream keepwatch does not analyse is counted here, never dropped silently. */
+#ifndef KW_STATS_H
+#define KW_STATS_H
+
+#include <stdint.h>
+
+struct kw_stats {
+    /* capture/ */
+    uint64_t packets;          /* packets read from the input */
+    uint64_t bytes;            /* their length on the wire */
+    uint64_t files_truncated;  /* inputs that ended in the middle of a packet record */
+    uint64_t skip_ipv6;        /* IPv6 packets (not analysed yet) */
+    uint64_t skip_not_ip;      /* ARP, LLDP...: not IP at all */
+    uint64_t skip_truncated;   /* cut short by the snaplen: data missing */
+    uint64_t skip_invalid;     /* malformed link or IP header */
+    uint64_t skip_not_tcp;     /* UDP, ICMP... */
+    uint64_t skip_fragment;    /* IPv4 fragments too short to reassemble safely */
+    /* reassembly/ */
+    uint64_t skip_mid_stream;  /* TCP packets of connections whose handshake was not captured */
+    uint64_t streams_evicted;  /* connections dropped because the stream table was full */
+    uint64_t queue_dropped;    /* out-of-order queues dropped by the reassembler (too much data) */
+    uint64_t tcp_invalid;      /* TCP headers the reassembler rejected */
+    uint64_t connections_gap;  /* connections where a missing segment stopped reassembly */
+    /* http/ */
+    uint64_t connections;      /* TCP connections seen from their handshake */
+    uint64_t http_connections; /* of those, connections with at least one HTTP message */
+    uint64_t requests;
+    uint64_t responses;
+    uint64_t not_http;         /* connections whose bytes stopped being HTTP */
+    uint64_t lost_requests;    /* requests that got no response because the server closed */
+};
+
+#endif

@@ -1,0 +1,22 @@
+/* time.h: the one time type. Capture time travels with every event; nothing
+ * below main reads the system clock. */
+#ifndef KW_TIME_H
+#define KW_TIME_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* Microseconds since the Unix epoch, UTC. */
+typedef int64_t kw_usec;
+
+/* "Not seen": a time that has not happened (no response yet, no FIN). */
+#define KW_TS_NONE INT64_MIN
+
+#define KW_USEC_PER_SEC 1000000
+
+/* ISO 8601 UTC with microseconds: "2026-11-21T22:41:56.123456Z".
+ * Writes at most KW_ISO8601_LEN bytes including the NUL; returns the length. */
+#define KW_ISO8601_LEN 32
+size_t kw_time_iso8601(kw_usec t, char out[KW_ISO8601_LEN]);
+
+#endif

@@ -1,0 +1,246 @@
+/* keepwatch: a passive HTTP/1.x connection-persistence inspector.
+ *
+ * main: options, wiring of the stages, exit status. The only file that
+ * includes every folder. Data flows one way:
+ *   capture (packets) -> reassembly (bytes, FINs, closes) -> http (transactions,
+ *   connection ends) -> output (text or JSON). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/cap.h"
+#include "capture/link.h"
+#include "common/stats.h"
+#include "http/track.h"
+#include "output/out.h"
+#include "reassembly/reasm.h"
+
+#define EXIT_USAGE 2
+
+struct options {
+    const char **files;
+    size_t n_files;
+    const char *json_path; /* NULL: text; "-": JSON to standard output */
+    char *filter;
+    struct kw_reasm_config reasm;
+    uint32_t head_max;
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: keepwatch [options] -r FILE [-r FILE ...] [filter expression]\n"
+          "\n"
+          "Reads saved captures (pcap or pcapng; '-' is standard input), reassembles\n"
+          "every TCP connection, decodes its HTTP/1.x exchanges and reports, per\n"
+          "connection, each request and response, the idle gaps and how it ended.\n"
+          "\n"
+          "  -r FILE               read packets from FILE; repeat for several files, in order\n"
+          "  --json [FILE]         JSON lines instead of text, to FILE or standard output\n"
+          "                        (the next word is taken as FILE unless it starts with '-')\n"
+          "  --max-streams N       reassembler hash size; 3/4 of it are followed at once\n"
+          "                        (default 65536)\n"
+          "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
+          "                        old starts a new connection (default 1)\n"
+          "  --max-header-bytes N  cap on a message's start line and headers (default 65536)\n"
+          "  -h, --help            this help\n"
+          "  --version             the version\n"
+          "\n"
+          "Trailing words are a BPF filter, as for tcpdump (e.g. tcp port 8080).\n"
+          "Exit status: 0 when the input was read, 2 for bad usage or unreadable input.\n",
+          f);
+}
+
+static int parse_number(const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        fprintf(stderr, "keepwatch: %s wants a number from %ld to %ld, not '%s'\n", opt, min, max,
+                s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    o->files = calloc((size_t)argc, sizeof(*o->files));
+    if (!o->files)
+        return -1;
+    o->reasm.n_tcp_streams = KW_REASM_STREAMS_DEFAULT;
+    o->reasm.flow_timeout_s = KW_REASM_FLOW_TIMEOUT_DEFAULT;
+    o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
+    size_t filter_len = 0;
+    int first_filter = argc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        long v;
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--version")) {
+            printf("keepwatch %s\n", PACKAGE_VERSION);
+            exit(0);
+        } else if (!strcmp(a, "-r")) {
+            if (!val) {
+                fputs("keepwatch: -r wants a file name\n", stderr);
+                return -1;
+            }
+            o->files[o->n_files++] = val;
+            i++;
+        } else if (!strncmp(a, "-r", 2) && a[2]) {
+            o->files[o->n_files++] = a + 2;
+        } else if (!strcmp(a, "--json")) {
+            o->json_path = "-";
+            if (val && val[0] != '-') {
+                o->json_path = val;
+                i++;
+            } else if (val && !strcmp(val, "-")) {
+                i++;
+            }
+        } else if (!strncmp(a, "--json=", 7)) {
+            o->json_path = a + 7;
+        } else if (!strcmp(a, "--max-streams") || !strcmp(a, "--flow-timeout") ||
+                   !strcmp(a, "--max-header-bytes")) {
+            if (!val) {
+                fprintf(stderr, "keepwatch: %s wants a number\n", a);
+                return -1;
+            }
+            if (!strcmp(a, "--max-streams")) {
+                if (parse_number(a, val, 16, 1 << 24, &v) < 0)
+                    return -1;
+                o->reasm.n_tcp_streams = (int)v;
+            } else if (!strcmp(a, "--flow-timeout")) {
+                if (parse_number(a, val, 0, 86400, &v) < 0)
+                    return -1;
+                o->reasm.flow_timeout_s = (int)v;
+            } else {
+                if (parse_number(a, val, 256, 16 << 20, &v) < 0)
+                    return -1;
+                o->head_max = (uint32_t)v;
+            }
+            i++;
+        } else if (!strcmp(a, "--")) {
+            first_filter = i + 1;
+            break;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "keepwatch: unknown option '%s' (see keepwatch --help)\n", a);
+            return -1;
+        } else {
+            first_filter = i;
+            break;
+        }
+    }
+    for (int i = first_filter; i < argc; i++)
+        filter_len += strlen(argv[i]) + 1;
+    if (filter_len) {
+        o->filter = calloc(1, filter_len);
+        if (!o->filter)
+            return -1;
+        for (int i = first_filter; i < argc; i++) {
+            if (i > first_filter)
+                strcat(o->filter, " ");
+            strcat(o->filter, argv[i]);
+        }
+    }
+    if (!o->n_files) {
+        fputs("keepwatch: no input: give -r FILE (live capture is not supported yet)\n", stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static void skip(struct kw_stats *st, enum kw_link_res r)
+{
+    switch (r) {
+    case KW_LINK_IPV6: st->skip_ipv6++; break;
+    case KW_LINK_NOT_IP: st->skip_not_ip++; break;
+    case KW_LINK_TRUNCATED: st->skip_truncated++; break;
+    case KW_LINK_FRAGMENT: st->skip_fragment++; break;
+    case KW_LINK_INVALID: st->skip_invalid++; break;
+    case KW_LINK_IPV4: break;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    memset(&o, 0, sizeof(o));
+    if (parse_args(argc, argv, &o) < 0) {
+        fputs("usage: keepwatch [options] -r FILE [filter expression]; see --help\n", stderr);
+        return EXIT_USAGE;
+    }
+
+    int status = EXIT_USAGE;
+    struct kw_stats stats;
+    memset(&stats, 0, sizeof(stats));
+    char err[KW_CAP_ERRBUF];
+    FILE *out_file = stdout;
+    struct kw_cap *cap = NULL;
+    struct kw_out *out = NULL;
+    struct kw_track *track = NULL;
+    struct kw_reasm *reasm = NULL;
+
+    cap = kw_cap_open_files(o.files, o.n_files, o.filter, &stats, stderr, err);
+    if (!cap) {
+        fprintf(stderr, "keepwatch: %s\n", err);
+        goto done;
+    }
+    if (o.json_path && strcmp(o.json_path, "-")) {
+        out_file = fopen(o.json_path, "w");
+        if (!out_file) {
+            fprintf(stderr, "keepwatch: %s: cannot write: %s\n", o.json_path, strerror(errno));
+            out_file = stdout;
+            goto done;
+        }
+    }
+    out = kw_out_new(o.json_path ? KW_OUT_JSON : KW_OUT_TEXT, out_file);
+    track = out ? kw_track_new(o.head_max, kw_out_sink(out), &stats) : NULL;
+    if (!track) {
+        fputs("keepwatch: out of memory\n", stderr);
+        goto done;
+    }
+    reasm = kw_reasm_new(&o.reasm, kw_track_reasm_sink(track), &stats, err);
+    if (!reasm) {
+        fprintf(stderr, "keepwatch: %s\n", err);
+        goto done;
+    }
+
+    struct kw_pkt pkt;
+    kw_usec last_ts = 0;
+    while (kw_cap_next(cap, &pkt) == KW_CAP_PKT) {
+        struct kw_slice ip;
+        if (pkt.ts > last_ts)
+            last_ts = pkt.ts;
+        enum kw_link_res r = kw_link_ip(pkt.linktype, pkt.bytes, pkt.wire_len, &ip);
+        if (r == KW_LINK_IPV4)
+            kw_reasm_feed(reasm, pkt.ts, ip);
+        else
+            skip(&stats, r);
+    }
+    kw_reasm_finish(reasm, last_ts);
+    kw_out_stats(out, &stats, last_ts);
+    status = 0;
+    if (ferror(out_file) || fflush(out_file) == EOF) {
+        fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
+        status = EXIT_USAGE;
+    }
+
+done:
+    kw_reasm_free(reasm);
+    kw_track_free(track);
+    kw_out_free(out);
+    kw_cap_close(cap);
+    if (out_file != stdout)
+        fclose(out_file);
+    free(o.files);
+    free(o.filter);
+    return status;
+}

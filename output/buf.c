@@ -1,0 +1,145 @@
+/* buf.c: the output buffer and the escapers. */
+#include "output/buf.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void grow(struct kw_buf *b, size_t need)
+{
+    if (b->len + need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + need)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        fputs("keepwatch: out of memory for output\n", stderr);
+        exit(2);
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+void kw_buf_free(struct kw_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+void kw_buf_put(struct kw_buf *b, const char *s, size_t n)
+{
+    grow(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void kw_buf_puts(struct kw_buf *b, const char *s)
+{
+    kw_buf_put(b, s, strlen(s));
+}
+
+void kw_buf_printf(struct kw_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (!b->p || (size_t)n >= b->cap - b->len) {
+        grow(b, (size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+void kw_buf_write(struct kw_buf *b, FILE *f)
+{
+    if (b->len)
+        fwrite(b->p, 1, b->len, f);
+    b->len = 0;
+}
+
+/* Length of a valid UTF-8 sequence at p (RFC 3629), or 0. */
+static size_t utf8_len(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len;
+    uint32_t min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    uint32_t cp = c & (0xff >> (len + 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    grow(b, n + 2);
+    for (size_t i = 0; i < n;) {
+        uint8_t c = p[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            size_t j = i + 1;
+            while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' && p[j] != '\\')
+                j++;
+            kw_buf_put(b, (const char *)p + i, j - i);
+            i = j;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            char e[2] = { '\\', (char)c };
+            kw_buf_put(b, e, 2);
+            i++;
+            continue;
+        }
+        size_t u = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
+        if (u) {
+            kw_buf_put(b, (const char *)p + i, u);
+            i += u;
+            continue;
+        }
+        char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+        kw_buf_put(b, e, 6);
+        i++;
+    }
+}
+
+void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    grow(b, n);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            kw_buf_put(b, (const char *)&p[i], 1);
+        } else if (c == '\\') {
+            kw_buf_put(b, "\\\\", 2);
+        } else {
+            char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+            kw_buf_put(b, e, 4);
+        }
+    }
+}

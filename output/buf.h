@@ -1,0 +1,29 @@
+/* buf.h: one reusable, growable text buffer per output, and the one pair of
+ * escapers every byte from the wire goes through before it is printed. */
+#ifndef KW_BUF_H
+#define KW_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct kw_buf {
+    char *p;
+    size_t len, cap;
+};
+
+void kw_buf_free(struct kw_buf *b);
+void kw_buf_put(struct kw_buf *b, const char *s, size_t n);
+void kw_buf_puts(struct kw_buf *b, const char *s);
+void kw_buf_printf(struct kw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kw_buf_write(struct kw_buf *b, FILE *f); /* writes and empties it */
+
+/* Wire bytes as the inside of a JSON string: quotes, backslashes and control
+ * bytes escaped, bytes >= 0x80 that are not valid UTF-8 as \u00XX. */
+void kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n);
+
+/* Wire bytes for a terminal: printable ASCII kept, a backslash doubled, any
+ * other byte as \xHH. */
+void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n);
+
+#endif

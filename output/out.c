@@ -1,0 +1,81 @@
+/* out.c: choosing the writer, and the names both writers print. */
+#include "output/out-impl.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+
+void kw_buf_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e)
+{
+    char s[INET6_ADDRSTRLEN];
+    if (!inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->addr, s, sizeof(s)))
+        s[0] = '\0';
+    kw_buf_puts(b, s);
+}
+
+const char *kw_close_name(enum kw_close c)
+{
+    switch (c) {
+    case KW_CLOSE_FIN: return "fin";
+    case KW_CLOSE_RST: return "rst";
+    case KW_CLOSE_TIMEOUT: return "timeout";
+    case KW_CLOSE_CAPTURE_END: return "capture-end";
+    }
+    return "unknown";
+}
+
+const char *kw_side_name(enum kw_side s)
+{
+    switch (s) {
+    case KW_SIDE_CLIENT: return "client";
+    case KW_SIDE_SERVER: return "server";
+    case KW_SIDE_NONE: break;
+    }
+    return "none";
+}
+
+const char *kw_framing_name(enum kw_framing f)
+{
+    switch (f) {
+    case KW_FRAMING_CONTENT_LENGTH: return "content-length";
+    case KW_FRAMING_CHUNKED: return "chunked";
+    case KW_FRAMING_CLOSE: return "close";
+    case KW_FRAMING_NONE: break;
+    }
+    return "none";
+}
+
+struct kw_out *kw_out_new(enum kw_out_format format, FILE *f)
+{
+    struct kw_out *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->format = format;
+    o->f = f;
+    if (format == KW_OUT_JSON)
+        o->sink = (struct kw_track_sink){ o, kw_json_txn, NULL, kw_json_end };
+    else
+        o->sink = (struct kw_track_sink){ o, kw_text_txn, kw_text_fin, kw_text_end };
+    return o;
+}
+
+const struct kw_track_sink *kw_out_sink(struct kw_out *o)
+{
+    return &o->sink;
+}
+
+void kw_out_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
+{
+    if (o->format == KW_OUT_JSON)
+        kw_json_stats(o, st, ts);
+    else
+        kw_text_stats(o, st, ts);
+    fflush(o->f);
+}
+
+void kw_out_free(struct kw_out *o)
+{
+    if (!o)
+        return;
+    kw_buf_free(&o->buf);
+    free(o);
+}

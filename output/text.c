@@ -1,0 +1,295 @@
+/* text.c: a per-connection report a person reads like a curl -v transcript.
+ * Lines of a connection are kept until it ends, so its summary can come
+ * first: the first KEEP_BYTES of them, then the last TAIL_LINES. */
+#include "output/out-impl.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEEP_BYTES (16 * 1024)
+#define TAIL_LINES 8
+#define SERVER_MAX 64
+
+struct text_conn {
+    struct kw_buf lines;          /* the first lines */
+    struct kw_buf tail[TAIL_LINES];
+    uint32_t n_tail;              /* lines that went to the tail ring */
+    kw_usec last_resp_end;
+    uint32_t last_resp_index;
+    uint8_t server[SERVER_MAX];   /* first Server header seen */
+    uint16_t server_len;
+};
+
+static struct text_conn *state(struct kw_conn_info *c)
+{
+    if (!c->user[0]) {
+        struct text_conn *tc = calloc(1, sizeof(*tc));
+        if (!tc) {
+            fputs("keepwatch: out of memory\n", stderr);
+            exit(2);
+        }
+        tc->last_resp_end = KW_TS_NONE;
+        c->user[0] = tc;
+    }
+    return c->user[0];
+}
+
+static void rel(struct kw_buf *b, kw_usec t, kw_usec start)
+{
+    kw_usec d = t - start;
+    const char *sign = d < 0 ? "-" : "+";
+    uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    kw_buf_printf(b, "   %s%" PRIu64 ".%06" PRIu64 "  ", sign, a / KW_USEC_PER_SEC,
+                  a % KW_USEC_PER_SEC);
+}
+
+static void dur(struct kw_buf *b, kw_usec d)
+{
+    if (d < KW_USEC_PER_SEC)
+        kw_buf_printf(b, "%.1f ms", (double)d / 1000.0);
+    else
+        kw_buf_printf(b, "%.3f s", (double)d / KW_USEC_PER_SEC);
+}
+
+/* Moves the line formatted in `line` into the connection's lines. */
+static void keep(struct text_conn *tc, struct kw_buf *line)
+{
+    kw_buf_put(line, "\n", 1);
+    if (tc->lines.len + line->len <= KEEP_BYTES && !tc->n_tail) {
+        kw_buf_put(&tc->lines, line->p, line->len);
+    } else {
+        struct kw_buf *t = &tc->tail[tc->n_tail % TAIL_LINES];
+        t->len = 0;
+        kw_buf_put(t, line->p, line->len);
+        tc->n_tail++;
+    }
+    line->len = 0;
+}
+
+static void wire_text(struct kw_buf *b, const struct kw_text *t)
+{
+    kw_buf_text(b, t->p, t->len);
+    if (t->truncated)
+        kw_buf_puts(b, "...");
+}
+
+static const char *no_response_text(enum kw_no_response r)
+{
+    switch (r) {
+    case KW_NORESP_LOST: return "lost: the server closed the connection";
+    case KW_NORESP_CLIENT_CLOSED: return "the client closed first";
+    case KW_NORESP_NOT_SEEN: return "not seen: a segment is missing from the capture";
+    case KW_NORESP_CAPTURE_END: return "still waiting at the end of the capture";
+    case KW_NORESP_ABANDONED: return "the connection stopped being followed";
+    case KW_NORESP_NONE: break;
+    }
+    return "none";
+}
+
+void kw_text_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
+{
+    struct kw_out *o = ctx;
+    struct text_conn *tc = state(c);
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    rel(b, t->has_request ? t->req_first : t->resp_first, c->start);
+    if (t->has_request) {
+        wire_text(b, &t->method);
+        kw_buf_puts(b, " ");
+        wire_text(b, &t->uri);
+        if (t->req.version)
+            kw_buf_printf(b, " HTTP/%d.%d", t->req.version / 10, t->req.version % 10);
+        if (t->req_connection.present) {
+            kw_buf_puts(b, " [Connection: ");
+            wire_text(b, &t->req_connection);
+            kw_buf_puts(b, "]");
+        }
+        if (t->idle_before != KW_TS_NONE && t->idle_before > 0 && !t->pipelined) {
+            kw_buf_puts(b, "  (idle ");
+            dur(b, t->idle_before);
+            kw_buf_puts(b, ")");
+        }
+        if (t->pipelined)
+            kw_buf_puts(b, "  (pipelined)");
+        if (t->after_server_fin)
+            kw_buf_puts(b, "  (sent after the server's FIN)");
+    } else {
+        kw_buf_puts(b, "(no request)");
+    }
+    kw_buf_puts(b, "  ->  ");
+    if (!t->has_response) {
+        kw_buf_printf(b, "no response (%s)", no_response_text(t->no_response));
+    } else {
+        kw_buf_printf(b, "%u HTTP/%d.%d", t->resp.status, t->resp.version / 10,
+                      t->resp.version % 10);
+        if (t->resp_connection.present || t->resp_keep_alive.present) {
+            kw_buf_puts(b, " [");
+            if (t->resp_connection.present) {
+                kw_buf_puts(b, "Connection: ");
+                wire_text(b, &t->resp_connection);
+            }
+            if (t->resp_keep_alive.present) {
+                kw_buf_puts(b, t->resp_connection.present ? "; Keep-Alive: " : "Keep-Alive: ");
+                wire_text(b, &t->resp_keep_alive);
+            }
+            kw_buf_puts(b, "]");
+        }
+        kw_buf_printf(b, "  %" PRIu64 " B %s", t->resp_body_len, kw_framing_name(t->framing));
+        if (t->response_complete && t->req_last != KW_TS_NONE) {
+            kw_buf_puts(b, "  ");
+            dur(b, t->resp_last - t->req_last);
+        }
+        if (!t->response_complete)
+            kw_buf_puts(b, "  (cut short)");
+        if (t->server.present && !tc->server_len) {
+            size_t n = t->server.len < SERVER_MAX ? t->server.len : SERVER_MAX;
+            memcpy(tc->server, t->server.p, n);
+            tc->server_len = (uint16_t)n;
+        }
+        if (t->response_complete) {
+            tc->last_resp_end = t->resp_last;
+            tc->last_resp_index = t->index;
+        }
+    }
+    keep(tc, b);
+}
+
+void kw_text_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts)
+{
+    struct kw_out *o = ctx;
+    struct text_conn *tc = state(c);
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    rel(b, ts, c->start);
+    kw_buf_printf(b, "%s FIN", kw_side_name(who));
+    if (tc->last_resp_end != KW_TS_NONE && tc->last_resp_index) {
+        kw_buf_puts(b, ", ");
+        dur(b, ts - tc->last_resp_end);
+        kw_buf_printf(b, " after response %u", tc->last_resp_index);
+    }
+    keep(tc, b);
+}
+
+static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct text_conn *tc,
+                        const struct kw_conn_end *e)
+{
+    kw_buf_printf(b, "#%" PRIu64 " ", c->id);
+    kw_buf_endpoint_ip(b, &c->key.client);
+    kw_buf_printf(b, ":%u -> ", c->key.client.port);
+    kw_buf_endpoint_ip(b, &c->key.server);
+    kw_buf_printf(b, ":%u  ", c->key.server.port);
+    if (tc && tc->server_len) {
+        kw_buf_text(b, tc->server, tc->server_len);
+        kw_buf_puts(b, "  ");
+    }
+    if (!e->http && !e->not_http) {
+        kw_buf_puts(b, "no HTTP");
+    } else {
+        kw_buf_printf(b, "%u request%s, %u response%s", e->requests, e->requests == 1 ? "" : "s",
+                      e->responses, e->responses == 1 ? "" : "s");
+        if (e->reused)
+            kw_buf_puts(b, ", reused");
+    }
+    if (e->closed_by != KW_SIDE_NONE) {
+        kw_buf_printf(b, ", closed by %s (%s", kw_side_name(e->closed_by),
+                      e->close == KW_CLOSE_RST ? "RST" : "FIN");
+        if (e->idle_before_close != KW_TS_NONE) {
+            kw_buf_puts(b, " after ");
+            dur(b, e->idle_before_close);
+            kw_buf_puts(b, " idle");
+        }
+        kw_buf_puts(b, e->close_announced ? ", announced)" : ")");
+    } else if (e->close == KW_CLOSE_CAPTURE_END) {
+        kw_buf_puts(b, ", open at the end of the capture");
+    } else {
+        kw_buf_puts(b, ", dropped by the reassembler");
+    }
+    if (e->lost_requests)
+        kw_buf_printf(b, ", %u request%s lost", e->lost_requests, e->lost_requests == 1 ? "" : "s");
+    kw_buf_puts(b, "\n");
+}
+
+void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
+{
+    struct kw_out *o = ctx;
+    struct text_conn *tc = c->user[0];
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    header_line(b, c, tc, e);
+    if (tc) {
+        kw_buf_put(b, tc->lines.p, tc->lines.len);
+        if (tc->n_tail > TAIL_LINES)
+            kw_buf_printf(b, "   ... %u lines not shown (--json has every transaction)\n",
+                          tc->n_tail - TAIL_LINES);
+        uint32_t n = tc->n_tail < TAIL_LINES ? tc->n_tail : TAIL_LINES;
+        for (uint32_t i = tc->n_tail - n; i < tc->n_tail; i++)
+            kw_buf_put(b, tc->tail[i % TAIL_LINES].p, tc->tail[i % TAIL_LINES].len);
+    }
+    if (e->rst_by != KW_SIDE_NONE) {
+        rel(b, e->end_ts, c->start);
+        kw_buf_printf(b, "RST from %s\n", kw_side_name(e->rst_by));
+    } else if (e->ended == KW_CLOSE_CAPTURE_END) {
+        rel(b, e->end_ts, c->start);
+        kw_buf_puts(b, "capture ends, connection still open\n");
+    } else if (e->ended == KW_CLOSE_TIMEOUT) {
+        rel(b, e->end_ts, c->start);
+        kw_buf_puts(b, "dropped by the reassembler (stream table full, or its ports reused)\n");
+    }
+    if (e->tunnel)
+        kw_buf_printf(b, "   then %s: the rest is not HTTP\n",
+                      e->tunnel == KW_TUNNEL_UPGRADE ? "protocol upgrade (101)" : "CONNECT tunnel");
+    if (e->not_http)
+        kw_buf_printf(b, "   not HTTP from here: %s (%s, byte %" PRIu64 ")\n", e->not_http,
+                      e->not_http_dir == KW_TO_SERVER ? "client to server" : "server to client",
+                      e->not_http_offset);
+    for (int d = 0; d < 2; d++)
+        if (e->gap_offset[d] != KW_NO_GAP)
+            kw_buf_printf(b, "   a segment missing from the capture stopped the %s stream at "
+                             "byte %" PRId64 "; what came after it was not seen\n",
+                          d == KW_TO_SERVER ? "client-to-server" : "server-to-client",
+                          e->gap_offset[d]);
+    kw_buf_write(b, o->f);
+    if (tc) {
+        kw_buf_free(&tc->lines);
+        for (int i = 0; i < TAIL_LINES; i++)
+            kw_buf_free(&tc->tail[i]);
+        free(tc);
+        c->user[0] = NULL;
+    }
+}
+
+void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
+{
+    (void)ts;
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    kw_buf_printf(b,
+                  "\n%" PRIu64 " packets, %" PRIu64 " bytes; %" PRIu64 " connections, %" PRIu64
+                  " with HTTP; %" PRIu64 " requests, %" PRIu64 " responses, %" PRIu64
+                  " requests lost\n",
+                  st->packets, st->bytes, st->connections, st->http_connections, st->requests,
+                  st->responses, st->lost_requests);
+    struct {
+        uint64_t n;
+        const char *what;
+    } skipped[] = {
+        { st->skip_ipv6, "IPv6 packets (not analysed yet)" },
+        { st->skip_truncated, "packets cut short by the snaplen" },
+        { st->skip_mid_stream, "packets of connections whose handshake was not captured" },
+        { st->skip_not_ip, "non-IP frames" },
+        { st->skip_not_tcp, "non-TCP packets" },
+        { st->skip_invalid, "malformed frames" },
+        { st->skip_fragment, "IP fragments too short to reassemble" },
+        { st->tcp_invalid, "malformed TCP headers" },
+        { st->streams_evicted, "connections dropped: stream table full (see --max-streams)" },
+        { st->queue_dropped, "out-of-order queues dropped by the reassembler" },
+        { st->connections_gap, "connections with a segment missing from the capture" },
+        { st->not_http, "connections whose bytes stopped being HTTP" },
+        { st->files_truncated, "capture files cut short" },
+    };
+    for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
+        if (skipped[i].n)
+            kw_buf_printf(b, "  %" PRIu64 " %s\n", skipped[i].n, skipped[i].what);
+    kw_buf_write(b, o->f);
+}

@@ -1,0 +1,508 @@
+#!/usr/bin/env bash
+# record.sh - re-record keepwatch's test captures of real HTTP/1.x traffic.
+#
+# Debian 12 (bookworm) packages needed:
+#   tcpdump tshark (brings wireshark-common: capinfos, editcap) curl
+#   python3 python3-tornado tomcat10 nginx-light (or any nginx) lighttpd apache2
+#   coreutils procps
+#
+# Run as root (tcpdump on lo).  Every server is a private instance started
+# from a temporary directory with its own config, listening on 127.0.0.1
+# high ports only, and stopped (by pid) after its capture.  Captures are
+# written next to this script, or into $OUT_DIR.
+#
+# Usage: ./record.sh                 # all captures
+#        ./record.sh NAME [NAME...]  # some captures, NAME = file name with or
+#                                    # without .pcap, e.g. tomcat-max2-timeout3
+#        ./record.sh --list
+# Environment: OUT_DIR, PYTHON (default /usr/bin/python3, must have tornado),
+#   KEEP_WORK=1 (keep temp dirs), PORT_TORNADO PORT_TOMCAT PORT_NGINX
+#   PORT_APACHE PORT_LIGHTTPD (defaults 18081..18085).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT_DIR=${OUT_DIR:-$HERE}
+PYTHON=${PYTHON:-/usr/bin/python3}
+RAWCLIENT="$HERE/rawclient.py"
+PORT_TORNADO=${PORT_TORNADO:-18081}
+PORT_TOMCAT=${PORT_TOMCAT:-18082}
+PORT_NGINX=${PORT_NGINX:-18083}
+PORT_APACHE=${PORT_APACHE:-18084}
+PORT_LIGHTTPD=${PORT_LIGHTTPD:-18085}
+# fixed mtime of every served file, so ETag/Last-Modified are stable
+FILE_DATE='2024-01-01 00:00:00 UTC'
+
+ALL=(
+  tornado-http11 tornado-http11.pcapng tornado-http10 tornado-http10-keepalive
+  tornado-chunked tornado-any
+  tomcat-max2-timeout3 truncated-file
+  nginx-pipelined nginx-nanosec snaplen-cut
+  apache-keepalive lighttpd-keepalive
+)
+
+# ---------------------------------------------------------------- helpers
+PIDS=()        # processes started by this script (servers, tcpdump)
+WORKDIRS=()
+TCPDUMP_PID=
+SERVER_PID=
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'record.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# stop_pid PID [SIGNAL]: signal one process we started, wait (bounded) for it
+stop_pid() {
+  local pid=$1 sig=${2:-TERM} i
+  [ -n "$pid" ] || return 0
+  kill -"$sig" "$pid" 2>/dev/null || true
+  for i in $(seq 1 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid did not exit after SIG$sig, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$? p d
+  set +e
+  for p in "${PIDS[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then stop_pid "$p" TERM; fi
+  done
+  if [ "${KEEP_WORK:-0}" = 1 ]; then
+    [ ${#WORKDIRS[@]} -gt 0 ] && log "work dirs kept: ${WORKDIRS[*]}"
+  else
+    for d in "${WORKDIRS[@]}"; do rm -rf -- "$d"; done
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# new_workdir: make a temp dir, put its path in $W (no subshell, so that
+# cleanup() knows about it)
+new_workdir() {
+  W=$(mktemp -d /tmp/keepwatch-rec.XXXXXX)
+  chmod 755 "$W"          # servers drop privileges (nginx, apache)
+  WORKDIRS+=("$W")
+}
+
+# make_docroot DIR: the small static files every server serves
+make_docroot() {
+  local d=$1 i
+  mkdir -p "$d"
+  printf 'hello\n' >"$d/hello.txt"
+  : >"$d/big.txt"
+  for i in $(seq -w 1 16); do
+    printf 'line %s: 0123456789abcdefghijklmnopqrstuvwxyz\n' "$i" >>"$d/big.txt"
+  done
+  touch -d "$FILE_DATE" "$d/hello.txt" "$d/big.txt"
+  chmod 755 "$d"
+  chmod 644 "$d"/*.txt
+}
+
+# wait_http URL [SECONDS]: bounded readiness probe (before capturing starts)
+wait_http() {
+  local url=$1 secs=${2:-20} i
+  for i in $(seq 1 $((secs * 5))); do
+    if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
+    if [ -n "$SERVER_PID" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      die "server (pid $SERVER_PID) died while waiting for $url"
+    fi
+    sleep 0.2
+  done
+  die "no answer from $url within ${secs}s"
+}
+
+# server_start LOGFILE CMD...: start a server in the background, keep its pid
+server_start() {
+  local logf=$1; shift
+  "$@" >"$logf" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+}
+
+server_stop() {
+  stop_pid "$SERVER_PID" TERM
+  SERVER_PID=
+}
+
+# cap_start FILE PORT [IFACE] [tcpdump options...]
+cap_start() {
+  local file=$1 port=$2 iface=${3:-lo} i
+  shift 3 || shift $#
+  rm -f -- "$file"
+  CAP_ERR=$(mktemp /tmp/keepwatch-tcpdump.XXXXXX)
+  tcpdump -i "$iface" -s 0 -U --immediate-mode -n -Z root "$@" -w "$file" "tcp port $port" 2>"$CAP_ERR" &
+  TCPDUMP_PID=$!
+  PIDS+=("$TCPDUMP_PID")
+  for i in $(seq 1 50); do
+    grep -q 'listening on' "$CAP_ERR" && break
+    kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$CAP_ERR" >&2; die "tcpdump failed"; }
+    sleep 0.1
+  done
+  grep -q 'listening on' "$CAP_ERR" || die "tcpdump did not start"
+  sleep 0.3
+}
+
+cap_stop() {
+  sleep 0.5                       # let the closes (FIN/ACK) reach the capture
+  stop_pid "$TCPDUMP_PID" INT
+  TCPDUMP_PID=
+  sed 's/^/   tcpdump: /' "$CAP_ERR" >&2
+  rm -f -- "$CAP_ERR"
+}
+
+raw() { "$PYTHON" "$RAWCLIENT" "$@"; }
+
+# ---------------------------------------------------------------- servers
+tornado_start() {
+  local w=$1
+  "$PYTHON" -c 'import tornado' 2>/dev/null || die "$PYTHON cannot import tornado (apt-get install python3-tornado)"
+  server_start "$w/tornado.log" "$PYTHON" "$HERE/tornado_app.py" --address 127.0.0.1 --port "$PORT_TORNADO"
+  wait_http "http://127.0.0.1:$PORT_TORNADO/_health"
+}
+
+nginx_start() {
+  local w=$1
+  make_docroot "$w/htdocs"
+  mkdir -p "$w/tmp"
+  cat >"$w/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+user nobody nogroup;
+pid $w/nginx.pid;
+error_log $w/error.log;
+events { worker_connections 64; }
+http {
+    access_log $w/access.log;
+    client_body_temp_path $w/tmp/body;
+    proxy_temp_path $w/tmp/proxy;
+    fastcgi_temp_path $w/tmp/fastcgi;
+    uwsgi_temp_path $w/tmp/uwsgi;
+    scgi_temp_path $w/tmp/scgi;
+    types { text/plain txt; }
+    default_type application/octet-stream;
+    keepalive_timeout 75s;
+    server {
+        listen 127.0.0.1:$PORT_NGINX;
+        root $w/htdocs;
+    }
+}
+EOF
+  server_start "$w/nginx.out" nginx -p "$w" -c "$w/nginx.conf" -e "$w/error.log"
+  wait_http "http://127.0.0.1:$PORT_NGINX/hello.txt"
+}
+
+tomcat_start() {
+  local w=$1 f
+  local home=${CATALINA_HOME_DEBIAN:-/usr/share/tomcat10}
+  [ -x "$home/bin/catalina.sh" ] || die "tomcat10 not installed ($home/bin/catalina.sh)"
+  mkdir -p "$w/conf" "$w/logs" "$w/temp" "$w/work" "$w/webapps"
+  for f in web.xml catalina.properties logging.properties context.xml; do
+    if [ -f "$home/etc/$f" ]; then cp "$home/etc/$f" "$w/conf/"
+    elif [ -f "/etc/tomcat10/$f" ]; then cp "/etc/tomcat10/$f" "$w/conf/"; fi
+  done
+  cat >"$w/conf/server.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<Server port="-1" shutdown="SHUTDOWN">
+  <Service name="Catalina">
+    <Connector address="127.0.0.1" port="$PORT_TOMCAT"
+               protocol="org.apache.coyote.http11.Http11NioProtocol"
+               maxKeepAliveRequests="2" keepAliveTimeout="3000"
+               connectionTimeout="20000" />
+    <Engine name="Catalina" defaultHost="localhost">
+      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false" />
+    </Engine>
+  </Service>
+</Server>
+EOF
+  make_docroot "$w/webapps/ROOT"
+  server_start "$w/catalina.out" env CATALINA_HOME="$home" CATALINA_BASE="$w" \
+    CATALINA_TMPDIR="$w/temp" CATALINA_PID="$w/catalina.pid" "$home/bin/catalina.sh" run
+  wait_http "http://127.0.0.1:$PORT_TOMCAT/hello.txt" 90
+}
+
+apache_start() {
+  local w=$1 m
+  local mods=${APACHE_MODULES:-/usr/lib/apache2/modules}
+  make_docroot "$w/htdocs"
+  mkdir -p "$w/run"
+  printf 'text/plain\ttxt\n' >"$w/mime.types"
+  {
+    echo "ServerRoot $w"
+    echo "DefaultRuntimeDir $w/run"
+    echo "PidFile $w/apache2.pid"
+    echo "ErrorLog $w/error.log"
+    echo "LogLevel warn"
+    for m in mpm_event authz_core dir mime; do
+      echo "LoadModule ${m}_module $mods/mod_${m}.so"
+    done
+    cat <<EOF
+User www-data
+Group www-data
+ServerName 127.0.0.1
+Listen 127.0.0.1:$PORT_APACHE
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 8
+MaxRequestWorkers 8
+MinSpareThreads 1
+MaxSpareThreads 16
+KeepAlive On
+MaxKeepAliveRequests 3
+KeepAliveTimeout 2
+TypesConfig $w/mime.types
+DocumentRoot $w/htdocs
+<Directory />
+    Require all denied
+</Directory>
+<Directory $w/htdocs>
+    Require all granted
+</Directory>
+EOF
+  } >"$w/apache2.conf"
+  server_start "$w/apache2.out" apache2 -d "$w" -f "$w/apache2.conf" -DFOREGROUND
+  wait_http "http://127.0.0.1:$PORT_APACHE/hello.txt"
+}
+
+lighttpd_start() {
+  local w=$1
+  make_docroot "$w/htdocs"
+  cat >"$w/lighttpd.conf" <<EOF
+server.document-root = "$w/htdocs"
+server.bind = "127.0.0.1"
+server.port = $PORT_LIGHTTPD
+server.errorlog = "$w/error.log"
+server.max-keep-alive-requests = 2
+server.max-keep-alive-idle = 2
+mimetype.assign = ( ".txt" => "text/plain" )
+EOF
+  server_start "$w/lighttpd.out" lighttpd -D -f "$w/lighttpd.conf"
+  wait_http "http://127.0.0.1:$PORT_LIGHTTPD/hello.txt"
+}
+
+# ---------------------------------------------------------------- captures
+curl2() { # two requests, one connection (curl reuses it), output discarded
+  curl -sS --http1.1 --max-time 10 -o /dev/null -o /dev/null "$1" "$2"
+}
+
+rec_tornado_http11() {
+  local w; new_workdir; w=$W
+  tornado_start "$w"
+  cap_start "$OUT_DIR/tornado-http11.pcap" "$PORT_TORNADO" lo
+  curl2 "http://127.0.0.1:$PORT_TORNADO/_health" "http://127.0.0.1:$PORT_TORNADO/_health"
+  cap_stop
+  server_stop
+}
+
+rec_tornado_http11_pcapng() {
+  # the very same traffic as tornado-http11.pcap, converted to pcapng
+  [ -f "$OUT_DIR/tornado-http11.pcap" ] || rec_tornado_http11
+  rm -f -- "$OUT_DIR/tornado-http11.pcapng"
+  editcap -F pcapng "$OUT_DIR/tornado-http11.pcap" "$OUT_DIR/tornado-http11.pcapng"
+}
+
+rec_tornado_any() {
+  local w; new_workdir; w=$W
+  tornado_start "$w"
+  cap_start "$OUT_DIR/tornado-any.pcap" "$PORT_TORNADO" any
+  curl2 "http://127.0.0.1:$PORT_TORNADO/_health" "http://127.0.0.1:$PORT_TORNADO/_health"
+  cap_stop
+  server_stop
+}
+
+rec_tornado_http10() {
+  # HTTP/1.0 without keep-alive: Tornado answers HTTP/1.1 200 (no
+  # Connection header) and closes.  50 ms later a second request is written
+  # on the same socket, after the server's FIN: the server answers with RST.
+  local w; new_workdir; w=$W
+  tornado_start "$w"
+  cap_start "$OUT_DIR/tornado-http10.pcap" "$PORT_TORNADO" lo
+  raw --port "$PORT_TORNADO" --timeout 3 \
+    --req 'GET /_health HTTP/1.0' --sleep 0.05 --stale 'GET /_health HTTP/1.0'
+  cap_stop
+  server_stop
+  check_http10_rst "$OUT_DIR/tornado-http10.pcap"
+}
+
+rec_tornado_http10_keepalive() {
+  local w; new_workdir; w=$W
+  tornado_start "$w"
+  cap_start "$OUT_DIR/tornado-http10-keepalive.pcap" "$PORT_TORNADO" lo
+  raw --port "$PORT_TORNADO" --timeout 3 \
+    --req 'GET /_health HTTP/1.0|Connection: keep-alive' \
+    --req 'GET /_health HTTP/1.0|Connection: keep-alive'
+  cap_stop
+  server_stop
+}
+
+rec_tornado_chunked() {
+  local w; new_workdir; w=$W
+  tornado_start "$w"
+  cap_start "$OUT_DIR/tornado-chunked.pcap" "$PORT_TORNADO" lo
+  curl -sS --http1.1 --max-time 10 -o /dev/null "http://127.0.0.1:$PORT_TORNADO/chunked"
+  cap_stop
+  server_stop
+}
+
+rec_tomcat_max2_timeout3() {
+  # maxKeepAliveRequests=2 keepAliveTimeout=3000.
+  # conn 1: requests 1,2 back to back (2nd answered with Connection: close,
+  #         server closes)
+  # conn 2: request 3, idle 2 s, request 4 (reused; being the 2nd request on
+  #         the connection it is also answered with Connection: close)
+  # conn 3: request 5, idle 4 s: the server closes the idle connection at
+  #         ~3 s (the client closes as soon as it sees the FIN)
+  # conn 4: request 6
+  local w; new_workdir; w=$W
+  tomcat_start "$w"
+  cap_start "$OUT_DIR/tomcat-max2-timeout3.pcap" "$PORT_TOMCAT" lo
+  raw --port "$PORT_TOMCAT" --timeout 6 --reconnect --close-on-fin \
+    --req 'GET /hello.txt' --req 'GET /hello.txt' --req 'GET /hello.txt' \
+    --sleep 2 --req 'GET /hello.txt' --req 'GET /hello.txt' \
+    --sleep 4 --req 'GET /hello.txt'
+  cap_stop
+  server_stop
+}
+
+rec_truncated_file() {
+  # tomcat-max2-timeout3.pcap cut in the middle of the data of its middle
+  # packet record
+  local src="$OUT_DIR/tomcat-max2-timeout3.pcap" cut
+  [ -f "$src" ] || rec_tomcat_max2_timeout3
+  cut=$("$PYTHON" - "$src" <<'EOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+magic = data[:4]
+endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+off, recs = 24, []
+while off + 16 <= len(data):
+    incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+    recs.append((off, incl))
+    off += 16 + incl
+start, incl = recs[len(recs) // 2]
+print(start + 16 + incl // 2)
+EOF
+)
+  head -c "$cut" "$src" >"$OUT_DIR/truncated-file.pcap"
+  log "truncated-file.pcap: first $cut bytes of tomcat-max2-timeout3.pcap"
+}
+
+rec_nginx_pipelined() {
+  local w; new_workdir; w=$W
+  nginx_start "$w"
+  cap_start "$OUT_DIR/nginx-pipelined.pcap" "$PORT_NGINX" lo
+  raw --port "$PORT_NGINX" --timeout 3 \
+    --pipeline 'GET /hello.txt' 'HEAD /hello.txt' 'GET /hello.txt'
+  cap_stop
+  server_stop
+}
+
+rec_nginx_nanosec() {
+  local w; new_workdir; w=$W
+  nginx_start "$w"
+  cap_start "$OUT_DIR/nginx-nanosec.pcap" "$PORT_NGINX" lo --time-stamp-precision=nano
+  curl2 "http://127.0.0.1:$PORT_NGINX/hello.txt" "http://127.0.0.1:$PORT_NGINX/hello.txt"
+  cap_stop
+  server_stop
+}
+
+rec_snaplen_cut() {
+  local w; new_workdir; w=$W
+  nginx_start "$w"
+  cap_start "$OUT_DIR/snaplen-cut.pcap" "$PORT_NGINX" lo -s 100
+  curl2 "http://127.0.0.1:$PORT_NGINX/big.txt" "http://127.0.0.1:$PORT_NGINX/hello.txt"
+  cap_stop
+  server_stop
+}
+
+rec_apache_keepalive() {
+  # KeepAlive On, MaxKeepAliveRequests 3, KeepAliveTimeout 2.
+  # HTTP/1.0 + Connection: keep-alive requests back to back until Apache
+  # closes the connection, then one more request on a new connection, which
+  # is then left idle until Apache's keep-alive timeout closes it.
+  local w; new_workdir; w=$W
+  apache_start "$w"
+  cap_start "$OUT_DIR/apache-keepalive.pcap" "$PORT_APACHE" lo
+  local r='GET /hello.txt HTTP/1.0|Connection: keep-alive'
+  raw --port "$PORT_APACHE" --timeout 6 --reconnect --close-on-fin \
+    --req "$r" --req "$r" --req "$r" --req "$r" --req "$r" \
+    --read-until-fin
+  cap_stop
+  server_stop
+}
+
+rec_lighttpd_keepalive() {
+  # max-keep-alive-requests = 2, max-keep-alive-idle = 2.
+  # conn 1: requests 1,2,3 back to back (lighttpd answers the 3rd, not the
+  #         2nd, with Connection: close and closes)
+  # conn 2: request 4, idle 5 s (the server closes the idle connection; the
+  #         client notices it only when it wants to send the next request,
+  #         at 5 s, and closes lazily then)
+  # conn 3: request 5
+  local w; new_workdir; w=$W
+  lighttpd_start "$w"
+  cap_start "$OUT_DIR/lighttpd-keepalive.pcap" "$PORT_LIGHTTPD" lo
+  raw --port "$PORT_LIGHTTPD" --timeout 6 --reconnect \
+    --req 'GET /hello.txt' --req 'GET /hello.txt' --req 'GET /hello.txt' \
+    --req 'GET /hello.txt' --sleep 5 --req 'GET /hello.txt'
+  cap_stop
+  server_stop
+}
+
+# ---------------------------------------------------------------- checks
+# tornado-http10: server FIN before the 2nd request, RST from the server after
+check_http10_rst() {
+  local f=$1 out
+  command -v tshark >/dev/null || { log "tshark missing, check skipped"; return 0; }
+  out=$(tshark -r "$f" -T fields -e frame.number -e tcp.srcport \
+          -e tcp.flags.fin -e tcp.flags.reset -e tcp.len 2>/dev/null)
+  printf '%s\n' "$out" | awk -v sp="$PORT_TORNADO" '
+    $2 == sp && $3 == 1 && !fin { fin = $1 }
+    $2 != sp && $5 > 0 { n++; if (n == 2) req2 = $1 }
+    $2 == sp && $4 == 1 && req2 && !rst { rst = $1 }
+    END {
+      if (fin && req2 && rst && fin < req2 && req2 < rst) {
+        printf "== check ok: server FIN frame %d, 2nd request frame %d, server RST frame %d\n", fin, req2, rst > "/dev/stderr"
+        exit 0
+      }
+      printf "record.sh: check FAILED: fin=%s req2=%s rst=%s\n", fin, req2, rst > "/dev/stderr"
+      exit 1
+    }'
+}
+
+# ---------------------------------------------------------------- main
+if [ "${1:-}" = --list ]; then printf '%s\n' "${ALL[@]}"; exit 0; fi
+[ "$(id -u)" = 0 ] || die "run as root (tcpdump needs it)"
+for c in tcpdump curl editcap "$PYTHON"; do
+  command -v "$c" >/dev/null || die "missing $c"
+done
+mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+
+if [ $# -eq 0 ]; then set -- "${ALL[@]}"; fi
+names=()
+for a in "$@"; do
+  a=${a%.pcap}
+  ok=0
+  for n in "${ALL[@]}"; do [ "$n" = "$a" ] && ok=1; done
+  [ $ok = 1 ] || die "unknown capture '$a' (see --list)"
+  names+=("$a")
+done
+
+for n in "${names[@]}"; do
+  fn="rec_${n//[-.]/_}"
+  log "recording $n"
+  "$fn"
+done
+
+if command -v capinfos >/dev/null; then
+  for n in "${names[@]}"; do
+    case $n in *.pcapng) f="$OUT_DIR/$n" ;; *) f="$OUT_DIR/$n.pcap" ;; esac
+    capinfos -c -E -T -m "$f" 2>/dev/null | tail -n +2 || true
+  done
+fi
+log "done"
