@@ -77,8 +77,10 @@ static enum kw_link_res ipv4(struct kw_cur *c, struct kw_slice frame, uint32_t w
     size_t total = (size_t)(h[2] << 8 | h[3]);
     if ((h[0] >> 4) != 4 || ihl < 20 || total < ihl)
         return KW_LINK_INVALID;
-    if (avail < total)
+    if (avail < total) {
+        *ip = kw_slice_make(h, avail); /* what there is, for whoever can use it */
         return short_read(frame, wire_len);
+    }
     uint16_t frag = (uint16_t)(h[6] << 8 | h[7]);
     /* A fragment must carry 8 bytes past its header: libnids 1.26 reads past a
      * shorter one (ip_fragment.c, ip_create). */
@@ -136,6 +138,7 @@ enum kw_link_res kw_link_ip(int linktype, struct kw_slice frame, uint32_t wire_l
 {
     struct kw_cur c = { frame.p, frame.p + frame.len };
     uint16_t type;
+    *ip = kw_slice_make(NULL, 0);
     uint32_t af;
 
     switch (linktype) {

@@ -513,11 +513,17 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
     bool ok = true;
 
 #define OFFSET() (d->offset + (uint64_t)(p - in.p))
-#define FAIL(e)                        \
-    do {                               \
-        ok = fail(d, (e), OFFSET());   \
-        goto out;                      \
+    /* On failure the text piece read so far is delivered first, so that the
+     * same bytes give the same pieces wherever TCP cut them. */
+#define FAIL(e)                                     \
+    do {                                            \
+        int field_;                                 \
+        if (in_text(d, &field_) && p > mark)        \
+            emit(d, field_, mark, p);               \
+        ok = fail(d, (e), OFFSET());                \
+        goto out;                                   \
     } while (0)
+    const uint8_t *counted = NULL; /* a byte read again in a new state counts once */
 
     while (p < end) {
         uint8_t st = d->state;
@@ -547,8 +553,11 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         }
 
         uint8_t c = *p;
-        if (in_head(st) && st != S_START && ++d->head.head_bytes > d->head_max)
-            FAIL(KW_HTTP_E_HEAD_TOO_BIG);
+        if (in_head(st) && st != S_START && p != counted) {
+            counted = p;
+            if (++d->head.head_bytes > d->head_max)
+                FAIL(KW_HTTP_E_HEAD_TOO_BIG);
+        }
 
         switch (st) {
         case S_START:
@@ -564,6 +573,7 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
                     FAIL(KW_HTTP_E_BAD_METHOD);
                 d->state = S_METHOD;
                 d->head.head_bytes = 1;
+                counted = p;
                 d->text_started = false;
                 mark = p;
                 tok_add(d, c);

@@ -231,7 +231,9 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
         kw_buf_printf(b, "RST from %s\n", kw_side_name(e->rst_by));
     } else if (e->ended == KW_CLOSE_CAPTURE_END) {
         rel(b, e->end_ts, c->start);
-        kw_buf_puts(b, "capture ends, connection still open\n");
+        kw_buf_puts(b, e->fin_ts[0] != KW_TS_NONE || e->fin_ts[1] != KW_TS_NONE
+                           ? "capture ends before the close was complete\n"
+                           : "capture ends, connection still open\n");
     } else if (e->ended == KW_CLOSE_TIMEOUT) {
         rel(b, e->end_ts, c->start);
         kw_buf_puts(b, "dropped by the reassembler (stream table full, or its ports reused)\n");
@@ -245,8 +247,9 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
                       e->not_http_offset);
     for (int d = 0; d < 2; d++)
         if (e->gap_offset[d] != KW_NO_GAP)
-            kw_buf_printf(b, "   a segment missing from the capture stopped the %s stream at "
-                             "byte %" PRId64 "; what came after it was not seen\n",
+            kw_buf_printf(b, "   data missing from the capture (a segment lost or cut short) "
+                             "stopped the %s stream at byte %" PRId64 "; what came after it "
+                             "was not seen\n",
                           d == KW_TO_SERVER ? "client-to-server" : "server-to-client",
                           e->gap_offset[d]);
     kw_buf_write(b, o->f);
@@ -264,12 +267,13 @@ void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     (void)ts;
     struct kw_buf *b = &o->buf;
     b->len = 0;
-    kw_buf_printf(b,
-                  "\n%" PRIu64 " packets, %" PRIu64 " bytes; %" PRIu64 " connections, %" PRIu64
-                  " with HTTP; %" PRIu64 " requests, %" PRIu64 " responses, %" PRIu64
-                  " requests lost\n",
-                  st->packets, st->bytes, st->connections, st->http_connections, st->requests,
-                  st->responses, st->lost_requests);
+    kw_buf_printf(b, "\n%" PRIu64 " packet%s, %" PRIu64 " bytes; ", st->packets,
+                  st->packets == 1 ? "" : "s", st->bytes);
+    kw_buf_printf(b, "%" PRIu64 " connection%s, %" PRIu64 " with HTTP; ", st->connections,
+                  st->connections == 1 ? "" : "s", st->http_connections);
+    kw_buf_printf(b, "%" PRIu64 " request%s, %" PRIu64 " response%s, %" PRIu64 " lost\n",
+                  st->requests, st->requests == 1 ? "" : "s", st->responses,
+                  st->responses == 1 ? "" : "s", st->lost_requests);
     struct {
         uint64_t n;
         const char *what;
@@ -284,9 +288,9 @@ void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
         { st->tcp_invalid, "malformed TCP headers" },
         { st->streams_evicted, "connections dropped: stream table full (see --max-streams)" },
         { st->queue_dropped, "out-of-order queues dropped by the reassembler" },
-        { st->connections_gap, "connections with a segment missing from the capture" },
+        { st->connections_gap, "connections with data missing from the capture" },
         { st->not_http, "connections whose bytes stopped being HTTP" },
-        { st->files_truncated, "capture files cut short" },
+        { st->files_truncated, "capture files cut short (see the warnings)" },
     };
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
         if (skipped[i].n)

@@ -311,58 +311,97 @@ oom:
     return NULL;
 }
 
-void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
+/* The TCP header of an unfragmented IPv4 packet, read once per packet. */
+struct segment {
+    uint32_t src, dst;   /* network byte order */
+    uint16_t sport, dport;
+    uint32_t seq;
+    uint8_t flags;
+    size_t payload;      /* as the IP total length says, captured or not */
+};
+
+/* `ip.len` may be less than the IP total length when the snaplen cut the packet. */
+static bool parse_segment(struct kw_slice ip, struct segment *sg)
 {
     const uint8_t *p = ip.p;
-    size_t ihl = (size_t)(p[0] & 0x0f) * 4; /* capture/ checked version, ihl and length */
-    if (p[9] != IPPROTO_TCP) {
+    size_t ihl = (size_t)(p[0] & 0x0f) * 4; /* capture/ checked version and ihl */
+    size_t total = (size_t)(p[2] << 8 | p[3]);
+    if (ip.len < ihl + 20)
+        return false;
+    const uint8_t *t = p + ihl;
+    size_t thl = (size_t)(t[12] >> 4) * 4;
+    if (thl < 20 || total < ihl + thl)
+        return false;
+    memcpy(&sg->src, p + 12, 4);
+    memcpy(&sg->dst, p + 16, 4);
+    sg->sport = (uint16_t)(t[0] << 8 | t[1]);
+    sg->dport = (uint16_t)(t[2] << 8 | t[3]);
+    sg->seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+    sg->flags = t[13];
+    sg->payload = total - ihl - thl;
+    return true;
+}
+
+static struct flow *lookup(struct kw_reasm *r, const struct segment *sg)
+{
+    uint32_t fi = *flow_slot(r, sg->src, sg->sport, sg->dst, sg->dport);
+    return fi ? &r->flows[fi] : NULL;
+}
+
+/* What libnids does not tell: how far each direction's data went on the wire,
+ * and the first FIN each way, at the time of its packet. */
+static void observe(struct kw_reasm *r, struct flow *f, const struct segment *sg, kw_usec ts)
+{
+    enum kw_dir dir = sg->src == f->cli_addr && sg->sport == f->cli_port ? KW_TO_SERVER
+                                                                         : KW_TO_CLIENT;
+    if (sg->payload) {
+        uint32_t expected = f->seq_base[dir] + (uint32_t)f->delivered[dir];
+        int32_t ahead = (int32_t)(sg->seq + (uint32_t)sg->payload - expected);
+        if (ahead > 0 && f->delivered[dir] + (uint64_t)ahead > f->highest[dir])
+            f->highest[dir] = f->delivered[dir] + (uint64_t)ahead;
+    }
+    if ((sg->flags & TH_FIN_BIT) && !f->fin_seen[dir]) {
+        f->fin_seen[dir] = 1;
+        if (f->user)
+            r->sink.on_fin(r->sink.ctx, f->user, dir, ts);
+    }
+}
+
+static bool is_fragment(struct kw_slice ip)
+{
+    return ((ip.p[6] << 8 | ip.p[7]) & 0x3fff) != 0;
+}
+
+void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
+{
+    if (ip.p[9] != IPPROTO_TCP) {
         r->stats->skip_not_tcp++;
         return;
     }
-    bool fragment = ((p[6] << 8 | p[7]) & 0x3fff) != 0;
-    uint8_t flags = 0;
-    uint32_t seq = 0;
-    size_t payload = 0;
+    bool fragment = is_fragment(ip);
+    struct segment sg;
     struct flow *f = NULL;
-    enum kw_dir dir = KW_TO_SERVER;
-
-    r->ts = ts;
-    r->opened = r->ended = NULL;
-    if (!fragment && ip.len >= ihl + 20) {
-        const uint8_t *t = p + ihl;
-        size_t thl = (size_t)(t[12] >> 4) * 4;
-        if (thl < 20 || ip.len < ihl + thl) {
+    bool unknown = false;
+    if (!fragment) {
+        if (!parse_segment(ip, &sg)) {
             r->stats->tcp_invalid++;
             return;
         }
-        memcpy(&r->src_addr, p + 12, 4);
-        uint32_t dst_addr;
-        memcpy(&dst_addr, p + 16, 4);
-        r->src_port = (uint16_t)(t[0] << 8 | t[1]);
-        uint16_t dst_port = (uint16_t)(t[2] << 8 | t[3]);
-        seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
-        flags = t[13];
-        payload = ip.len - ihl - thl;
-        uint32_t fi = *flow_slot(r, r->src_addr, r->src_port, dst_addr, dst_port);
-        if (fi)
-            f = &r->flows[fi];
-    } else if (!fragment) {
-        r->stats->tcp_invalid++;
-        return;
+        f = lookup(r, &sg);
+        /* A packet of a connection neither we nor libnids follow (not even half
+         * open) belongs to a connection whose handshake was not captured. Looked
+         * up before feeding, since a RST would free a half-open stream. */
+        if (!f && !(sg.flags & TH_SYN_BIT)) {
+            struct tuple4 fwd = { sg.sport, sg.dport, sg.src, sg.dst };
+            struct tuple4 back = { sg.dport, sg.sport, sg.dst, sg.src };
+            unknown = !nids_find_tcp_stream(&fwd) && !nids_find_tcp_stream(&back);
+        }
+        r->src_addr = sg.src;
+        r->src_port = sg.sport;
     }
 
-    /* A packet of a connection neither we nor libnids follow (not even half open)
-     * belongs to a connection whose handshake was not captured. Looked up before
-     * feeding, since a RST would free a half-open stream. */
-    bool unknown = false;
-    if (!fragment && !f && !(flags & TH_SYN_BIT)) {
-        const uint8_t *t = p + ihl;
-        struct tuple4 fwd = { r->src_port, (u_short)(t[2] << 8 | t[3]), r->src_addr, 0 };
-        memcpy(&fwd.daddr, p + 16, 4);
-        struct tuple4 back = { fwd.dest, fwd.source, fwd.daddr, fwd.saddr };
-        unknown = !nids_find_tcp_stream(&fwd) && !nids_find_tcp_stream(&back);
-    }
-
+    r->ts = ts;
+    r->opened = r->ended = NULL;
     r->hdr.ts.tv_sec = (time_t)(ts / KW_USEC_PER_SEC);
     r->hdr.ts.tv_usec = (suseconds_t)(ts % KW_USEC_PER_SEC);
     r->hdr.caplen = r->hdr.len = (bpf_u_int32)ip.len;
@@ -377,18 +416,17 @@ void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
             r->stats->skip_mid_stream++;
         return;
     }
-    dir = r->src_addr == f->cli_addr && r->src_port == f->cli_port ? KW_TO_SERVER : KW_TO_CLIENT;
-    if (payload) {
-        uint32_t expected = f->seq_base[dir] + (uint32_t)f->delivered[dir];
-        int32_t ahead = (int32_t)(seq + (uint32_t)payload - expected);
-        if (ahead > 0 && f->delivered[dir] + (uint64_t)ahead > f->highest[dir])
-            f->highest[dir] = f->delivered[dir] + (uint64_t)ahead;
-    }
-    if ((flags & TH_FIN_BIT) && !f->fin_seen[dir]) {
-        f->fin_seen[dir] = 1;
-        if (f->user)
-            r->sink.on_fin(r->sink.ctx, f->user, dir, ts);
-    }
+    observe(r, f, &sg, ts);
+}
+
+void kw_reasm_feed_cut(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
+{
+    struct segment sg;
+    if (ip.len < 20 || ip.p[9] != IPPROTO_TCP || is_fragment(ip) || !parse_segment(ip, &sg))
+        return;
+    struct flow *f = lookup(r, &sg);
+    if (f)
+        observe(r, f, &sg, ts); /* its data is missing: the gap shows at the end */
 }
 
 static int by_seqno(const void *a, const void *b)

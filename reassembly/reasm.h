@@ -57,6 +57,11 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
 /* Feeds one IPv4 packet captured at `ts`. */
 void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip);
 
+/* A TCP/IPv4 packet the snaplen cut short (`ip` holds what was captured):
+ * libnids cannot use it, but its sequence numbers and FIN still tell how far
+ * the connection went, so the hole it leaves is reported as a gap. */
+void kw_reasm_feed_cut(struct kw_reasm *r, kw_usec ts, struct kw_slice ip);
+
 /* End of input at `ts`: every open connection ends as KW_CLOSE_CAPTURE_END, in
  * the order they were opened. */
 void kw_reasm_finish(struct kw_reasm *r, kw_usec ts);

@@ -1,0 +1,567 @@
+/* check_http_dec.c: the HTTP/1.x decoder, fed whole, then cut at every byte
+ * (and at every pair of cuts for pipelined messages): the event log must not
+ * change however TCP cut the bytes. Inputs sit flush against a PROT_NONE page
+ * so an over-read crashes even without AddressSanitizer. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "http/dec-impl.h"
+
+/* --- an event log as text -------------------------------------------- */
+
+struct log {
+    char text[16384];
+    size_t len;
+    char pending[4096]; /* a text field being assembled from pieces */
+    size_t pending_len;
+    int pending_field;
+    const char *methods; /* per response, the request method: G(et) H(ead) C(onnect) */
+    size_t n_resp;
+};
+
+static const char *const field_names[] = { "method", "uri", "host", "user-agent", "server",
+                                           "connection", "keep-alive", "proxy-connection",
+                                           "upgrade" };
+
+static void logf_(struct log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct log *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(l->text + l->len, sizeof(l->text) - l->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        l->len += (size_t)n < sizeof(l->text) - l->len ? (size_t)n : sizeof(l->text) - l->len - 1;
+}
+
+static void flush_text(struct log *l)
+{
+    if (l->pending_field < 0)
+        return;
+    logf_(l, "text %s \"%.*s\"\n", field_names[l->pending_field], (int)l->pending_len, l->pending);
+    l->pending_field = -1;
+    l->pending_len = 0;
+}
+
+static const char *dir_name(enum kw_dir d)
+{
+    return d == KW_TO_SERVER ? "req" : "resp";
+}
+
+static void on_begin(void *ctx, enum kw_dir dir, kw_usec ts)
+{
+    struct log *l = ctx;
+    (void)ts;
+    flush_text(l);
+    logf_(l, "begin %s\n", dir_name(dir));
+}
+
+static void on_text(void *ctx, enum kw_dir dir, enum kw_http_field f, struct kw_slice piece,
+                    unsigned flags)
+{
+    struct log *l = ctx;
+    (void)dir;
+    if ((flags & KW_TEXT_START) || l->pending_field != (int)f) {
+        flush_text(l);
+        l->pending_field = (int)f;
+    }
+    ck_assert_uint_le(l->pending_len + piece.len, sizeof(l->pending));
+    memcpy(l->pending + l->pending_len, piece.p, piece.len);
+    l->pending_len += piece.len;
+}
+
+static enum kw_http_body on_head(void *ctx, enum kw_dir dir, kw_usec ts,
+                                 const struct kw_http_head *h)
+{
+    struct log *l = ctx;
+    (void)ts;
+    flush_text(l);
+    logf_(l, "head %s v=%u status=%u method=%d conn=%x pconn=%x ka=%lld/%lld cl=%s%llu te=%d "
+             "chunked=%d anom=%x expect=%d upgrade=%d\n",
+          dir_name(dir), h->version, h->status, (int)h->method, h->conn_tokens,
+          h->proxy_conn_tokens, (long long)h->ka_timeout, (long long)h->ka_max,
+          h->has_content_length ? "" : "-", (unsigned long long)h->content_length,
+          h->has_transfer_encoding, h->chunked, h->anomalies, h->expect_continue, h->has_upgrade);
+    if (dir == KW_TO_SERVER || (h->status >= 100 && h->status < 200 && h->status != 101))
+        return KW_BODY_FRAMED;
+    char m = l->methods && l->n_resp < strlen(l->methods) ? l->methods[l->n_resp] : 'G';
+    l->n_resp++;
+    if (h->status == 101 || (m == 'C' && h->status >= 200 && h->status < 300))
+        return KW_BODY_TUNNEL;
+    return m == 'H' ? KW_BODY_NONE : KW_BODY_FRAMED;
+}
+
+static void on_end(void *ctx, enum kw_dir dir, kw_usec ts, enum kw_framing framing,
+                   uint64_t body_len)
+{
+    struct log *l = ctx;
+    (void)ts;
+    flush_text(l);
+    logf_(l, "end %s framing=%d body=%llu\n", dir_name(dir), (int)framing,
+          (unsigned long long)body_len);
+}
+
+/* --- guard page ------------------------------------------------------- */
+
+static uint8_t *guard_base;
+static size_t page;
+
+/* Copies `n` bytes so that they end exactly at a PROT_NONE page. */
+static const uint8_t *flush_to_guard(const void *src, size_t n)
+{
+    if (!guard_base) {
+        page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t data_pages = 64;
+        guard_base = mmap(NULL, (data_pages + 1) * page, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ck_assert_ptr_ne(guard_base, MAP_FAILED);
+        ck_assert_int_eq(mprotect(guard_base + data_pages * page, page, PROT_NONE), 0);
+        guard_base += data_pages * page; /* the guard page itself */
+    }
+    ck_assert_uint_le(n, 64 * page);
+    uint8_t *dst = guard_base - n;
+    memcpy(dst, src, n);
+    return dst;
+}
+
+/* --- running a case --------------------------------------------------- */
+
+struct result {
+    struct log log;
+    bool ok;
+    enum kw_http_error err;
+    uint64_t err_offset;
+    bool cut; /* kw_http_dec_close said a message was cut short */
+};
+
+/* Feeds `in` cut at the offsets in `cuts` (ascending), then closes if asked. */
+static void run(enum kw_dir dir, const char *methods, const uint8_t *in, size_t n,
+                const size_t *cuts, size_t n_cuts, bool close_at_end, struct result *r)
+{
+    static struct kw_http_dec d;
+    memset(r, 0, sizeof(*r));
+    r->log.pending_field = -1;
+    r->log.methods = methods;
+    struct kw_http_sink sink = { &r->log, on_begin, on_text, on_head, on_end };
+    kw_http_dec_init(&d, dir, 0, &sink);
+    size_t from = 0;
+    r->ok = true;
+    for (size_t i = 0; i <= n_cuts; i++) {
+        size_t to = i < n_cuts ? cuts[i] : n;
+        r->ok = kw_http_dec_feed(&d, 1000, kw_slice_make(in + from, to - from)) && r->ok;
+        from = to;
+    }
+    if (close_at_end)
+        r->cut = kw_http_dec_close(&d, 2000);
+    flush_text(&r->log);
+    r->err = kw_http_dec_error(&d);
+    r->err_offset = kw_http_dec_error_offset(&d);
+}
+
+static void same(const struct result *a, const struct result *b, const char *what, size_t c1,
+                 size_t c2)
+{
+    if (strcmp(a->log.text, b->log.text) || a->ok != b->ok || a->err != b->err ||
+        a->err_offset != b->err_offset || a->cut != b->cut)
+        ck_abort_msg("%s: cut at %zu,%zu changed the result:\n--- whole\n%s--- cut\n%s", what, c1,
+                     c2, a->log.text, b->log.text);
+}
+
+/* Whole, then every single cut, then (for short inputs) every pair of cuts. */
+static struct result check_splits(enum kw_dir dir, const char *methods, const char *text,
+                                  size_t n, bool close_at_end, bool pairs)
+{
+    const uint8_t *in = flush_to_guard(text, n);
+    struct result whole, cut;
+    run(dir, methods, in, n, NULL, 0, close_at_end, &whole);
+    for (size_t i = 1; i < n; i++) {
+        run(dir, methods, in, n, &i, 1, close_at_end, &cut);
+        same(&whole, &cut, text, i, 0);
+    }
+    if (pairs)
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = i; j < n; j++) {
+                size_t cuts[2] = { i, j };
+                run(dir, methods, in, n, cuts, 2, close_at_end, &cut);
+                same(&whole, &cut, text, i, j);
+            }
+    return whole;
+}
+
+#define EXPECT(dir, methods, input, close_at_end, expected)                                    \
+    do {                                                                                       \
+        struct result r_ = check_splits((dir), (methods), (input), sizeof(input) - 1,          \
+                                        (close_at_end), false);                                \
+        ck_assert_msg(r_.ok, "decoder failed: %s", kw_http_error_text(r_.err));                \
+        ck_assert_str_eq(r_.log.text, (expected));                                             \
+    } while (0)
+
+#define EXPECT_FAIL(dir, input, error, offset)                                                 \
+    do {                                                                                       \
+        struct result r_ = check_splits((dir), NULL, (input), sizeof(input) - 1, false, false); \
+        ck_assert(!r_.ok);                                                                     \
+        ck_assert_str_eq(kw_http_error_text(r_.err), kw_http_error_text(error));               \
+        ck_assert_uint_eq(r_.err_offset, (offset));                                            \
+    } while (0)
+
+/* --- requests --------------------------------------------------------- */
+
+START_TEST(get_with_persistence_headers)
+{
+    EXPECT(KW_TO_SERVER, NULL,
+           "GET /a?b=c HTTP/1.0\r\nHost: example.org\r\nUser-Agent: curl/7.88.1\r\n"
+           "Connection: Keep-Alive\r\nKeep-Alive: timeout=5, max=100\r\n\r\n",
+           false,
+           "begin req\n"
+           "text method \"GET\"\n"
+           "text uri \"/a?b=c\"\n"
+           "text host \"example.org\"\n"
+           "text user-agent \"curl/7.88.1\"\n"
+           "text connection \"Keep-Alive\"\n"
+           "text keep-alive \"timeout=5, max=100\"\n"
+           "head req v=10 status=0 method=1 conn=2 pconn=0 ka=5/100 cl=-0 te=0 chunked=0 anom=0 "
+           "expect=0 upgrade=0\n"
+           "end req framing=0 body=0\n");
+}
+END_TEST
+
+START_TEST(post_with_content_length)
+{
+    EXPECT(KW_TO_SERVER, NULL,
+           "POST /f HTTP/1.1\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\nhello world",
+           false,
+           "begin req\n"
+           "text method \"POST\"\n"
+           "text uri \"/f\"\n"
+           "head req v=11 status=0 method=3 conn=0 pconn=0 ka=-1/-1 cl=11 te=0 chunked=0 anom=0 "
+           "expect=1 upgrade=0\n"
+           "end req framing=1 body=11\n");
+}
+END_TEST
+
+START_TEST(chunked_request_with_extensions_and_trailers)
+{
+    EXPECT(KW_TO_SERVER, NULL,
+           "PUT /u HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"
+           "5;name=value\r\nhello\r\nA \r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n",
+           false,
+           "begin req\n"
+           "text method \"PUT\"\n"
+           "text uri \"/u\"\n"
+           "head req v=11 status=0 method=4 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 chunked=1 anom=0 "
+           "expect=0 upgrade=0\n"
+           "end req framing=2 body=15\n");
+}
+END_TEST
+
+START_TEST(pipelined_requests_every_pair_of_cuts)
+{
+    static const char in[] = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                             "HEAD /2 HTTP/1.1\r\nConnection: close\r\n\r\n"
+                             "POST /3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
+    struct result r = check_splits(KW_TO_SERVER, NULL, in, sizeof(in) - 1, false, true);
+    ck_assert(r.ok);
+    ck_assert_str_eq(r.log.text,
+                     "begin req\ntext method \"GET\"\ntext uri \"/1\"\ntext host \"a\"\n"
+                     "head req v=11 status=0 method=1 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+                     "chunked=0 anom=0 expect=0 upgrade=0\nend req framing=0 body=0\n"
+                     "begin req\ntext method \"HEAD\"\ntext uri \"/2\"\ntext connection \"close\"\n"
+                     "head req v=11 status=0 method=2 conn=1 pconn=0 ka=-1/-1 cl=-0 te=0 "
+                     "chunked=0 anom=0 expect=0 upgrade=0\nend req framing=0 body=0\n"
+                     "begin req\ntext method \"POST\"\ntext uri \"/3\"\n"
+                     "head req v=11 status=0 method=3 conn=0 pconn=0 ka=-1/-1 cl=2 te=0 "
+                     "chunked=0 anom=0 expect=0 upgrade=0\nend req framing=1 body=2\n");
+}
+END_TEST
+
+START_TEST(connection_tokens_lists_and_folding)
+{
+    EXPECT(KW_TO_SERVER, NULL,
+           "GET / HTTP/1.1\r\nconnection: foo, UPGRADE\r\nConnection:\r\n"
+           "Connection: close\r\n  , keep-alive\r\nProxy-Connection: keep-alive\r\n"
+           "Upgrade: websocket\r\n\r\n",
+           false,
+           "begin req\ntext method \"GET\"\ntext uri \"/\"\n"
+           "text connection \"foo, UPGRADE\"\n"
+           "text connection \"\"\n"
+           "text connection \"close , keep-alive\"\n"
+           "text proxy-connection \"keep-alive\"\n"
+           "text upgrade \"websocket\"\n"
+           "head req v=11 status=0 method=1 conn=f pconn=2 ka=-1/-1 cl=-0 te=0 chunked=0 anom=0 "
+           "expect=0 upgrade=1\nend req framing=0 body=0\n");
+}
+END_TEST
+
+START_TEST(bare_lf_and_leading_empty_lines)
+{
+    EXPECT(KW_TO_SERVER, NULL, "\r\n\nGET / HTTP/1.1\nHost: h\n\n", false,
+           "begin req\ntext method \"GET\"\ntext uri \"/\"\ntext host \"h\"\n"
+           "head req v=11 status=0 method=1 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 anom=0 "
+           "expect=0 upgrade=0\nend req framing=0 body=0\n");
+}
+END_TEST
+
+/* --- framing anomalies (RFC 7230 3.3.3) ------------------------------ */
+
+START_TEST(content_length_and_transfer_encoding)
+{
+    /* chunked wins; the anomaly is recorded */
+    EXPECT(KW_TO_SERVER, NULL,
+           "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "1\r\nx\r\n0\r\n\r\n",
+           false,
+           "begin req\ntext method \"POST\"\ntext uri \"/\"\n"
+           "head req v=11 status=0 method=3 conn=0 pconn=0 ka=-1/-1 cl=3 te=1 chunked=1 anom=1 "
+           "expect=0 upgrade=0\nend req framing=2 body=1\n");
+}
+END_TEST
+
+START_TEST(differing_content_lengths)
+{
+    EXPECT(KW_TO_CLIENT, NULL,
+           "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 6\r\n\r\nbody...", true,
+           "begin resp\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=5 te=0 chunked=0 anom=2 "
+           "expect=0 upgrade=0\nend resp framing=3 body=7\n");
+    EXPECT_FAIL(KW_TO_SERVER, "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                KW_HTTP_E_BAD_CONTENT_LENGTH, 57);
+}
+END_TEST
+
+START_TEST(invalid_content_lengths)
+{
+    static const char *const bad[] = { "abc", "-1", "1 2", "", "99999999999999999999999", "0x10",
+                                       "5,", "+5" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char in[256];
+        int n = snprintf(in, sizeof(in), "HTTP/1.1 200 OK\r\nContent-Length: %s\r\n\r\nxy", bad[i]);
+        struct result r = check_splits(KW_TO_CLIENT, NULL, in, (size_t)n, true, false);
+        ck_assert_msg(r.ok, "%s", bad[i]);
+        ck_assert_msg(strstr(r.log.text, "anom=4"), "Content-Length '%s': %s", bad[i], r.log.text);
+        ck_assert_msg(strstr(r.log.text, "end resp framing=3 body=2"), "%s: %s", bad[i],
+                      r.log.text);
+    }
+    EXPECT_FAIL(KW_TO_SERVER, "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+                KW_HTTP_E_BAD_CONTENT_LENGTH, 38);
+}
+END_TEST
+
+START_TEST(chunked_on_http10)
+{
+    EXPECT(KW_TO_CLIENT, NULL,
+           "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false,
+           "begin resp\n"
+           "head resp v=10 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 chunked=1 anom=8 "
+           "expect=0 upgrade=0\nend resp framing=2 body=2\n");
+}
+END_TEST
+
+/* --- responses -------------------------------------------------------- */
+
+START_TEST(responses_without_body)
+{
+    /* 204 and 304 never have a body; a response to HEAD neither, whatever it says */
+    static const char in[] = "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"
+                             "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"
+                             "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nServer: s\r\n\r\n"
+                             "HTTP/1.1 200 \r\nContent-Length: 1\r\n\r\nx";
+    struct result r = check_splits(KW_TO_CLIENT, "GGHG", in, sizeof(in) - 1, false, false);
+    ck_assert(r.ok);
+    ck_assert_str_eq(r.log.text,
+                     "begin resp\nhead resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=10 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
+                     "begin resp\nhead resp v=11 status=304 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=10 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
+                     "begin resp\ntext server \"s\"\nhead resp v=11 status=200 method=0 conn=0 "
+                     "pconn=0 ka=-1/-1 cl=10 te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
+                     "end resp framing=0 body=0\n"
+                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=1 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=1\n");
+}
+END_TEST
+
+START_TEST(continue_then_final_response)
+{
+    EXPECT(KW_TO_CLIENT, NULL,
+           "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false,
+           "begin resp\nhead resp v=11 status=100 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+           "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
+           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=2 te=0 "
+           "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=2\n");
+}
+END_TEST
+
+START_TEST(close_delimited_body_ends_at_close)
+{
+    struct result r = check_splits(KW_TO_CLIENT, NULL,
+                                   "HTTP/1.0 200 OK\r\nServer: old\r\n\r\nuntil the close", 47,
+                                   true, false);
+    ck_assert(r.ok);
+    ck_assert(!r.cut);
+    ck_assert_str_eq(r.log.text, "begin resp\ntext server \"old\"\n"
+                                 "head resp v=10 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                                 "cl=-0 te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
+                                 "end resp framing=3 body=15\n");
+}
+END_TEST
+
+START_TEST(message_cut_by_the_close)
+{
+    struct result r = check_splits(KW_TO_CLIENT, NULL,
+                                   "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", 44, true,
+                                   false);
+    ck_assert(r.ok);
+    ck_assert(r.cut);
+    ck_assert(!strstr(r.log.text, "end resp"));
+}
+END_TEST
+
+START_TEST(upgrade_and_connect_tunnel)
+{
+    EXPECT(KW_TO_CLIENT, NULL,
+           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+           "\x81\x05hello GET / HTTP/1.1\r\n\r\n",
+           false,
+           "begin resp\ntext upgrade \"websocket\"\ntext connection \"Upgrade\"\n"
+           "head resp v=11 status=101 method=0 conn=4 pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 "
+           "anom=0 expect=0 upgrade=1\nend resp framing=0 body=0\n");
+    EXPECT(KW_TO_CLIENT, "C", "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01 tls", false,
+           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+           "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n");
+}
+END_TEST
+
+START_TEST(keep_alive_parameters)
+{
+    EXPECT(KW_TO_CLIENT, "H",
+           "HTTP/1.1 200 OK\r\nKeep-Alive: max=\"7\", foo, TIMEOUT = 3, timeout=99999999999999\r\n"
+           "\r\n",
+           false,
+           "begin resp\ntext keep-alive \"max=\"7\", foo, TIMEOUT = 3, timeout=99999999999999\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=999999999/7 cl=-0 te=0 "
+           "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n");
+}
+END_TEST
+
+/* --- not HTTP --------------------------------------------------------- */
+
+START_TEST(not_http_is_named)
+{
+    EXPECT_FAIL(KW_TO_SERVER, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc", KW_HTTP_E_BAD_METHOD, 0);
+    EXPECT_FAIL(KW_TO_SERVER, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", KW_HTTP_E_BAD_VERSION, 11);
+    EXPECT_FAIL(KW_TO_SERVER, "GET /\r\n", KW_HTTP_E_HTTP09, 5);
+    EXPECT_FAIL(KW_TO_SERVER, "GET  / HTTP/1.1\r\n\r\n", KW_HTTP_E_BAD_URI, 4);
+    EXPECT_FAIL(KW_TO_SERVER, "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", KW_HTTP_E_BAD_HEADER, 19);
+    EXPECT_FAIL(KW_TO_CLIENT, "SSH-2.0-OpenSSH_9.2\r\n", KW_HTTP_E_BAD_STATUS, 0);
+    EXPECT_FAIL(KW_TO_CLIENT, "HTTP/1.1 20 OK\r\n\r\n", KW_HTTP_E_BAD_STATUS, 11);
+    EXPECT_FAIL(KW_TO_CLIENT, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                KW_HTTP_E_BAD_CHUNK, 47);
+    EXPECT_FAIL(KW_TO_CLIENT,
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
+                KW_HTTP_E_BAD_CHUNK, 63);
+    EXPECT_FAIL(KW_TO_SERVER, "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+                KW_HTTP_E_BAD_TRANSFER_ENCODING, 44);
+}
+END_TEST
+
+START_TEST(header_bomb_hits_the_cap)
+{
+    static struct kw_http_dec d;
+    struct log l;
+    memset(&l, 0, sizeof(l));
+    l.pending_field = -1;
+    struct kw_http_sink sink = { &l, on_begin, on_text, on_head, on_end };
+    kw_http_dec_init(&d, KW_TO_SERVER, 4096, &sink);
+    static const char start[] = "GET / HTTP/1.1\r\n";
+    ck_assert(kw_http_dec_feed(&d, 1, kw_slice_make(start, sizeof(start) - 1)));
+    static const char line[] = "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    bool ok = true;
+    for (int i = 0; i < 1000 && ok; i++)
+        ok = kw_http_dec_feed(&d, 1, kw_slice_make(line, sizeof(line) - 1));
+    ck_assert(!ok);
+    ck_assert_int_eq(kw_http_dec_error(&d), KW_HTTP_E_HEAD_TOO_BIG);
+    ck_assert_uint_eq(kw_http_dec_error_offset(&d), 4096);
+    /* after failing it consumes and ignores everything */
+    ck_assert(!kw_http_dec_feed(&d, 1, kw_slice_make(start, sizeof(start) - 1)));
+}
+END_TEST
+
+START_TEST(garbage_never_crashes)
+{
+    /* Random bytes, and random mutations of a valid exchange: whatever the
+     * outcome, no crash, no over-read (guard page), and a named error. */
+    static const char valid[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: "
+                                "keep-alive\r\nKeep-Alive: timeout=5, max=9\r\n\r\n"
+                                "4\r\nabcd\r\n0\r\nT: 1\r\n\r\n";
+    uint8_t buf[256];
+    unsigned seed = 20261121;
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n;
+        if (iter % 2) {
+            n = (size_t)(rand_r(&seed) % sizeof(buf));
+            for (size_t i = 0; i < n; i++)
+                buf[i] = (uint8_t)rand_r(&seed);
+        } else {
+            n = sizeof(valid) - 1;
+            memcpy(buf, valid, n);
+            for (int k = 0; k < 3; k++)
+                buf[rand_r(&seed) % n] = (uint8_t)rand_r(&seed);
+        }
+        const uint8_t *in = flush_to_guard(buf, n);
+        size_t cut = n ? (size_t)rand_r(&seed) % n : 0;
+        struct result r;
+        run(iter % 4 < 2 ? KW_TO_CLIENT : KW_TO_SERVER, NULL, in, n, &cut, 1, true, &r);
+        if (!r.ok)
+            ck_assert_int_ne(r.err, KW_HTTP_E_NONE);
+    }
+}
+END_TEST
+
+static Suite *dec_suite(void)
+{
+    Suite *s = suite_create("http_dec");
+    TCase *req = tcase_create("requests");
+    tcase_add_test(req, get_with_persistence_headers);
+    tcase_add_test(req, post_with_content_length);
+    tcase_add_test(req, chunked_request_with_extensions_and_trailers);
+    tcase_add_test(req, pipelined_requests_every_pair_of_cuts);
+    tcase_add_test(req, connection_tokens_lists_and_folding);
+    tcase_add_test(req, bare_lf_and_leading_empty_lines);
+    tcase_set_timeout(req, 120);
+    suite_add_tcase(s, req);
+    TCase *fr = tcase_create("framing");
+    tcase_add_test(fr, content_length_and_transfer_encoding);
+    tcase_add_test(fr, differing_content_lengths);
+    tcase_add_test(fr, invalid_content_lengths);
+    tcase_add_test(fr, chunked_on_http10);
+    suite_add_tcase(s, fr);
+    TCase *resp = tcase_create("responses");
+    tcase_add_test(resp, responses_without_body);
+    tcase_add_test(resp, continue_then_final_response);
+    tcase_add_test(resp, close_delimited_body_ends_at_close);
+    tcase_add_test(resp, message_cut_by_the_close);
+    tcase_add_test(resp, upgrade_and_connect_tunnel);
+    tcase_add_test(resp, keep_alive_parameters);
+    suite_add_tcase(s, resp);
+    TCase *bad = tcase_create("hostile");
+    tcase_add_test(bad, not_http_is_named);
+    tcase_add_test(bad, header_bomb_hits_the_cap);
+    tcase_add_test(bad, garbage_never_crashes);
+    tcase_set_timeout(bad, 120);
+    suite_add_tcase(s, bad);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(dec_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
