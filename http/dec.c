@@ -484,6 +484,12 @@ static void emit(struct kw_http_dec *d, int field, const uint8_t *from, const ui
                      kw_slice_make(from, (size_t)(to - from)), flags);
 }
 
+/* Headers whose value is read byte by byte; the others are only kept as text. */
+static bool header_parsed(uint8_t h)
+{
+    return h != H_OTHER && h != H_HOST && h != H_USER_AGENT && h != H_SERVER && h != H_UPGRADE;
+}
+
 static bool in_head(uint8_t state)
 {
     return state < S_BODY_CL;
@@ -550,6 +556,24 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         if (st >= S_TUNNEL) {
             p = end;
             break;
+        }
+
+        /* Runs of bytes with nothing to decide are skipped in one go, still
+         * counted against the header cap (the byte loop fails at the cap). */
+        if (st == S_VALUE || st == S_URI || st == S_REASON) {
+            size_t room = d->head_max - d->head.head_bytes;
+            const uint8_t *q = p, *stop = (size_t)(end - p) < room ? end : p + room;
+            if (st == S_URI)
+                while (q < stop && *q > 0x20 && *q != 0x7f)
+                    q++;
+            else if (st == S_REASON || !header_parsed(d->header))
+                while (q < stop && *q != '\r' && *q != '\n')
+                    q++;
+            if (q > p) {
+                d->head.head_bytes += (uint32_t)(q - p) - (p == counted);
+                p = q;
+                continue;
+            }
         }
 
         uint8_t c = *p;

@@ -44,6 +44,7 @@ struct conn {
     kw_usec last_resp_end, last_msg_end;
     kw_usec close_token_ts;        /* first message end carrying Connection: close */
     kw_usec first_close_ts;
+    kw_usec idle_at_close;         /* from the last message byte to the first close */
     enum kw_side first_close_by;
     enum kw_close first_close;
     kw_usec fin_ts[2];
@@ -436,6 +437,8 @@ static void first_close(struct conn *c, enum kw_side who, enum kw_close how, kw_
     if (c->first_close_ts != KW_TS_NONE)
         return;
     c->first_close_ts = ts;
+    c->idle_at_close = c->last_msg_end != KW_TS_NONE && ts >= c->last_msg_end
+                           ? ts - c->last_msg_end : KW_TS_NONE;
     c->first_close_by = who;
     c->first_close = how;
 }
@@ -527,10 +530,7 @@ static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
         end.close = e->how;
         end.close_ts = e->ts;
     }
-    end.idle_before_close = KW_TS_NONE;
-    if (c->first_close_ts != KW_TS_NONE && c->last_msg_end != KW_TS_NONE &&
-        c->first_close_ts >= c->last_msg_end)
-        end.idle_before_close = c->first_close_ts - c->last_msg_end;
+    end.idle_before_close = c->first_close_ts != KW_TS_NONE ? c->idle_at_close : KW_TS_NONE;
     end.close_announced = c->close_token_ts != KW_TS_NONE &&
                           (c->first_close_ts == KW_TS_NONE || c->close_token_ts <= c->first_close_ts);
     end.fin_ts[0] = c->fin_ts[0];

@@ -143,3 +143,26 @@ void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
         }
     }
 }
+
+void kw_buf_u64(struct kw_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    grow(b, n);
+    while (n)
+        b->p[b->len++] = tmp[--n];
+}
+
+void kw_buf_i64(struct kw_buf *b, int64_t v)
+{
+    if (v < 0) {
+        kw_buf_put(b, "-", 1);
+        kw_buf_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        kw_buf_u64(b, (uint64_t)v);
+    }
+}

@@ -17,6 +17,8 @@ void kw_buf_put(struct kw_buf *b, const char *s, size_t n);
 void kw_buf_puts(struct kw_buf *b, const char *s);
 void kw_buf_printf(struct kw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kw_buf_write(struct kw_buf *b, FILE *f); /* writes and empties it */
+void kw_buf_u64(struct kw_buf *b, uint64_t v);  /* decimal, without printf's cost */
+void kw_buf_i64(struct kw_buf *b, int64_t v);
 
 /* Wire bytes as the inside of a JSON string: quotes, backslashes and control
  * bytes escaped, bytes >= 0x80 that are not valid UTF-8 as \u00XX. */

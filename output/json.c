@@ -3,11 +3,14 @@
 #include "output/out-impl.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void key(struct kw_buf *b, const char *k)
 {
-    kw_buf_printf(b, ",\"%s\":", k);
+    kw_buf_put(b, ",\"", 2);
+    kw_buf_puts(b, k);
+    kw_buf_put(b, "\":", 2);
 }
 
 static void str(struct kw_buf *b, const char *k, const char *v)
@@ -37,7 +40,13 @@ static void wire(struct kw_buf *b, const char *k, const struct kw_text *t)
 static void u64(struct kw_buf *b, const char *k, uint64_t v)
 {
     key(b, k);
-    kw_buf_printf(b, "%" PRIu64, v);
+    kw_buf_u64(b, v);
+}
+
+static void null(struct kw_buf *b, const char *k)
+{
+    key(b, k);
+    kw_buf_put(b, "null", 4);
 }
 
 static void boolean(struct kw_buf *b, const char *k, bool v)
@@ -54,18 +63,27 @@ static void secs(struct kw_buf *b, const char *k, kw_usec d)
         kw_buf_puts(b, "null");
         return;
     }
-    const char *sign = d < 0 ? "-" : "";
     uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
-    kw_buf_printf(b, "%s%" PRIu64 ".%06" PRIu64, sign, a / KW_USEC_PER_SEC, a % KW_USEC_PER_SEC);
+    if (d < 0)
+        kw_buf_put(b, "-", 1);
+    kw_buf_u64(b, a / KW_USEC_PER_SEC);
+    char frac[7];
+    uint64_t us = a % KW_USEC_PER_SEC;
+    frac[0] = '.';
+    for (int i = 6; i >= 1; i--, us /= 10)
+        frac[i] = (char)('0' + us % 10);
+    kw_buf_put(b, frac, 7);
 }
 
 static void version(struct kw_buf *b, const char *k, uint8_t v)
 {
     key(b, k);
-    if (!v)
+    if (!v) {
         kw_buf_puts(b, "null");
-    else
-        kw_buf_printf(b, "\"%d.%d\"", v / 10, v % 10);
+        return;
+    }
+    char s[5] = { '"', (char)('0' + v / 10 % 10), '.', (char)('0' + v % 10), '"' };
+    kw_buf_put(b, s, 5);
 }
 
 static void anomalies(struct kw_buf *b, const char *k, uint8_t a)
@@ -88,21 +106,54 @@ static void anomalies(struct kw_buf *b, const char *k, uint8_t a)
     kw_buf_puts(b, "]");
 }
 
-static void common(struct kw_buf *b, const char *event, kw_usec ts, const struct kw_conn_info *c)
+/* The connection's part of the common fields, formatted once per connection. */
+struct json_conn {
+    size_t len;
+    char text[160];
+};
+
+static const struct json_conn *conn_fields(struct kw_conn_info *c)
 {
+    if (c->user[0])
+        return c->user[0];
+    struct json_conn *jc = calloc(1, sizeof(*jc));
+    if (!jc) {
+        fputs("keepwatch: out of memory\n", stderr);
+        exit(2);
+    }
+    struct kw_buf b = { 0 };
+    u64(&b, "conn", c->id);
+    kw_buf_puts(&b, ",\"client_ip\":\"");
+    kw_buf_endpoint_ip(&b, &c->key.client);
+    kw_buf_put(&b, "\"", 1);
+    u64(&b, "client_port", c->key.client.port);
+    kw_buf_puts(&b, ",\"server_ip\":\"");
+    kw_buf_endpoint_ip(&b, &c->key.server);
+    kw_buf_put(&b, "\"", 1);
+    u64(&b, "server_port", c->key.server.port);
+    jc->len = b.len < sizeof(jc->text) ? b.len : sizeof(jc->text);
+    memcpy(jc->text, b.p, jc->len);
+    kw_buf_free(&b);
+    c->user[0] = jc;
+    return jc;
+}
+
+static void common(struct kw_out *o, const char *event, kw_usec ts, struct kw_conn_info *c)
+{
+    struct kw_buf *b = &o->buf;
     char iso[KW_ISO8601_LEN];
-    kw_time_iso8601(ts, iso);
-    kw_buf_printf(b, "{\"event\":\"%s\",\"ts\":\"%s\"", event, iso);
+    kw_buf_put(b, "{\"event\":\"", 10);
+    kw_buf_puts(b, event);
+    kw_buf_put(b, "\",\"ts\":\"", 8);
+    kw_buf_put(b, iso, kw_out_iso8601(o, ts, iso));
+    kw_buf_put(b, "\"", 1);
     if (!c) {
         kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,"
                        "\"server_ip\":null,\"server_port\":null");
         return;
     }
-    kw_buf_printf(b, ",\"conn\":%" PRIu64 ",\"client_ip\":\"", c->id);
-    kw_buf_endpoint_ip(b, &c->key.client);
-    kw_buf_printf(b, "\",\"client_port\":%u,\"server_ip\":\"", c->key.client.port);
-    kw_buf_endpoint_ip(b, &c->key.server);
-    kw_buf_printf(b, "\",\"server_port\":%u", c->key.server.port);
+    const struct json_conn *jc = conn_fields(c);
+    kw_buf_put(b, jc->text, jc->len);
 }
 
 static void finish(struct kw_out *o)
@@ -115,33 +166,30 @@ void kw_json_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
 {
     struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
-    common(b, "transaction", t->has_request ? t->req_first : t->resp_first, c);
-    key(b, "request");
+    common(o, "transaction", t->has_request ? t->req_first : t->resp_first, c);
     if (t->has_request)
-        kw_buf_printf(b, "%u", t->index);
+        u64(b, "request", t->index);
     else
-        kw_buf_puts(b, "null");
+        null(b, "request");
     wire(b, "method", &t->method);
     wire(b, "uri", &t->uri);
     version(b, "version", t->has_request ? t->req.version : 0);
     wire(b, "host", &t->host);
     wire(b, "user_agent", &t->user_agent);
     wire(b, "req_connection", &t->req_connection);
-    key(b, "status");
     if (t->has_response)
-        kw_buf_printf(b, "%u", t->resp.status);
+        u64(b, "status", t->resp.status);
     else
-        kw_buf_puts(b, "null");
+        null(b, "status");
     version(b, "resp_version", t->has_response ? t->resp.version : 0);
     wire(b, "resp_connection", &t->resp_connection);
     wire(b, "resp_keep_alive", &t->resp_keep_alive);
     wire(b, "server_software", &t->server);
     str(b, "framing", t->has_response ? kw_framing_name(t->framing) : NULL);
-    key(b, "resp_body_len");
     if (t->has_response)
-        kw_buf_printf(b, "%" PRIu64, t->resp_body_len);
+        u64(b, "resp_body_len", t->resp_body_len);
     else
-        kw_buf_puts(b, "null");
+        null(b, "resp_body_len");
     secs(b, "idle_before_s", t->idle_before);
     bool answered = t->has_request && t->has_response && t->response_complete &&
                     t->req_last != KW_TS_NONE;
@@ -157,11 +205,10 @@ void kw_json_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
     str(b, "no_response", t->has_response || !t->has_request
                               ? NULL : kw_no_response_name(t->no_response));
     u64(b, "interim_responses", t->n_interim);
-    key(b, "req_body_len");
     if (t->has_request)
-        kw_buf_printf(b, "%" PRIu64, t->req_body_len);
+        u64(b, "req_body_len", t->req_body_len);
     else
-        kw_buf_puts(b, "null");
+        null(b, "req_body_len");
     boolean(b, "uri_truncated", t->uri.truncated);
     anomalies(b, "req_framing_anomalies", t->req.anomalies);
     anomalies(b, "resp_framing_anomalies", t->resp.anomalies);
@@ -177,7 +224,7 @@ void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
 {
     struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
-    common(b, "connection", c->start, c);
+    common(o, "connection", c->start, c);
     u64(b, "requests", e->requests);
     u64(b, "responses", e->responses);
     boolean(b, "reused", e->reused);
@@ -215,12 +262,14 @@ void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
         u64(b, "not_http_offset", e->not_http_offset);
     }
     finish(o);
+    free(c->user[0]);
+    c->user[0] = NULL;
 }
 
 void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
     struct kw_buf *b = &o->buf;
-    common(b, "stats", ts, NULL);
+    common(o, "stats", ts, NULL);
     u64(b, "packets", st->packets);
     u64(b, "bytes", st->bytes);
     u64(b, "connections", st->connections);

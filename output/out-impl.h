@@ -10,7 +10,13 @@ struct kw_out {
     FILE *f;
     struct kw_buf buf; /* one event is formatted here, then written */
     struct kw_track_sink sink;
+    int64_t iso_sec;            /* the second whose date and time iso_prefix holds */
+    char iso_prefix[KW_ISO8601_LEN];
 };
+
+/* kw_time_iso8601, with the date and time of the last second cached: events
+ * come in time order, so most share it. */
+size_t kw_out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
 
 void kw_buf_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e);
 const char *kw_close_name(enum kw_close c);

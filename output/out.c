@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 
 void kw_buf_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e)
 {
@@ -42,6 +43,25 @@ const char *kw_framing_name(enum kw_framing f)
     case KW_FRAMING_NONE: break;
     }
     return "none";
+}
+
+size_t kw_out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
+{
+    int64_t sec = ts / KW_USEC_PER_SEC, us = ts % KW_USEC_PER_SEC;
+    if (us < 0) {
+        us += KW_USEC_PER_SEC;
+        sec--;
+    }
+    if (sec != o->iso_sec || !o->iso_prefix[0]) {
+        kw_time_iso8601(sec * KW_USEC_PER_SEC, o->iso_prefix); /* "YYYY-MM-DDTHH:MM:SS.000000Z" */
+        o->iso_sec = sec;
+    }
+    size_t n = strlen(o->iso_prefix);
+    memcpy(out, o->iso_prefix, n + 1);
+    if (n == 27) /* the fraction sits at 20..25 */
+        for (int i = 25; i >= 20; i--, us /= 10)
+            out[i] = (char)('0' + us % 10);
+    return n;
 }
 
 struct kw_out *kw_out_new(enum kw_out_format format, FILE *f)
