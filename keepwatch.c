@@ -175,6 +175,8 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     if (parse_args(argc, argv, &o) < 0) {
         fputs("usage: keepwatch [options] -r FILE [filter expression]; see --help\n", stderr);
+        free(o.files);
+        free(o.filter);
         return EXIT_USAGE;
     }
 
@@ -214,7 +216,7 @@ int main(int argc, char **argv)
     }
 
     struct kw_pkt pkt;
-    kw_usec last_ts = 0;
+    kw_usec last_ts = KW_TS_NONE;
     while (kw_cap_next(cap, &pkt) == KW_CAP_PKT) {
         struct kw_slice ip;
         if (pkt.ts > last_ts)

@@ -52,17 +52,19 @@ static enum kw_link_res short_read(struct kw_slice frame, uint32_t wire_len)
     return wire_len > frame.len ? KW_LINK_TRUNCATED : KW_LINK_INVALID;
 }
 
-/* Follows VLAN tags from an ethertype to the network protocol. */
-static bool skip_vlan_tags(struct kw_cur *c, uint16_t *ethertype)
+static bool is_vlan(uint16_t type)
 {
-    for (int i = 0; i < VLAN_TAGS_MAX; i++) {
-        if (*ethertype != ETHERTYPE_VLAN && *ethertype != ETHERTYPE_QINQ &&
-            *ethertype != ETHERTYPE_QINQ_OLD)
-            return true;
+    return type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD;
+}
+
+/* Follows VLAN tags from an ethertype to the network protocol. */
+static enum kw_link_res skip_vlan_tags(struct kw_cur *c, uint16_t *ethertype, struct kw_slice frame,
+                                       uint32_t wire_len)
+{
+    for (int i = 0; i < VLAN_TAGS_MAX && is_vlan(*ethertype); i++)
         if (!kw_cur_skip(c, 2) || !kw_cur_be16(c, ethertype)) /* TCI, then next type */
-            return false;
-    }
-    return *ethertype != ETHERTYPE_VLAN && *ethertype != ETHERTYPE_QINQ;
+            return short_read(frame, wire_len);
+    return is_vlan(*ethertype) ? KW_LINK_INVALID : KW_LINK_IPV4;
 }
 
 /* The IPv4 header: checked enough that libnids can trust it. */
@@ -78,8 +80,10 @@ static enum kw_link_res ipv4(struct kw_cur *c, struct kw_slice frame, uint32_t w
     if ((h[0] >> 4) != 4 || ihl < 20 || total < ihl)
         return KW_LINK_INVALID;
     if (avail < total) {
+        if (wire_len <= frame.len)
+            return KW_LINK_INVALID; /* all of the frame is here: the length lies */
         *ip = kw_slice_make(h, avail); /* what there is, for whoever can use it */
-        return short_read(frame, wire_len);
+        return KW_LINK_TRUNCATED;
     }
     uint16_t frag = (uint16_t)(h[6] << 8 | h[7]);
     /* A fragment must carry 8 bytes past its header: libnids 1.26 reads past a
@@ -93,8 +97,9 @@ static enum kw_link_res ipv4(struct kw_cur *c, struct kw_slice frame, uint32_t w
 static enum kw_link_res by_ethertype(struct kw_cur *c, uint16_t type, struct kw_slice frame,
                                      uint32_t wire_len, struct kw_slice *ip)
 {
-    if (!skip_vlan_tags(c, &type))
-        return short_read(frame, wire_len);
+    enum kw_link_res r = skip_vlan_tags(c, &type, frame, wire_len);
+    if (r != KW_LINK_IPV4)
+        return r;
     if (type == ETHERTYPE_IPV4)
         return ipv4(c, frame, wire_len, ip);
     if (type == ETHERTYPE_IPV6)

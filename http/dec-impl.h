@@ -15,6 +15,7 @@ struct kw_http_dec {
     uint64_t body_len;     /* body bytes of the current message */
     uint64_t num;          /* number being read: Content-Length element, chunk size, Keep-Alive value */
     uint64_t error_offset;
+    uint64_t section_start; /* stream offset where the head or the trailers began */
     uint32_t head_max;
     uint32_t line_bytes;   /* chunk-size line so far */
     uint8_t dir;

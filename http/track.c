@@ -451,10 +451,10 @@ static void track_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts)
         return;
     c->fin_ts[dir] = ts;
     enum kw_side who = kw_side_of_sender(dir);
+    kw_http_dec_close(&c->dec[dir], ts); /* may end a body delimited by the close */
     first_close(c, who, KW_CLOSE_FIN, ts);
     if (tr->sink.on_fin)
         tr->sink.on_fin(tr->sink.ctx, &c->info, who, ts);
-    kw_http_dec_close(&c->dec[dir], ts); /* may end a body delimited by the close */
 }
 
 /* Why a request still pending at the end got no response. */

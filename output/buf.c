@@ -28,11 +28,9 @@ void kw_buf_free(struct kw_buf *b)
     b->len = b->cap = 0;
 }
 
-void kw_buf_put(struct kw_buf *b, const char *s, size_t n)
+void kw_buf_reserve(struct kw_buf *b, size_t need)
 {
-    grow(b, n);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
+    grow(b, need);
 }
 
 void kw_buf_puts(struct kw_buf *b, const char *s)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 struct kw_buf {
     char *p;
@@ -13,7 +14,15 @@ struct kw_buf {
 };
 
 void kw_buf_free(struct kw_buf *b);
-void kw_buf_put(struct kw_buf *b, const char *s, size_t n);
+void kw_buf_reserve(struct kw_buf *b, size_t need); /* room for `need` more bytes */
+
+static inline void kw_buf_put(struct kw_buf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap)
+        kw_buf_reserve(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
 void kw_buf_puts(struct kw_buf *b, const char *s);
 void kw_buf_printf(struct kw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kw_buf_write(struct kw_buf *b, FILE *f); /* writes and empties it */

@@ -6,16 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void key(struct kw_buf *b, const char *k)
+/* A key as its literal text ,"name": with its length, known at compile time. */
+#define KEY(name) ",\"" name "\":", sizeof(",\"" name "\":") - 1
+
+static void key(struct kw_buf *b, const char *k, size_t kn)
 {
-    kw_buf_put(b, ",\"", 2);
-    kw_buf_puts(b, k);
-    kw_buf_put(b, "\":", 2);
+    kw_buf_put(b, k, kn);
 }
 
-static void str(struct kw_buf *b, const char *k, const char *v)
+static void str(struct kw_buf *b, const char *k, size_t kn, const char *v)
 {
-    key(b, k);
+    key(b, k, kn);
     if (!v) {
         kw_buf_puts(b, "null");
         return;
@@ -25,9 +26,9 @@ static void str(struct kw_buf *b, const char *k, const char *v)
     kw_buf_puts(b, "\"");
 }
 
-static void wire(struct kw_buf *b, const char *k, const struct kw_text *t)
+static void wire(struct kw_buf *b, const char *k, size_t kn, const struct kw_text *t)
 {
-    key(b, k);
+    key(b, k, kn);
     if (!t->present) {
         kw_buf_puts(b, "null");
         return;
@@ -37,28 +38,28 @@ static void wire(struct kw_buf *b, const char *k, const struct kw_text *t)
     kw_buf_puts(b, "\"");
 }
 
-static void u64(struct kw_buf *b, const char *k, uint64_t v)
+static void u64(struct kw_buf *b, const char *k, size_t kn, uint64_t v)
 {
-    key(b, k);
+    key(b, k, kn);
     kw_buf_u64(b, v);
 }
 
-static void null(struct kw_buf *b, const char *k)
+static void null(struct kw_buf *b, const char *k, size_t kn)
 {
-    key(b, k);
+    key(b, k, kn);
     kw_buf_put(b, "null", 4);
 }
 
-static void boolean(struct kw_buf *b, const char *k, bool v)
+static void boolean(struct kw_buf *b, const char *k, size_t kn, bool v)
 {
-    key(b, k);
+    key(b, k, kn);
     kw_buf_puts(b, v ? "true" : "false");
 }
 
 /* A duration in seconds with microseconds, exactly; null for KW_TS_NONE. */
-static void secs(struct kw_buf *b, const char *k, kw_usec d)
+static void secs(struct kw_buf *b, const char *k, size_t kn, kw_usec d)
 {
-    key(b, k);
+    key(b, k, kn);
     if (d == KW_TS_NONE) {
         kw_buf_puts(b, "null");
         return;
@@ -75,9 +76,9 @@ static void secs(struct kw_buf *b, const char *k, kw_usec d)
     kw_buf_put(b, frac, 7);
 }
 
-static void version(struct kw_buf *b, const char *k, uint8_t v)
+static void version(struct kw_buf *b, const char *k, size_t kn, uint8_t v)
 {
-    key(b, k);
+    key(b, k, kn);
     if (!v) {
         kw_buf_puts(b, "null");
         return;
@@ -86,7 +87,7 @@ static void version(struct kw_buf *b, const char *k, uint8_t v)
     kw_buf_put(b, s, 5);
 }
 
-static void anomalies(struct kw_buf *b, const char *k, uint8_t a)
+static void anomalies(struct kw_buf *b, const char *k, size_t kn, uint8_t a)
 {
     static const struct { uint8_t bit; const char *name; } names[] = {
         { KW_ANOM_CL_AND_TE, "content-length-and-transfer-encoding" },
@@ -95,7 +96,7 @@ static void anomalies(struct kw_buf *b, const char *k, uint8_t a)
         { KW_ANOM_CHUNKED_HTTP10, "chunked-http10" },
         { KW_ANOM_TE_NOT_CHUNKED, "transfer-encoding-not-chunked" },
     };
-    key(b, k);
+    key(b, k, kn);
     kw_buf_puts(b, "[");
     bool first = true;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -122,15 +123,15 @@ static const struct json_conn *conn_fields(struct kw_conn_info *c)
         exit(2);
     }
     struct kw_buf b = { 0 };
-    u64(&b, "conn", c->id);
+    u64(&b, KEY("conn"), c->id);
     kw_buf_puts(&b, ",\"client_ip\":\"");
     kw_buf_endpoint_ip(&b, &c->key.client);
     kw_buf_put(&b, "\"", 1);
-    u64(&b, "client_port", c->key.client.port);
+    u64(&b, KEY("client_port"), c->key.client.port);
     kw_buf_puts(&b, ",\"server_ip\":\"");
     kw_buf_endpoint_ip(&b, &c->key.server);
     kw_buf_put(&b, "\"", 1);
-    u64(&b, "server_port", c->key.server.port);
+    u64(&b, KEY("server_port"), c->key.server.port);
     jc->len = b.len < sizeof(jc->text) ? b.len : sizeof(jc->text);
     memcpy(jc->text, b.p, jc->len);
     kw_buf_free(&b);
@@ -144,9 +145,13 @@ static void common(struct kw_out *o, const char *event, kw_usec ts, struct kw_co
     char iso[KW_ISO8601_LEN];
     kw_buf_put(b, "{\"event\":\"", 10);
     kw_buf_puts(b, event);
-    kw_buf_put(b, "\",\"ts\":\"", 8);
-    kw_buf_put(b, iso, kw_out_iso8601(o, ts, iso));
-    kw_buf_put(b, "\"", 1);
+    if (ts == KW_TS_NONE) { /* nothing was read */
+        kw_buf_puts(b, "\",\"ts\":null");
+    } else {
+        kw_buf_put(b, "\",\"ts\":\"", 8);
+        kw_buf_put(b, iso, kw_out_iso8601(o, ts, iso));
+        kw_buf_put(b, "\"", 1);
+    }
     if (!c) {
         kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,"
                        "\"server_ip\":null,\"server_port\":null");
@@ -168,50 +173,50 @@ void kw_json_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
     struct kw_buf *b = &o->buf;
     common(o, "transaction", t->has_request ? t->req_first : t->resp_first, c);
     if (t->has_request)
-        u64(b, "request", t->index);
+        u64(b, KEY("request"), t->index);
     else
-        null(b, "request");
-    wire(b, "method", &t->method);
-    wire(b, "uri", &t->uri);
-    version(b, "version", t->has_request ? t->req.version : 0);
-    wire(b, "host", &t->host);
-    wire(b, "user_agent", &t->user_agent);
-    wire(b, "req_connection", &t->req_connection);
+        null(b, KEY("request"));
+    wire(b, KEY("method"), &t->method);
+    wire(b, KEY("uri"), &t->uri);
+    version(b, KEY("version"), t->has_request ? t->req.version : 0);
+    wire(b, KEY("host"), &t->host);
+    wire(b, KEY("user_agent"), &t->user_agent);
+    wire(b, KEY("req_connection"), &t->req_connection);
     if (t->has_response)
-        u64(b, "status", t->resp.status);
+        u64(b, KEY("status"), t->resp.status);
     else
-        null(b, "status");
-    version(b, "resp_version", t->has_response ? t->resp.version : 0);
-    wire(b, "resp_connection", &t->resp_connection);
-    wire(b, "resp_keep_alive", &t->resp_keep_alive);
-    wire(b, "server_software", &t->server);
-    str(b, "framing", t->has_response ? kw_framing_name(t->framing) : NULL);
+        null(b, KEY("status"));
+    version(b, KEY("resp_version"), t->has_response ? t->resp.version : 0);
+    wire(b, KEY("resp_connection"), &t->resp_connection);
+    wire(b, KEY("resp_keep_alive"), &t->resp_keep_alive);
+    wire(b, KEY("server_software"), &t->server);
+    str(b, KEY("framing"), t->has_response ? kw_framing_name(t->framing) : NULL);
     if (t->has_response)
-        u64(b, "resp_body_len", t->resp_body_len);
+        u64(b, KEY("resp_body_len"), t->resp_body_len);
     else
-        null(b, "resp_body_len");
-    secs(b, "idle_before_s", t->idle_before);
+        null(b, KEY("resp_body_len"));
+    secs(b, KEY("idle_before_s"), t->idle_before);
     bool answered = t->has_request && t->has_response && t->response_complete &&
                     t->req_last != KW_TS_NONE;
-    secs(b, "response_time_s", answered ? t->resp_last - t->req_last : KW_TS_NONE);
+    secs(b, KEY("response_time_s"), answered ? t->resp_last - t->req_last : KW_TS_NONE);
     /* fields beyond the first contract */
-    secs(b, "ttfb_s", t->has_request && t->has_response && t->req_last != KW_TS_NONE
+    secs(b, KEY("ttfb_s"), t->has_request && t->has_response && t->req_last != KW_TS_NONE
                           ? t->resp_first - t->req_last : KW_TS_NONE);
-    wire(b, "req_keep_alive", &t->req_keep_alive);
-    boolean(b, "request_complete", t->request_complete);
-    boolean(b, "response_complete", t->response_complete);
-    boolean(b, "pipelined", t->pipelined);
-    boolean(b, "after_server_fin", t->after_server_fin);
-    str(b, "no_response", t->has_response || !t->has_request
+    wire(b, KEY("req_keep_alive"), &t->req_keep_alive);
+    boolean(b, KEY("request_complete"), t->request_complete);
+    boolean(b, KEY("response_complete"), t->response_complete);
+    boolean(b, KEY("pipelined"), t->pipelined);
+    boolean(b, KEY("after_server_fin"), t->after_server_fin);
+    str(b, KEY("no_response"), t->has_response || !t->has_request
                               ? NULL : kw_no_response_name(t->no_response));
-    u64(b, "interim_responses", t->n_interim);
+    u64(b, KEY("interim_responses"), t->n_interim);
     if (t->has_request)
-        u64(b, "req_body_len", t->req_body_len);
+        u64(b, KEY("req_body_len"), t->req_body_len);
     else
-        null(b, "req_body_len");
-    boolean(b, "uri_truncated", t->uri.truncated);
-    anomalies(b, "req_framing_anomalies", t->req.anomalies);
-    anomalies(b, "resp_framing_anomalies", t->resp.anomalies);
+        null(b, KEY("req_body_len"));
+    boolean(b, KEY("uri_truncated"), t->uri.truncated);
+    anomalies(b, KEY("req_framing_anomalies"), t->req.anomalies);
+    anomalies(b, KEY("resp_framing_anomalies"), t->resp.anomalies);
     finish(o);
 }
 
@@ -225,17 +230,17 @@ void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
     struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
     common(o, "connection", c->start, c);
-    u64(b, "requests", e->requests);
-    u64(b, "responses", e->responses);
-    boolean(b, "reused", e->reused);
-    str(b, "closed_by", kw_side_name(e->closed_by));
-    str(b, "close", kw_close_name(e->close));
-    boolean(b, "close_announced", e->close_announced);
-    secs(b, "idle_before_close_s", e->idle_before_close);
-    u64(b, "lost_requests", e->lost_requests);
-    secs(b, "duration_s", e->end_ts - c->start);
-    str(b, "not_http", e->not_http);
-    key(b, "gap");
+    u64(b, KEY("requests"), e->requests);
+    u64(b, KEY("responses"), e->responses);
+    boolean(b, KEY("reused"), e->reused);
+    str(b, KEY("closed_by"), kw_side_name(e->closed_by));
+    str(b, KEY("close"), kw_close_name(e->close));
+    boolean(b, KEY("close_announced"), e->close_announced);
+    secs(b, KEY("idle_before_close_s"), e->idle_before_close);
+    u64(b, KEY("lost_requests"), e->lost_requests);
+    secs(b, KEY("duration_s"), e->end_ts - c->start);
+    str(b, KEY("not_http"), e->not_http);
+    key(b, KEY("gap"));
     bool gc = e->gap_offset[KW_TO_SERVER] != KW_NO_GAP, gs = e->gap_offset[KW_TO_CLIENT] != KW_NO_GAP;
     if (!gc && !gs) {
         kw_buf_puts(b, "null");
@@ -248,18 +253,18 @@ void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
         kw_buf_puts(b, "}");
     }
     /* fields beyond the first contract */
-    boolean(b, "http", e->http);
-    u64(b, "requests_after_server_fin", e->after_server_fin);
-    secs(b, "client_fin_s", e->fin_ts[KW_TO_SERVER] == KW_TS_NONE ? KW_TS_NONE
+    boolean(b, KEY("http"), e->http);
+    u64(b, KEY("requests_after_server_fin"), e->after_server_fin);
+    secs(b, KEY("client_fin_s"), e->fin_ts[KW_TO_SERVER] == KW_TS_NONE ? KW_TS_NONE
                                                                   : e->fin_ts[KW_TO_SERVER] - c->start);
-    secs(b, "server_fin_s", e->fin_ts[KW_TO_CLIENT] == KW_TS_NONE ? KW_TS_NONE
+    secs(b, KEY("server_fin_s"), e->fin_ts[KW_TO_CLIENT] == KW_TS_NONE ? KW_TS_NONE
                                                                   : e->fin_ts[KW_TO_CLIENT] - c->start);
-    str(b, "rst_by", e->rst_by == KW_SIDE_NONE ? NULL : kw_side_name(e->rst_by));
-    str(b, "tunnel", e->tunnel == KW_TUNNEL_UPGRADE ? "upgrade"
+    str(b, KEY("rst_by"), e->rst_by == KW_SIDE_NONE ? NULL : kw_side_name(e->rst_by));
+    str(b, KEY("tunnel"), e->tunnel == KW_TUNNEL_UPGRADE ? "upgrade"
                      : e->tunnel == KW_TUNNEL_CONNECT ? "connect" : NULL);
     if (e->not_http) {
-        str(b, "not_http_direction", dir_name(e->not_http_dir));
-        u64(b, "not_http_offset", e->not_http_offset);
+        str(b, KEY("not_http_direction"), dir_name(e->not_http_dir));
+        u64(b, KEY("not_http_offset"), e->not_http_offset);
     }
     finish(o);
     free(c->user[0]);
@@ -270,24 +275,24 @@ void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
     struct kw_buf *b = &o->buf;
     common(o, "stats", ts, NULL);
-    u64(b, "packets", st->packets);
-    u64(b, "bytes", st->bytes);
-    u64(b, "connections", st->connections);
-    u64(b, "http_connections", st->http_connections);
-    u64(b, "requests", st->requests);
-    u64(b, "responses", st->responses);
-    u64(b, "lost_requests", st->lost_requests);
-    u64(b, "not_http", st->not_http);
-    key(b, "skipped");
+    u64(b, KEY("packets"), st->packets);
+    u64(b, KEY("bytes"), st->bytes);
+    u64(b, KEY("connections"), st->connections);
+    u64(b, KEY("http_connections"), st->http_connections);
+    u64(b, KEY("requests"), st->requests);
+    u64(b, KEY("responses"), st->responses);
+    u64(b, KEY("lost_requests"), st->lost_requests);
+    u64(b, KEY("not_http"), st->not_http);
+    key(b, KEY("skipped"));
     kw_buf_printf(b,
                   "{\"ipv6\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"mid_stream\":%" PRIu64
                   ",\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64 ",\"invalid\":%" PRIu64
                   ",\"fragments\":%" PRIu64 ",\"tcp_invalid\":%" PRIu64 "}",
                   st->skip_ipv6, st->skip_truncated, st->skip_mid_stream, st->skip_not_ip,
                   st->skip_not_tcp, st->skip_invalid, st->skip_fragment, st->tcp_invalid);
-    u64(b, "streams_evicted", st->streams_evicted);
-    u64(b, "queues_dropped", st->queue_dropped);
-    u64(b, "connections_with_gap", st->connections_gap);
-    u64(b, "files_truncated", st->files_truncated);
+    u64(b, KEY("streams_evicted"), st->streams_evicted);
+    u64(b, KEY("queues_dropped"), st->queue_dropped);
+    u64(b, KEY("connections_with_gap"), st->connections_gap);
+    u64(b, KEY("files_truncated"), st->files_truncated);
     finish(o);
 }

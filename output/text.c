@@ -230,10 +230,12 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
         rel(b, e->end_ts, c->start);
         kw_buf_printf(b, "RST from %s\n", kw_side_name(e->rst_by));
     } else if (e->ended == KW_CLOSE_CAPTURE_END) {
-        rel(b, e->end_ts, c->start);
-        kw_buf_puts(b, e->fin_ts[0] != KW_TS_NONE || e->fin_ts[1] != KW_TS_NONE
-                           ? "capture ends before the close was complete\n"
-                           : "capture ends, connection still open\n");
+        int fins = (e->fin_ts[0] != KW_TS_NONE) + (e->fin_ts[1] != KW_TS_NONE);
+        if (fins < 2) { /* with both FINs seen, the FIN lines say it all */
+            rel(b, e->end_ts, c->start);
+            kw_buf_puts(b, fins ? "capture ends, connection half-closed\n"
+                                : "capture ends, connection still open\n");
+        }
     } else if (e->ended == KW_CLOSE_TIMEOUT) {
         rel(b, e->end_ts, c->start);
         kw_buf_puts(b, "dropped by the reassembler (stream table full, or its ports reused)\n");
@@ -294,6 +296,6 @@ void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     };
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
         if (skipped[i].n)
-            kw_buf_printf(b, "  %" PRIu64 " %s\n", skipped[i].n, skipped[i].what);
+            kw_buf_printf(b, "  %s: %" PRIu64 "\n", skipped[i].what, skipped[i].n);
     kw_buf_write(b, o->f);
 }

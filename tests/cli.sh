@@ -1,0 +1,435 @@
+#!/bin/bash
+# cli.sh: keepwatch as a user runs it: options, exit status, error messages,
+# several inputs, standard input, filters, odd and broken files.
+#
+# Run by `make check` with KEEPWATCH (the built binary) and srcdir (the source
+# tree) set; by hand from the build directory: tests/cli.sh
+# Prints "ok - ..." or "not ok - ..." per check, then "N passed, M failed";
+# exits 1 if any check failed. Needs bash and python3; tshark is optional.
+set -u
+
+KEEPWATCH=${KEEPWATCH:-./keepwatch}
+srcdir=${srcdir:-.}
+PCAPS=$srcdir/tests/pcaps
+SELF=${BASH_SOURCE[0]}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/keepwatch-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+n_passed=0
+n_failed=0
+why=() # diagnostics of the check being run, printed if it fails
+
+# check DESCRIPTION FUNCTION [ARGS...]: one independent check.
+check()
+{
+    local desc=$1
+    shift
+    why=()
+    if "$@"; then
+        echo "ok - $desc"
+        n_passed=$((n_passed + 1))
+    else
+        echo "not ok - $desc"
+        local line
+        for line in "${why[@]}"; do
+            echo "#   $line"
+        done
+        n_failed=$((n_failed + 1))
+    fi
+}
+
+skip()
+{
+    echo "ok - $1 # SKIP $2"
+}
+
+# run NAME [ARGS...]: runs keepwatch (at most 5 s); stdout in $tmp/NAME.out,
+# stderr in $tmp/NAME.err, exit status in $rc. Standard input is the caller's.
+rc=0
+run()
+{
+    local name=$1
+    shift
+    if command -v timeout >/dev/null; then
+        timeout 5 "$KEEPWATCH" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    else
+        "$KEEPWATCH" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    fi
+    rc=$?
+    why+=("keepwatch $* -> exit $rc")
+    local line
+    while IFS= read -r line; do
+        why+=("stderr: $line")
+    done < <(head -n 3 "$tmp/$name.err")
+}
+
+# want_rc N: the last run exited with N.
+want_rc()
+{
+    [ "$rc" -eq "$1" ] && return 0
+    why+=("wanted exit status $1")
+    return 1
+}
+
+# err_has NAME TEXT: the stderr of run NAME contains TEXT (fixed string).
+err_has()
+{
+    grep -qF -- "$2" "$tmp/$1.err" && return 0
+    why+=("stderr does not mention '$2'")
+    return 1
+}
+
+# pyj FILE EXPR: evaluates the Python expression EXPR, where `ev` is the list
+# of JSON events in FILE (one per line) and `by(kind)` those of one kind; prints
+# the result. A line that is not JSON makes it print nothing and fail.
+pyj()
+{
+    python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = lambda kind: [e for e in ev if e.get("event") == kind]
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# want_py FILE EXPR VALUE: pyj FILE EXPR prints VALUE.
+want_py()
+{
+    local got
+    got=$(pyj "$1" "$2" 2>&1)
+    [ "$got" = "$3" ] && return 0
+    why+=("$2: got '${got//$'\n'/ | }', wanted '$3'")
+    return 1
+}
+
+n_conns()
+{
+    grep -c '"event":"connection"' "$1"
+}
+
+# pcap_file PATH LINKTYPE PAYLOAD: a pcap file with one packet, using only python3.
+pcap_file()
+{
+    python3 -c '
+import struct, sys
+path, linktype, payload = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+with open(path, "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, linktype))
+    f.write(struct.pack("<IIII", 1700000000, 0, len(payload), len(payload)) + payload)
+' "$1" "$2" "$3"
+}
+
+# --- usage ------------------------------------------------------------------
+
+t_help()
+{
+    run help --help
+    want_rc 0 && grep -q '^usage: keepwatch' "$tmp/help.out" && grep -q -- '-r FILE' "$tmp/help.out" ||
+        { why+=("no usage on stdout"); return 1; }
+}
+
+t_version()
+{
+    run version --version
+    want_rc 0 && grep -q '^keepwatch [0-9]' "$tmp/version.out" || { why+=("no version"); return 1; }
+}
+
+t_no_args()
+{
+    run noargs
+    want_rc 2 && [ -s "$tmp/noargs.err" ] && [ ! -s "$tmp/noargs.out" ] ||
+        { why+=("wanted a message on stderr and nothing on stdout"); return 1; }
+}
+
+t_unknown_option()
+{
+    run unknown --no-such-option -r "$PCAPS/tornado-http11.pcap"
+    want_rc 2 && err_has unknown --no-such-option
+}
+
+t_r_without_file()
+{
+    run rnofile -r
+    want_rc 2 && [ -s "$tmp/rnofile.err" ]
+}
+
+# --- unreadable input ---------------------------------------------------------
+
+t_nonexistent()
+{
+    run nonexistent -r /nonexistent/keepwatch.pcap
+    want_rc 2 && err_has nonexistent /nonexistent/keepwatch.pcap
+}
+
+t_not_a_capture()
+{
+    run notcap -r "$SELF"
+    want_rc 2 && err_has notcap "$SELF"
+}
+
+t_empty_file()
+{
+    : >"$tmp/empty.pcap"
+    run empty -r "$tmp/empty.pcap"
+    want_rc 2 && err_has empty "$tmp/empty.pcap"
+}
+
+t_unsupported_linktype()
+{
+    pcap_file "$tmp/wifi.pcap" 105 "$(printf '%080d' 0)" || return 1
+    run wifi -r "$tmp/wifi.pcap"
+    want_rc 2 && err_has wifi "unsupported link type" && err_has wifi 105 &&
+        err_has wifi "$tmp/wifi.pcap"
+}
+
+# cap.h: every file is opened before any output, so a bad second file fails at once.
+t_bad_second_file()
+{
+    run badsecond --json -r "$PCAPS/tornado-http11.pcap" -r /nonexistent/b.pcap
+    want_rc 2 && err_has badsecond /nonexistent/b.pcap || return 1
+    [ ! -s "$tmp/badsecond.out" ] || { why+=("output before the error"); return 1; }
+}
+
+# --- inputs -----------------------------------------------------------------
+
+t_stdin()
+{
+    run file --json -r "$PCAPS/tornado-http11.pcap"
+    want_rc 0 || return 1
+    run stdin --json -r - <"$PCAPS/tornado-http11.pcap"
+    want_rc 0 || return 1
+    [ -s "$tmp/file.out" ] && cmp -s "$tmp/file.out" "$tmp/stdin.out" ||
+        { why+=("-r - and -r FILE differ"); return 1; }
+}
+
+t_two_files()
+{
+    run one --json -r "$PCAPS/tornado-http11.pcap"
+    local a
+    a=$(n_conns "$tmp/one.out")
+    run other --json -r "$PCAPS/nginx-pipelined.pcap"
+    local b
+    b=$(n_conns "$tmp/other.out")
+    run both --json -r "$PCAPS/tornado-http11.pcap" -r "$PCAPS/nginx-pipelined.pcap"
+    want_rc 0 || return 1
+    local n
+    n=$(n_conns "$tmp/both.out")
+    [ "$a" -ge 1 ] && [ "$b" -ge 1 ] && [ "$n" -eq $((a + b)) ] ||
+        { why+=("connections: $a + $b, both: $n"); return 1; }
+    want_py "$tmp/both.out" 'sorted({e["server_port"] for e in by("connection")})' '[18081, 18083]'
+}
+
+t_pcapng()
+{
+    run ng --json -r "$PCAPS/tornado-http11.pcapng"
+    want_rc 0 || return 1
+    run classic --json -r "$PCAPS/tornado-http11.pcap"
+    cmp -s "$tmp/ng.out" "$tmp/classic.out" || { why+=("pcapng and pcap differ"); return 1; }
+}
+
+# --- filters ------------------------------------------------------------------
+
+t_filter_none()
+{
+    run port1 --json -r "$PCAPS/tornado-http11.pcap" tcp port 1
+    want_rc 0 || return 1
+    [ "$(n_conns "$tmp/port1.out")" -eq 0 ] || { why+=("connections left"); return 1; }
+    want_py "$tmp/port1.out" 'by("stats")[0]["packets"]' 0
+}
+
+t_filter_keep()
+{
+    run all --json -r "$PCAPS/tornado-http11.pcap"
+    run port18081 --json -r "$PCAPS/tornado-http11.pcap" tcp port 18081
+    want_rc 0 || return 1
+    local n
+    n=$(n_conns "$tmp/port18081.out")
+    [ "$n" -ge 1 ] && [ "$n" -eq "$(n_conns "$tmp/all.out")" ] ||
+        { why+=("$n connections kept"); return 1; }
+}
+
+t_filter_sll2()
+{
+    run any18081 --json -r "$PCAPS/tornado-any.pcap" tcp port 18081
+    want_rc 0 && [ "$(n_conns "$tmp/any18081.out")" -ge 1 ] ||
+        { why+=("filter on a LINUX_SLL2 file kept nothing"); return 1; }
+}
+
+t_filter_invalid()
+{
+    run badfilter -r "$PCAPS/tornado-http11.pcap" tcp port
+    want_rc 2 && [ -s "$tmp/badfilter.err" ]
+}
+
+# --- output -----------------------------------------------------------------
+
+t_json_file()
+{
+    run jsonfile --json "$tmp/report.json" -r "$PCAPS/tornado-http11.pcap"
+    want_rc 0 || return 1
+    ! grep -q '{' "$tmp/jsonfile.out" || { why+=("JSON on stdout"); return 1; }
+    want_py "$tmp/report.json" 'len(by("connection")), len(by("stats"))' '(1, 1)'
+}
+
+# --- damaged and unusual captures ---------------------------------------------
+
+t_truncated_file()
+{
+    run trunc --json -r "$PCAPS/truncated-file.pcap"
+    want_rc 0 && err_has trunc truncated || return 1
+    want_py "$tmp/trunc.out" 'by("stats")[0]["files_truncated"]' 1 &&
+        want_py "$tmp/trunc.out" 'by("stats")[0]["packets"]' 22 &&
+        want_py "$tmp/trunc.out" '[e["requests"] for e in sorted(by("connection"), key=lambda e: e["conn"])][:1]' '[2]' &&
+        want_py "$tmp/trunc.out" 'len(by("connection")) >= 2' True
+}
+
+t_snaplen_cut()
+{
+    run snap --json -r "$PCAPS/snaplen-cut.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/snap.out" 'by("stats")[0]["skipped"]["truncated"] > 0' True
+}
+
+ISO_RE='^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$'
+
+t_nanosec_format()
+{
+    run nano --json -r "$PCAPS/nginx-nanosec.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/nano.out" \
+        "len(ev) > 1 and all(__import__('re').match(r'$ISO_RE', e['ts']) for e in ev)" True
+}
+
+# Every event time is a packet time, in microseconds; nanoseconds are cut (or
+# rounded), never read as microseconds. Packet times as tshark sees them.
+t_nanosec_tshark()
+{
+    run nanots --json -r "$PCAPS/nginx-nanosec.pcap"
+    want_rc 0 || return 1
+    tshark -r "$PCAPS/nginx-nanosec.pcap" -T fields -e frame.time_epoch \
+        >"$tmp/nano.epochs" 2>/dev/null || { why+=("tshark failed"); return 1; }
+    local first
+    first=$(tshark -r "$PCAPS/nginx-nanosec.pcap" -T fields -e frame.time_epoch -c 1 2>/dev/null)
+    local got
+    got=$(python3 -c '
+import datetime, json, sys
+first = sys.argv[2]
+frames = set()
+for l in open(sys.argv[3]):
+    s, ns = l.strip().split(".")
+    ns = int(ns.ljust(9, "0"))
+    frames.add((int(s), ns // 1000))
+    frames.add((int(s) + (ns + 500) // 1000 // 1000000, (ns + 500) // 1000 % 1000000))
+times = []
+for l in open(sys.argv[1]):
+    ts = json.loads(l)["ts"]
+    d = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    times.append((int(d.timestamp()), d.microsecond, ts))
+earliest = min(times)
+if earliest[0] != int(first.split(".")[0]):
+    print("earliest event %s, first packet %s" % (earliest[2], first))
+for t in times:
+    if t[:2] not in frames:
+        print("event time %s is no packet time" % t[2])
+print("done")' "$tmp/nanots.out" "$first" "$tmp/nano.epochs" 2>&1)
+    [ "$got" = done ] && return 0
+    why+=("$got")
+    return 1
+}
+
+# A transaction as a user reads it, whatever the link layer.
+TXN='[(e["request"], e["method"], e["uri"], e["version"], e["status"], e["resp_body_len"]) for e in by("transaction")]'
+
+t_sll2_same_as_ethernet()
+{
+    run eth --json -r "$PCAPS/tornado-http11.pcap"
+    run sll2 --json -r "$PCAPS/tornado-any.pcap"
+    want_rc 0 || return 1
+    local want
+    want=$(pyj "$tmp/eth.out" "$TXN") || return 1
+    [ "$want" != "[]" ] || { why+=("no transactions in tornado-http11.pcap"); return 1; }
+    want_py "$tmp/sll2.out" "$TXN" "$want" &&
+        want_py "$tmp/sll2.out" '[(e["requests"], e["responses"], e["closed_by"]) for e in by("connection")]' \
+            "$(pyj "$tmp/eth.out" '[(e["requests"], e["responses"], e["closed_by"]) for e in by("connection")]')"
+}
+
+# Random bytes after a valid file header: whatever comes of it, no crash.
+t_garbage_after_header()
+{
+    python3 -c '
+import random, struct, sys
+r = random.Random(20240101)
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    f.write(bytes(r.getrandbits(8) for _ in range(8192)))
+' "$tmp/garbage.pcap" || return 1
+    run garbage --json -r "$tmp/garbage.pcap"
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ] || { why+=("wanted exit 0 or 2"); return 1; }
+}
+
+# Valid record headers around random frames (Ethernet, IPv4, TCP to port 80,
+# the rest random), so that the bytes get past the file reader.
+t_garbage_frames()
+{
+    python3 -c '
+import random, struct, sys
+r = random.Random(7)
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i in range(2000):
+        body = bytes(r.getrandbits(8) for _ in range(r.randrange(0, 120)))
+        ip = bytes([0x45, 0]) + struct.pack(">H", 20 + 20 + len(body)) + bytes(4) + \
+             bytes([64, 6, 0, 0, 10, 0, 0, r.randrange(1, 4), 10, 0, 0, 9])
+        tcp = struct.pack(">HHII", 40000 + r.randrange(3), 80, r.getrandbits(32), r.getrandbits(32)) + \
+              bytes([0x50, r.getrandbits(8)]) + bytes(6)
+        frame = bytes(12) + b"\x08\x00" + ip + tcp + body
+        if r.random() < 0.3:   # then mangle anything
+            frame = bytearray(frame)
+            for _ in range(r.randrange(1, 6)):
+                frame[r.randrange(len(frame))] = r.getrandbits(8)
+            frame = bytes(frame)
+        cap = r.randrange(0, len(frame) + 1) if r.random() < 0.2 else len(frame)
+        f.write(struct.pack("<IIII", 1700000000 + i // 100, (i % 100) * 10000, cap, len(frame)))
+        f.write(frame[:cap])
+' "$tmp/frames.pcap" || return 1
+    run frames --json -r "$tmp/frames.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/frames.out" 'by("stats")[0]["packets"]' 2000
+}
+
+check "--help exits 0 and prints the usage" t_help
+check "--version exits 0 and prints the version" t_version
+check "no arguments: exit 2, a message on stderr" t_no_args
+check "an unknown option: exit 2, named on stderr" t_unknown_option
+check "-r without a file: exit 2" t_r_without_file
+check "-r of a missing file: exit 2, stderr names the file" t_nonexistent
+check "-r of a file that is no capture: exit 2, stderr names the file" t_not_a_capture
+check "an empty file: exit 2, stderr names the file" t_empty_file
+check "link type 105: exit 2, stderr says unsupported link type 105 and names the file" \
+    t_unsupported_linktype
+check "a missing second file fails before any output" t_bad_second_file
+check "-r - (standard input) gives the same JSON as -r FILE" t_stdin
+check "-r A -r B reports the connections of both" t_two_files
+check "pcapng gives the same JSON as pcap" t_pcapng
+check "filter 'tcp port 1' leaves no connection" t_filter_none
+check "filter 'tcp port 18081' keeps the tornado connection" t_filter_keep
+check "a filter works on a LINUX_SLL2 capture" t_filter_sll2
+check "an invalid filter: exit 2" t_filter_invalid
+check "--json FILE writes the file and no JSON to stdout" t_json_file
+check "a file cut mid-packet: exit 0, warning, files_truncated 1, earlier connections kept" \
+    t_truncated_file
+check "snaplen-cut packets are counted in skipped.truncated" t_snaplen_cut
+check "nanosecond capture: ts are ISO 8601 UTC with 6 decimals" t_nanosec_format
+if command -v tshark >/dev/null; then
+    check "nanosecond capture: event times are tshark's packet times, in microseconds" \
+        t_nanosec_tshark
+else
+    skip "nanosecond capture: event times are tshark's packet times" "tshark not installed"
+fi
+check "LINUX_SLL2 capture gives the same requests and statuses as Ethernet" \
+    t_sll2_same_as_ethernet
+check "random bytes after a pcap header: exit 0 or 2, no crash" t_garbage_after_header
+check "2000 random and mangled TCP frames: exit 0, all counted" t_garbage_frames
+
+echo "$n_passed passed, $n_failed failed"
+[ "$n_failed" -eq 0 ]
