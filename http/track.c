@@ -243,12 +243,15 @@ static void on_begin(void *ctx, enum kw_dir dir, kw_usec ts)
     t->index = ++c->n_requests;
     t->has_request = true;
     t->req_first = ts;
-    if (c->last_resp_end != KW_TS_NONE)
-        t->idle_before = ts > c->last_resp_end ? ts - c->last_resp_end : 0;
     /* pipelined: an earlier request is still waiting for the end of its response */
     for (uint32_t i = 0; i + 1 < c->count; i++)
         if (!slot_at(c, i)->t.response_complete)
             t->pipelined = true;
+    /* Idle since the previous response ended; a request sent while an answer
+     * was still due did not wait at all. */
+    if (t->index > 1)
+        t->idle_before = !t->pipelined && c->last_resp_end != KW_TS_NONE && ts > c->last_resp_end
+                             ? ts - c->last_resp_end : 0;
     if (c->fin_ts[KW_TO_CLIENT] != KW_TS_NONE) {
         t->after_server_fin = true;
         c->n_after_server_fin++;

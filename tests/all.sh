@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# all.sh: the whole test suite, from a fresh Debian 12 machine (run as root).
+# Installs what is missing, then builds and tests three ways:
+#   1. a -Werror build: make check (unit, regression, cross-check with tshark, CLI);
+#   2. the same under AddressSanitizer and UndefinedBehaviorSanitizer;
+#   3. make distcheck (the release tarball builds, installs and passes too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev check
+          tshark python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
+fi
+
+./autogen.sh > /dev/null 2>&1
+if [ -f config.status ]; then make distclean > /dev/null; fi  # a build in the source tree
+
+jobs=$(nproc)
+check() { # dir configure-args...: configure in a build folder of its own, build, test
+  local dir=$1; shift
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  "$top/configure" -q "$@"
+  make -s -j"$jobs"
+  if ! make -s -j"$jobs" check; then
+    cat tests/*.log >&2 || true
+    exit 1
+  fi
+  cd "$top"
+}
+
+echo "== build with -Werror, make check"
+check _build/release --enable-werror
+
+echo "== AddressSanitizer and UndefinedBehaviorSanitizer, make check"
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  check _build/sanitize --enable-werror CFLAGS="-O1 -g $san" LDFLAGS="$san"
+
+echo "== make distcheck"
+cd _build/release
+make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror > distcheck.log 2>&1 ||
+  { tail -50 distcheck.log >&2; exit 1; }
+grep -E 'archives ready for distribution|keepwatch-.*tar.gz' distcheck.log | head -2
+cd "$top"
+rm -rf _build
+echo "all tests passed"
