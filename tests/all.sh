@@ -24,13 +24,20 @@ fi
 if [ -f config.status ]; then make distclean > /dev/null; fi  # a build in the source tree
 
 jobs=$(nproc)
+passed=0 failed=0
 check() { # dir configure-args...: configure in a build folder of its own, build, test
   local dir=$1; shift
   rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
   "$top/configure" -q "$@"
   make -s -j"$jobs"
-  if ! make -s -j"$jobs" check; then
+  local rc=0
+  make -s -j"$jobs" check || rc=$?
+  grep -h -E '^[0-9]+%: Checks:|^[0-9]+ passed, [0-9]+ failed' tests/*.log || true
+  passed=$((passed + $(sed -n 's/^# PASS: *//p' test-suite.log)))
+  failed=$((failed + $(sed -n 's/^# FAIL: *//p' test-suite.log) + $(sed -n 's/^# ERROR: *//p' test-suite.log)))
+  if [ $rc -ne 0 ]; then
     cat tests/*.log >&2 || true
+    echo "$passed passed, $failed failed"
     exit 1
   fi
   cd "$top"
@@ -51,4 +58,4 @@ make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror > distcheck.log 2>&1
 grep -E 'archives ready for distribution|keepwatch-.*tar.gz' distcheck.log | head -2
 cd "$top"
 rm -rf _build
-echo "all tests passed"
+echo "$passed passed, $failed failed"
