@@ -223,12 +223,12 @@ int main(int argc, char **argv)
             last_ts = pkt.ts;
         enum kw_link_res r = kw_link_ip(pkt.linktype, pkt.bytes, pkt.wire_len, &ip);
         if (r == KW_LINK_IPV4) {
-            kw_reasm_feed(reasm, pkt.ts, ip);
+            kw_reasm_feed(reasm, pkt.ts, pkt.frame, ip);
             continue;
         }
         skip(&stats, r);
         if (r == KW_LINK_TRUNCATED && ip.len)
-            kw_reasm_feed_cut(reasm, pkt.ts, ip);
+            kw_reasm_feed_cut(reasm, pkt.ts, pkt.frame, ip);
     }
     kw_reasm_finish(reasm, last_ts);
     kw_out_stats(out, &stats, last_ts);

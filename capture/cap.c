@@ -15,6 +15,7 @@ struct cap_file {
 };
 
 struct kw_cap {
+    uint64_t frame; /* across all inputs, as if merged in order */
     struct cap_file *files;
     size_t n_files, cur;
     struct kw_stats *stats;
@@ -106,7 +107,8 @@ enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
             pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
             pkt->linktype = f->linktype;
             pkt->wire_len = h->len;
-            pkt->frame = ++f->frame;
+            f->frame++;
+            pkt->frame = ++cap->frame;
             pkt->bytes = kw_slice_make(bytes, h->caplen);
             cap->stats->packets++;
             cap->stats->bytes += h->len;

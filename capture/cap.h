@@ -16,7 +16,8 @@ struct kw_pkt {
     kw_usec ts;
     int linktype;          /* DLT_* of the file it came from */
     uint32_t wire_len;     /* length on the wire; bytes.len is less when the snaplen cut it */
-    uint64_t frame;        /* 1-based frame number within its file, as Wireshark counts */
+    uint64_t frame;        /* 1-based frame number, as Wireshark counts; across several
+                            * inputs, as if they were merged in order */
     struct kw_slice bytes; /* valid until the next kw_cap_next() */
 };
 

@@ -41,6 +41,9 @@ struct conn {
     struct slot *req_slot;         /* the request being read, or NULL */
     struct slot *resp_slot;        /* the response being read, or NULL */
     kw_usec resp_begin;            /* first byte of the response being read */
+    uint64_t resp_begin_frame;
+    uint64_t cur_frame;            /* the packet whose bytes are being decoded */
+    uint64_t close_frame, fin_frame[2];
     kw_usec last_resp_end, last_msg_end;
     kw_usec close_token_ts;        /* first message end carrying Connection: close */
     kw_usec first_close_ts;
@@ -225,6 +228,7 @@ static void begin_response(struct conn *c, kw_usec ts)
     }
     c->resp_slot = s;
     c->resp_begin = ts;
+    c->resp_begin_frame = c->cur_frame;
 }
 
 static void on_begin(void *ctx, enum kw_dir dir, kw_usec ts)
@@ -243,6 +247,7 @@ static void on_begin(void *ctx, enum kw_dir dir, kw_usec ts)
     t->index = ++c->n_requests;
     t->has_request = true;
     t->req_first = ts;
+    t->req_first_frame = c->cur_frame;
     /* pipelined: an earlier request is still waiting for the end of its response */
     for (uint32_t i = 0; i + 1 < c->count; i++)
         if (!slot_at(c, i)->t.response_complete)
@@ -336,6 +341,7 @@ static enum kw_http_body on_head(void *ctx, enum kw_dir dir, kw_usec ts,
     s->final_response = true;
     s->t.has_response = true;
     s->t.resp_first = c->resp_begin;
+    s->t.resp_first_frame = c->resp_begin_frame;
     s->t.resp = *h;
     text_trim(&s->t.resp_connection);
     text_trim(&s->t.resp_keep_alive);
@@ -366,6 +372,7 @@ static void on_end(void *ctx, enum kw_dir dir, kw_usec ts, enum kw_framing frami
         struct slot *s = c->req_slot;
         if (s) {
             s->t.req_last = ts;
+            s->t.req_last_frame = c->cur_frame;
             s->t.req_body_len = body_len;
             s->t.request_complete = true;
             c->req_slot = NULL;
@@ -375,6 +382,7 @@ static void on_end(void *ctx, enum kw_dir dir, kw_usec ts, enum kw_framing frami
         if (!s || !s->final_response)
             return; /* an interim response ended */
         s->t.resp_last = ts;
+        s->t.resp_last_frame = c->cur_frame;
         s->t.resp_body_len = body_len;
         s->t.framing = framing;
         s->t.response_complete = true;
@@ -406,10 +414,12 @@ static void *track_open(void *ctx, const struct kw_conn_key *key, kw_usec ts)
     return c;
 }
 
-static void track_data(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, struct kw_slice data)
+static void track_data(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame,
+                       struct kw_slice data)
 {
     (void)ctx;
     struct conn *c = conn;
+    c->cur_frame = frame;
     struct kw_http_dec *d = &c->dec[dir];
     if (!kw_http_dec_feed(d, ts, data) && kw_http_dec_error(d) != KW_HTTP_E_NONE) {
         /* Bytes that are not HTTP. A request side that fails after requests
@@ -443,16 +453,19 @@ static void first_close(struct conn *c, enum kw_side who, enum kw_close how, kw_
     c->idle_at_close = c->last_msg_end != KW_TS_NONE && ts >= c->last_msg_end
                            ? ts - c->last_msg_end : KW_TS_NONE;
     c->first_close_by = who;
+    c->close_frame = c->cur_frame;
     c->first_close = how;
 }
 
-static void track_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts)
+static void track_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame)
 {
     struct kw_track *tr = ctx;
     struct conn *c = conn;
     if (c->fin_ts[dir] != KW_TS_NONE)
         return;
+    c->cur_frame = frame;
     c->fin_ts[dir] = ts;
+    c->fin_frame[dir] = frame;
     enum kw_side who = kw_side_of_sender(dir);
     kw_http_dec_close(&c->dec[dir], ts); /* may end a body delimited by the close */
     first_close(c, who, KW_CLOSE_FIN, ts);
@@ -480,6 +493,7 @@ static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
     struct kw_track *tr = ctx;
     struct conn *c = conn;
     enum kw_side rst_by = KW_SIDE_NONE;
+    c->cur_frame = e->frame;
     if (e->how == KW_CLOSE_RST) {
         rst_by = kw_side_of_sender(e->rst_dir);
         first_close(c, rst_by, KW_CLOSE_RST, e->ts);
@@ -538,6 +552,10 @@ static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
                           (c->first_close_ts == KW_TS_NONE || c->close_token_ts <= c->first_close_ts);
     end.fin_ts[0] = c->fin_ts[0];
     end.fin_ts[1] = c->fin_ts[1];
+    end.fin_frame[0] = c->fin_frame[0];
+    end.fin_frame[1] = c->fin_frame[1];
+    end.close_frame = c->first_close_ts != KW_TS_NONE ? c->close_frame : 0;
+    end.end_frame = e->frame;
     end.rst_by = rst_by;
     end.not_http = c->not_http;
     end.not_http_dir = c->not_http_dir;

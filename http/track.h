@@ -43,6 +43,7 @@ struct kw_txn {
     uint16_t n_interim;       /* 1xx responses before the final one */
     kw_usec req_first, req_last, resp_first, resp_last; /* KW_TS_NONE when not seen */
     kw_usec idle_before;      /* since the previous response ended; KW_TS_NONE for the first */
+    uint64_t req_first_frame, req_last_frame, resp_first_frame, resp_last_frame; /* 0: none */
     struct kw_http_head req, resp;
     struct kw_text method, uri, host, user_agent, req_connection, req_keep_alive;
     struct kw_text resp_connection, resp_keep_alive, server;
@@ -65,6 +66,9 @@ struct kw_conn_end {
     kw_usec idle_before_close;/* from the last message byte to the first close; KW_TS_NONE */
     bool close_announced;     /* a Connection: close was sent before the close */
     kw_usec fin_ts[2];        /* indexed by enum kw_dir: client's FIN, server's FIN */
+    uint64_t fin_frame[2];    /* their frame numbers */
+    uint64_t close_frame;     /* the first FIN or RST */
+    uint64_t end_frame;       /* the packet that ended it (0: the end of input) */
     enum kw_side rst_by;      /* who sent a RST, if one ended the connection */
     const char *not_http;     /* why decoding stopped, or NULL */
     enum kw_dir not_http_dir;

@@ -44,6 +44,7 @@ struct kw_reasm {
     uint64_t next_seqno;
     /* the packet being fed */
     kw_usec ts;
+    uint64_t frame;
     struct pcap_pkthdr hdr;      /* libnids keeps a pointer to it: it must outlive the call */
     uint32_t src_addr;
     uint16_t src_port;
@@ -121,7 +122,7 @@ static void flow_remove(struct kw_reasm *r, struct flow *f)
 
 static void flow_end(struct kw_reasm *r, struct flow *f, enum kw_close how, enum kw_dir rst_dir)
 {
-    struct kw_reasm_end end = { .how = how, .rst_dir = rst_dir, .ts = r->ts };
+    struct kw_reasm_end end = { .how = how, .rst_dir = rst_dir, .ts = r->ts, .frame = r->frame };
     for (int d = 0; d < 2; d++) {
         end.gap_offset[d] = f->highest[d] > f->delivered[d] ? (int64_t)f->delivered[d] : KW_NO_GAP;
     }
@@ -201,7 +202,8 @@ static void kw_nids_on_tcp(struct tcp_stream *a, void **param)
         size_t n = (size_t)h->count_new;
         f->delivered[dir] += n;
         if (f->user)
-            r->sink.on_data(r->sink.ctx, f->user, dir, r->ts, kw_slice_make(h->data, n));
+            r->sink.on_data(r->sink.ctx, f->user, dir, r->ts, r->frame,
+                            kw_slice_make(h->data, n));
         return; /* libnids discards all of it: the decoder has consumed it */
     }
     case NIDS_CLOSE:
@@ -350,7 +352,8 @@ static struct flow *lookup(struct kw_reasm *r, const struct segment *sg)
 
 /* What libnids does not tell: how far each direction's data went on the wire,
  * and the first FIN each way, at the time of its packet. */
-static void observe(struct kw_reasm *r, struct flow *f, const struct segment *sg, kw_usec ts)
+static void observe(struct kw_reasm *r, struct flow *f, const struct segment *sg, kw_usec ts,
+                    uint64_t frame)
 {
     enum kw_dir dir = sg->src == f->cli_addr && sg->sport == f->cli_port ? KW_TO_SERVER
                                                                          : KW_TO_CLIENT;
@@ -363,7 +366,7 @@ static void observe(struct kw_reasm *r, struct flow *f, const struct segment *sg
     if ((sg->flags & TH_FIN_BIT) && !f->fin_seen[dir]) {
         f->fin_seen[dir] = 1;
         if (f->user)
-            r->sink.on_fin(r->sink.ctx, f->user, dir, ts);
+            r->sink.on_fin(r->sink.ctx, f->user, dir, ts, frame);
     }
 }
 
@@ -372,7 +375,7 @@ static bool is_fragment(struct kw_slice ip)
     return ((ip.p[6] << 8 | ip.p[7]) & 0x3fff) != 0;
 }
 
-void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
+void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_slice ip)
 {
     if (ip.p[9] != IPPROTO_TCP) {
         r->stats->skip_not_tcp++;
@@ -401,6 +404,7 @@ void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
     }
 
     r->ts = ts;
+    r->frame = frame;
     r->opened = r->ended = NULL;
     r->hdr.ts.tv_sec = (time_t)(ts / KW_USEC_PER_SEC);
     r->hdr.ts.tv_usec = (suseconds_t)(ts % KW_USEC_PER_SEC);
@@ -416,17 +420,17 @@ void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
             r->stats->skip_mid_stream++;
         return;
     }
-    observe(r, f, &sg, ts);
+    observe(r, f, &sg, ts, frame);
 }
 
-void kw_reasm_feed_cut(struct kw_reasm *r, kw_usec ts, struct kw_slice ip)
+void kw_reasm_feed_cut(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_slice ip)
 {
     struct segment sg;
     if (ip.len < 20 || ip.p[9] != IPPROTO_TCP || is_fragment(ip) || !parse_segment(ip, &sg))
         return;
     struct flow *f = lookup(r, &sg);
     if (f)
-        observe(r, f, &sg, ts); /* its data is missing: the gap shows at the end */
+        observe(r, f, &sg, ts, frame); /* its data is missing: the gap shows at the end */
 }
 
 static int by_seqno(const void *a, const void *b)
@@ -438,6 +442,7 @@ static int by_seqno(const void *a, const void *b)
 void kw_reasm_finish(struct kw_reasm *r, kw_usec ts)
 {
     r->ts = ts;
+    r->frame = 0;
     /* libnids would flush in hash order, which its random seed changes from run
      * to run: flush ourselves in opening order, so the report is reproducible. */
     size_t n = 0;

@@ -26,6 +26,7 @@ struct kw_reasm_end {
     enum kw_close how;
     enum kw_dir rst_dir;   /* KW_CLOSE_RST: the direction the RST travelled */
     kw_usec ts;
+    uint64_t frame;        /* the packet that ended it (0: none, e.g. at the end of input) */
     /* Stream offset in each direction where a segment missing from the capture
      * stopped reassembly for good, or KW_NO_GAP. */
     int64_t gap_offset[2];
@@ -36,8 +37,9 @@ struct kw_reasm_end {
 struct kw_reasm_sink {
     void *ctx;
     void *(*on_open)(void *ctx, const struct kw_conn_key *key, kw_usec ts);
-    void (*on_data)(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, struct kw_slice data);
-    void (*on_fin)(void *ctx, void *conn, enum kw_dir dir, kw_usec ts);
+    void (*on_data)(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame,
+                    struct kw_slice data);
+    void (*on_fin)(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame);
     void (*on_end)(void *ctx, void *conn, const struct kw_reasm_end *end);
 };
 
@@ -54,13 +56,13 @@ struct kw_reasm_config {
 struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw_reasm_sink *sink,
                               struct kw_stats *stats, char err[256]);
 
-/* Feeds one IPv4 packet captured at `ts`. */
-void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, struct kw_slice ip);
+/* Feeds one IPv4 packet captured at `ts`, frame number `frame` of the input. */
+void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_slice ip);
 
 /* A TCP/IPv4 packet the snaplen cut short (`ip` holds what was captured):
  * libnids cannot use it, but its sequence numbers and FIN still tell how far
  * the connection went, so the hole it leaves is reported as a gap. */
-void kw_reasm_feed_cut(struct kw_reasm *r, kw_usec ts, struct kw_slice ip);
+void kw_reasm_feed_cut(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_slice ip);
 
 /* End of input at `ts`: every open connection ends as KW_CLOSE_CAPTURE_END, in
  * the order they were opened. */

@@ -75,19 +75,20 @@ static void open_conn(struct drive *d)
 
 static void send_(struct drive *d, enum kw_dir dir, kw_usec at_ms, const char *bytes)
 {
-    d->rs->on_data(d->rs->ctx, d->conn, dir, T0 + at_ms * MS,
+    d->rs->on_data(d->rs->ctx, d->conn, dir, T0 + at_ms * MS, (uint64_t)at_ms,
                    kw_slice_make(bytes, strlen(bytes)));
 }
 
 static void fin(struct drive *d, enum kw_dir dir, kw_usec at_ms)
 {
-    d->rs->on_fin(d->rs->ctx, d->conn, dir, T0 + at_ms * MS);
+    d->rs->on_fin(d->rs->ctx, d->conn, dir, T0 + at_ms * MS, (uint64_t)at_ms);
 }
 
 static void end_(struct drive *d, enum kw_close how, enum kw_dir rst_dir, kw_usec at_ms,
                  int64_t gap_to_server, int64_t gap_to_client)
 {
-    struct kw_reasm_end e = { how, rst_dir, T0 + at_ms * MS, { gap_to_server, gap_to_client } };
+    struct kw_reasm_end e = { how, rst_dir, T0 + at_ms * MS, (uint64_t)at_ms,
+                              { gap_to_server, gap_to_client } };
     d->rs->on_end(d->rs->ctx, d->conn, &e);
     kw_track_free(d->track);
 }
