@@ -203,6 +203,10 @@ int main(int argc, char **argv)
             goto done;
         }
     }
+    /* Events are written in one burst per event: a large buffer saves write
+     * calls (stdio picks 4 KiB for a pipe or /dev/null). */
+    static char out_buffer[1 << 20];
+    setvbuf(out_file, out_buffer, _IOFBF, sizeof(out_buffer));
     out = kw_out_new(o.json_path ? KW_OUT_JSON : KW_OUT_TEXT, out_file);
     track = out ? kw_track_new(o.head_max, kw_out_sink(out), &stats) : NULL;
     if (!track) {

@@ -17,7 +17,8 @@ struct kw_stats {
     uint64_t skip_not_tcp;     /* UDP, ICMP... */
     uint64_t skip_fragment;    /* IPv4 fragments too short to reassemble safely */
     /* reassembly/ */
-    uint64_t skip_mid_stream;  /* TCP packets of connections whose handshake was not captured */
+    uint64_t skip_mid_stream;  /* data, FIN or RST segments of connections whose handshake
+                                * was not captured (bare ACKs are not looked up) */
     uint64_t streams_evicted;  /* connections dropped because the stream table was full */
     uint64_t queue_dropped;    /* out-of-order queues dropped by the reassembler (too much data) */
     uint64_t tcp_invalid;      /* TCP headers the reassembler rejected */

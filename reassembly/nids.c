@@ -39,6 +39,7 @@ struct kw_reasm {
     pcap_t *dead;                /* DLT_RAW: libnids takes its link offset from it */
     struct flow *flows;          /* pool; index 0 unused */
     uint32_t n_flows, free_head;
+    uint32_t never_used;         /* flows from here on were never taken */
     uint32_t *table;             /* open addressing, linear probing: flow index or 0 */
     uint32_t table_mask;
     uint64_t next_seqno;
@@ -49,6 +50,7 @@ struct kw_reasm {
     uint32_t src_addr;
     uint16_t src_port;
     struct flow *opened;         /* set when the packet completed a handshake */
+    struct flow *delivered_to;   /* set when the packet's data was delivered */
     struct flow *ended;          /* set when the packet ended a connection */
 };
 
@@ -148,13 +150,17 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
         flow_end(r, &r->flows[*slot], KW_CLOSE_TIMEOUT, KW_TO_SERVER);
         slot = flow_slot(r, a->addr.saddr, a->addr.source, a->addr.daddr, a->addr.dest);
     }
-    if (!r->free_head) { /* cannot happen: our pool is as large as libnids' */
+    uint32_t fi;
+    if (r->free_head) {
+        fi = r->free_head;
+        r->free_head = r->flows[fi].next_free;
+    } else if (r->never_used < r->n_flows) {
+        fi = r->never_used++;
+    } else { /* cannot happen: our pool is as large as libnids' */
         r->stats->streams_evicted++;
         return;
     }
-    uint32_t fi = r->free_head;
     struct flow *f = &r->flows[fi];
-    r->free_head = f->next_free;
     memset(f, 0, sizeof(*f));
     f->cli_addr = a->addr.saddr;
     f->cli_port = a->addr.source;
@@ -201,6 +207,7 @@ static void kw_nids_on_tcp(struct tcp_stream *a, void **param)
         struct half_stream *h = dir == KW_TO_SERVER ? &a->server : &a->client;
         size_t n = (size_t)h->count_new;
         f->delivered[dir] += n;
+        r->delivered_to = f;
         if (f->user)
             r->sink.on_data(r->sink.ctx, f->user, dir, r->ts, r->frame,
                             kw_slice_make(h->data, n));
@@ -280,10 +287,7 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
     r->table = calloc(size, sizeof(*r->table));
     if (!r->flows || !r->table)
         goto oom;
-    for (uint32_t i = r->n_flows - 1; i >= 1; i--) {
-        r->flows[i].next_free = r->free_head;
-        r->free_head = i;
-    }
+    r->never_used = 1; /* flows are taken in order first, so untouched pages stay unmapped */
     r->dead = pcap_open_dead(DLT_RAW, 262144);
     if (!r->dead)
         goto oom;
@@ -375,6 +379,14 @@ static bool is_fragment(struct kw_slice ip)
     return ((ip.p[6] << 8 | ip.p[7]) & 0x3fff) != 0;
 }
 
+/* Neither we nor libnids follow it, not even half open. */
+static bool unknown_to_libnids(const struct segment *sg)
+{
+    struct tuple4 fwd = { sg->sport, sg->dport, sg->src, sg->dst };
+    struct tuple4 back = { sg->dport, sg->sport, sg->dst, sg->src };
+    return !nids_find_tcp_stream(&fwd) && !nids_find_tcp_stream(&back);
+}
+
 void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_slice ip)
 {
     if (ip.p[9] != IPPROTO_TCP) {
@@ -390,14 +402,10 @@ void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_sli
             r->stats->tcp_invalid++;
             return;
         }
-        f = lookup(r, &sg);
-        /* A packet of a connection neither we nor libnids follow (not even half
-         * open) belongs to a connection whose handshake was not captured. Looked
-         * up before feeding, since a RST would free a half-open stream. */
-        if (!f && !(sg.flags & TH_SYN_BIT)) {
-            struct tuple4 fwd = { sg.sport, sg.dport, sg.src, sg.dst };
-            struct tuple4 back = { sg.dport, sg.sport, sg.dst, sg.src };
-            unknown = !nids_find_tcp_stream(&fwd) && !nids_find_tcp_stream(&back);
+        if (sg.flags & TH_RST_BIT) {
+            /* Looked up before feeding: a RST frees what it ends. */
+            f = lookup(r, &sg);
+            unknown = !f && unknown_to_libnids(&sg);
         }
         r->src_addr = sg.src;
         r->src_port = sg.sport;
@@ -405,18 +413,24 @@ void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_sli
 
     r->ts = ts;
     r->frame = frame;
-    r->opened = r->ended = NULL;
+    r->opened = r->ended = r->delivered_to = NULL;
     r->hdr.ts.tv_sec = (time_t)(ts / KW_USEC_PER_SEC);
     r->hdr.ts.tv_usec = (suseconds_t)(ts % KW_USEC_PER_SEC);
     r->hdr.caplen = r->hdr.len = (bpf_u_int32)ip.len;
     nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)ip.p);
 
-    if (fragment)
-        return; /* libnids reassembles it; its TCP header is not ours to read */
+    /* A bare ACK carries nothing to observe: no lookup (most packets are
+     * data, whose flow the data callback names, or bare ACKs). */
+    if (fragment || !(sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT))))
+        return;
     if (!f)
-        f = r->opened;
+        f = r->delivered_to ? r->delivered_to : r->opened;
+    if (!f && !(sg.flags & TH_RST_BIT))
+        f = lookup(r, &sg); /* data out of order or again, a FIN */
     if (!f || f == r->ended || !f->live) {
-        if (unknown && !r->opened)
+        /* data, a FIN or a RST of a connection whose handshake was not captured */
+        if (!r->opened && !r->ended && !(sg.flags & TH_SYN_BIT) &&
+            ((sg.flags & TH_RST_BIT) ? unknown : unknown_to_libnids(&sg)))
             r->stats->skip_mid_stream++;
         return;
     }
@@ -447,7 +461,7 @@ void kw_reasm_finish(struct kw_reasm *r, kw_usec ts)
      * to run: flush ourselves in opening order, so the report is reproducible. */
     size_t n = 0;
     struct flow **open = malloc(r->n_flows * sizeof(*open));
-    for (uint32_t i = 1; i < r->n_flows; i++)
+    for (uint32_t i = 1; i < r->never_used; i++)
         if (r->flows[i].live) {
             if (open)
                 open[n++] = &r->flows[i];

@@ -10,6 +10,8 @@
  * usage: nids_ceiling [-c] [-n N_TCP_STREAMS] FILE   (-c: keep checksum checks)
  * Build: cc -O2 -o nids_ceiling nids_ceiling.c -lnids -lpcap */
 #include <nids.h>
+
+#include "buffered.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +69,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: nids_ceiling [-c] [-n N] FILE\n");
 		return 2;
 	}
-	nids_params.filename = argv[optind];
+	char perr[PCAP_ERRBUF_SIZE];
+	nids_params.pcap_desc = open_buffered(argv[optind], perr);
+	if (!nids_params.pcap_desc) {
+		fprintf(stderr, "%s\n", perr);
+		return 1;
+	}
 	nids_params.n_tcp_streams = n_streams;
 	nids_params.scan_num_hosts = 0;          /* no port-scan detection */
 	nids_params.syslog = count_warning;      /* default: syslog() per warning */

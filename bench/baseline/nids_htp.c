@@ -9,6 +9,8 @@
  * usage: nids_htp [-n N_TCP_STREAMS] FILE
  * Build: cc -O2 -o nids_htp nids_htp.c -lnids -lpcap -lhtp */
 #include <nids.h>
+
+#include "buffered.h"
 #include <htp/htp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,7 +120,12 @@ int main(int argc, char **argv)
 	htp_config_register_request_complete(cfg, on_request);
 	htp_config_register_response_complete(cfg, on_response);
 
-	nids_params.filename = argv[optind];
+	char perr[PCAP_ERRBUF_SIZE];
+	nids_params.pcap_desc = open_buffered(argv[optind], perr);
+	if (!nids_params.pcap_desc) {
+		fprintf(stderr, "%s\n", perr);
+		return 1;
+	}
 	nids_params.n_tcp_streams = n_streams;
 	nids_params.scan_num_hosts = 0;
 	nids_params.syslog = count_warning;
