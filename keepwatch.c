@@ -3,7 +3,7 @@
  * main: options, wiring of the stages, exit status. The only file that
  * includes every folder. Data flows one way:
  *   capture (packets) -> reassembly (bytes, FINs, closes) -> http (transactions,
- *   connection ends) -> output (text or JSON). */
+ *   connection ends) -> rules (findings, server policy) -> output (text or JSON). */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "http/track.h"
 #include "output/out.h"
 #include "reassembly/reasm.h"
+#include "rules/rules.h"
 
 #define EXIT_USAGE 2
 
@@ -28,6 +29,8 @@ struct options {
     char *filter;
     struct kw_reasm_config reasm;
     uint32_t head_max;
+    struct kw_rules_config *rules;
+    int fail_on; /* a severity, or -1 */
 };
 
 static void usage(FILE *f)
@@ -46,11 +49,18 @@ static void usage(FILE *f)
           "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
           "                        old starts a new connection (default 1)\n"
           "  --max-header-bytes N  cap on a message's start line and headers (default 65536)\n"
+          "  --rules FILE          rule settings: disable, severity, grace, suppress, expect\n"
+          "                        (docs/rules.md)\n"
+          "  --grace S             close grace in seconds (default 1): a close this soon after\n"
+          "                        a response is a policy close, a later one an idle close\n"
+          "  --disable RULE        do not report RULE (repeatable)\n"
+          "  --fail-on LEVEL       exit 1 when a finding reaches notice, warning or error\n"
           "  -h, --help            this help\n"
           "  --version             the version\n"
           "\n"
           "Trailing words are a BPF filter, as for tcpdump (e.g. tcp port 8080).\n"
-          "Exit status: 0 when the input was read, 2 for bad usage or unreadable input.\n",
+          "Exit status: 0 when the input was read (1 with --fail-on and a finding at that\n"
+          "level or above), 2 for bad usage, unreadable input or a bad rules file.\n",
           f);
 }
 
@@ -76,6 +86,11 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->reasm.n_tcp_streams = KW_REASM_STREAMS_DEFAULT;
     o->reasm.flow_timeout_s = KW_REASM_FLOW_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
+    o->fail_on = -1;
+    o->rules = kw_rules_config_new();
+    if (!o->rules)
+        return -1;
+    char why[512];
     size_t filter_len = 0;
     int first_filter = argc;
     for (int i = 1; i < argc; i++) {
@@ -125,6 +140,33 @@ static int parse_args(int argc, char **argv, struct options *o)
                 if (parse_number(a, val, 256, 16 << 20, &v) < 0)
                     return -1;
                 o->head_max = (uint32_t)v;
+            }
+            i++;
+        } else if (!strcmp(a, "--rules") || !strcmp(a, "--grace") || !strcmp(a, "--disable") ||
+                   !strcmp(a, "--fail-on")) {
+            if (!val) {
+                fprintf(stderr, "keepwatch: %s wants a value\n", a);
+                return -1;
+            }
+            char line[256];
+            enum kw_severity sev;
+            int rc = 0;
+            if (!strcmp(a, "--rules")) {
+                rc = kw_rules_config_load(o->rules, val, why, sizeof(why));
+            } else if (!strcmp(a, "--fail-on")) {
+                if (!kw_severity_by_name(val, strlen(val), &sev)) {
+                    snprintf(why, sizeof(why), "--fail-on wants notice, warning or error, not '%s'",
+                             val);
+                    rc = -1;
+                }
+                o->fail_on = (int)sev;
+            } else {
+                snprintf(line, sizeof(line), "%s %s", a + 2, val);
+                rc = kw_rules_config_line(o->rules, line, why, sizeof(why));
+            }
+            if (rc < 0) {
+                fprintf(stderr, "keepwatch: %s\n", why);
+                return -1;
             }
             i++;
         } else if (!strcmp(a, "--")) {
@@ -177,6 +219,7 @@ int main(int argc, char **argv)
         fputs("usage: keepwatch [options] -r FILE [filter expression]; see --help\n", stderr);
         free(o.files);
         free(o.filter);
+        kw_rules_config_free(o.rules);
         return EXIT_USAGE;
     }
 
@@ -188,6 +231,7 @@ int main(int argc, char **argv)
     struct kw_cap *cap = NULL;
     struct kw_out *out = NULL;
     struct kw_track *track = NULL;
+    struct kw_rules *rules = NULL;
     struct kw_reasm *reasm = NULL;
 
     cap = kw_cap_open_files(o.files, o.n_files, o.filter, &stats, stderr, err);
@@ -208,7 +252,8 @@ int main(int argc, char **argv)
     static char out_buffer[1 << 20];
     setvbuf(out_file, out_buffer, _IOFBF, sizeof(out_buffer));
     out = kw_out_new(o.json_path ? KW_OUT_JSON : KW_OUT_TEXT, out_file);
-    track = out ? kw_track_new(o.head_max, kw_out_sink(out), &stats) : NULL;
+    rules = out ? kw_rules_new(o.rules, kw_out_sink(out), kw_out_rules_sink(out)) : NULL;
+    track = rules ? kw_track_new(o.head_max, kw_rules_track_sink(rules), &stats) : NULL;
     if (!track) {
         fputs("keepwatch: out of memory\n", stderr);
         goto done;
@@ -235,8 +280,9 @@ int main(int argc, char **argv)
             kw_reasm_feed_cut(reasm, pkt.ts, pkt.frame, ip);
     }
     kw_reasm_finish(reasm, last_ts);
+    kw_rules_finish(rules, last_ts);
     kw_out_stats(out, &stats, last_ts);
-    status = 0;
+    status = o.fail_on >= 0 && kw_rules_worst(rules) >= o.fail_on ? 1 : 0;
     if (ferror(out_file) || fflush(out_file) == EOF) {
         fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
         status = EXIT_USAGE;
@@ -245,11 +291,13 @@ int main(int argc, char **argv)
 done:
     kw_reasm_free(reasm);
     kw_track_free(track);
+    kw_rules_free(rules);
     kw_out_free(out);
     kw_cap_close(cap);
     if (out_file != stdout)
         fclose(out_file);
     free(o.files);
     free(o.filter);
+    kw_rules_config_free(o.rules);
     return status;
 }

@@ -139,7 +139,10 @@ static const struct json_conn *conn_fields(struct kw_conn_info *c)
     return jc;
 }
 
-static void common(struct kw_out *o, const char *event, kw_usec ts, struct kw_conn_info *c)
+/* The fields every event has. Without a connection, `server` (or nothing)
+ * fills the endpoint fields. */
+static void common_server(struct kw_out *o, const char *event, kw_usec ts, struct kw_conn_info *c,
+                          const struct kw_endpoint *server)
 {
     struct kw_buf *b = &o->buf;
     char iso[KW_ISO8601_LEN];
@@ -152,13 +155,23 @@ static void common(struct kw_out *o, const char *event, kw_usec ts, struct kw_co
         kw_buf_put(b, iso, kw_out_iso8601(o, ts, iso));
         kw_buf_put(b, "\"", 1);
     }
-    if (!c) {
+    if (c) {
+        const struct json_conn *jc = conn_fields(c);
+        kw_buf_put(b, jc->text, jc->len);
+    } else if (server) {
+        kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"");
+        kw_buf_endpoint_ip(b, server);
+        kw_buf_put(b, "\"", 1);
+        u64(b, KEY("server_port"), server->port);
+    } else {
         kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,"
                        "\"server_ip\":null,\"server_port\":null");
-        return;
     }
-    const struct json_conn *jc = conn_fields(c);
-    kw_buf_put(b, jc->text, jc->len);
+}
+
+static void common(struct kw_out *o, const char *event, kw_usec ts, struct kw_conn_info *c)
+{
+    common_server(o, event, ts, c, NULL);
 }
 
 static void finish(struct kw_out *o)
@@ -294,5 +307,83 @@ void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("queues_dropped"), st->queue_dropped);
     u64(b, KEY("connections_with_gap"), st->connections_gap);
     u64(b, KEY("files_truncated"), st->files_truncated);
+    finish(o);
+}
+
+static void tristate(struct kw_buf *b, const char *k, size_t kn, int v)
+{
+    key(b, k, kn);
+    kw_buf_puts(b, v < 0 ? "null" : v ? "true" : "false");
+}
+
+static void count_or_null(struct kw_buf *b, const char *k, size_t kn, int64_t v)
+{
+    if (v < 0)
+        null(b, k, kn);
+    else
+        u64(b, k, kn, (uint64_t)v);
+}
+
+void kw_json_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f)
+{
+    struct kw_out *o = ctx;
+    struct kw_buf *b = &o->buf;
+    common_server(o, "alert", f->ts, c, &f->server);
+    str(b, KEY("rule"), kw_rule_name(f->rule));
+    str(b, KEY("severity"), kw_severity_name(f->severity));
+    str(b, KEY("side"), kw_side_name(f->side));
+    if (f->request)
+        u64(b, KEY("request"), f->request);
+    else
+        null(b, KEY("request"));
+    str(b, KEY("message"), f->message);
+    str(b, KEY("reference"), kw_rule_reference(f->rule));
+    key(b, KEY("evidence"));
+    kw_buf_put(b, "{", 1);
+    for (int i = 0; i < f->n_evidence; i++) {
+        kw_buf_printf(b, "%s\"%s\":", i ? "," : "", f->evidence[i].name);
+        kw_buf_puts(b, f->evidence[i].json);
+    }
+    kw_buf_put(b, "}", 1);
+    finish(o);
+}
+
+void kw_json_server(void *ctx, const struct kw_server_policy *p)
+{
+    struct kw_out *o = ctx;
+    struct kw_buf *b = &o->buf;
+    common_server(o, "server", p->ts, NULL, &p->server);
+    if (p->software) {
+        key(b, KEY("server_software"));
+        kw_buf_put(b, "\"", 1);
+        kw_buf_json_str(b, p->software, p->software_len);
+        kw_buf_put(b, "\"", 1);
+    } else {
+        null(b, KEY("server_software"));
+    }
+    u64(b, KEY("connections"), p->connections);
+    u64(b, KEY("requests"), p->requests);
+    tristate(b, KEY("announces_close"), p->announces_close);
+    tristate(b, KEY("honors_http10_keepalive"), p->honors_http10_keepalive);
+    count_or_null(b, KEY("advertised_timeout_s"), p->advertised_timeout_s);
+    count_or_null(b, KEY("advertised_max"), p->advertised_max);
+    count_or_null(b, KEY("observed_max_requests"), p->observed_max_requests);
+    secs(b, KEY("observed_idle_timeout_s"), p->observed_idle_timeout);
+    secs(b, KEY("longest_idle_reuse_s"), p->longest_idle_reuse);
+    key(b, KEY("findings"));
+    kw_buf_put(b, "{", 1);
+    bool first = true;
+    for (int i = 0; i < KW_RULE_COUNT; i++)
+        if (p->findings[i]) {
+            kw_buf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", kw_rule_name((enum kw_rule)i),
+                          p->findings[i]);
+            first = false;
+        }
+    kw_buf_put(b, "}", 1);
+    /* fields beyond the first contract */
+    boolean(b, KEY("racing"), p->racing);
+    u64(b, KEY("idle_closes"), p->idle_closes);
+    u64(b, KEY("max_request_closes"), p->max_closes);
+    u64(b, KEY("requests_lost_to_idle_close"), p->lost_to_idle);
     finish(o);
 }

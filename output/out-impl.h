@@ -10,6 +10,7 @@ struct kw_out {
     FILE *f;
     struct kw_buf buf; /* one event is formatted here, then written */
     struct kw_track_sink sink;
+    struct kw_rules_sink rules_sink;
     int64_t iso_sec;            /* the second whose date and time iso_prefix holds */
     char iso_prefix[KW_ISO8601_LEN];
 };
@@ -30,6 +31,11 @@ void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts);
 void kw_text_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t);
 void kw_text_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts);
 void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e);
+void kw_json_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f);
+void kw_json_server(void *ctx, const struct kw_server_policy *p);
+void kw_text_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f);
+void kw_text_server(void *ctx, const struct kw_server_policy *p);
+
 void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts);
 
 #endif

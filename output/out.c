@@ -71,16 +71,24 @@ struct kw_out *kw_out_new(enum kw_out_format format, FILE *f)
         return NULL;
     o->format = format;
     o->f = f;
-    if (format == KW_OUT_JSON)
+    if (format == KW_OUT_JSON) {
         o->sink = (struct kw_track_sink){ o, kw_json_txn, NULL, kw_json_end };
-    else
+        o->rules_sink = (struct kw_rules_sink){ o, kw_json_finding, kw_json_server };
+    } else {
         o->sink = (struct kw_track_sink){ o, kw_text_txn, kw_text_fin, kw_text_end };
+        o->rules_sink = (struct kw_rules_sink){ o, kw_text_finding, kw_text_server };
+    }
     return o;
 }
 
 const struct kw_track_sink *kw_out_sink(struct kw_out *o)
 {
     return &o->sink;
+}
+
+const struct kw_rules_sink *kw_out_rules_sink(struct kw_out *o)
+{
+    return &o->rules_sink;
 }
 
 void kw_out_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)

@@ -10,6 +10,7 @@
 #define KEEP_BYTES (16 * 1024)
 #define TAIL_LINES 8
 #define SERVER_MAX 64
+#define FINDINGS_MAX 32
 
 struct text_conn {
     struct kw_buf lines;          /* the first lines */
@@ -19,6 +20,8 @@ struct text_conn {
     uint32_t last_resp_index;
     uint8_t server[SERVER_MAX];   /* first Server header seen */
     uint16_t server_len;
+    struct kw_buf findings;       /* always printed, up to FINDINGS_MAX lines */
+    uint32_t n_findings;
 };
 
 static struct text_conn *state(struct kw_conn_info *c)
@@ -226,6 +229,7 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
         for (uint32_t i = tc->n_tail - n; i < tc->n_tail; i++)
             kw_buf_put(b, tc->tail[i % TAIL_LINES].p, tc->tail[i % TAIL_LINES].len);
     }
+    bool findings_after = tc && tc->n_findings;
     if (e->rst_by != KW_SIDE_NONE) {
         rel(b, e->end_ts, c->start);
         kw_buf_printf(b, "RST from %s\n", kw_side_name(e->rst_by));
@@ -254,8 +258,15 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
                              "was not seen\n",
                           d == KW_TO_SERVER ? "client-to-server" : "server-to-client",
                           e->gap_offset[d]);
+    if (findings_after) {
+        kw_buf_put(b, tc->findings.p, tc->findings.len);
+        if (tc->n_findings > FINDINGS_MAX)
+            kw_buf_printf(b, "   ... %u more findings (--json has all)\n",
+                          tc->n_findings - FINDINGS_MAX);
+    }
     kw_buf_write(b, o->f);
     if (tc) {
+        kw_buf_free(&tc->findings);
         kw_buf_free(&tc->lines);
         for (int i = 0; i < TAIL_LINES; i++)
             kw_buf_free(&tc->tail[i]);
@@ -297,5 +308,109 @@ void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
         if (skipped[i].n)
             kw_buf_printf(b, "  %s: %" PRIu64 "\n", skipped[i].what, skipped[i].n);
+    kw_buf_write(b, o->f);
+}
+
+static const char *severity_tag(enum kw_severity s)
+{
+    return s == KW_SEV_ERROR ? "ERROR" : s == KW_SEV_WARNING ? "WARNING" : "NOTICE";
+}
+
+void kw_text_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f)
+{
+    struct kw_out *o = ctx;
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    kw_buf_printf(b, "   %s %s", severity_tag(f->severity), kw_rule_name(f->rule));
+    if (!c) {
+        kw_buf_puts(b, " server ");
+        kw_buf_endpoint_ip(b, &f->server);
+        kw_buf_printf(b, ":%u", f->server.port);
+    }
+    /* the message holds wire bytes already escaped for a terminal */
+    kw_buf_printf(b, ": %s (%s)\n", f->message, kw_rule_reference(f->rule));
+    if (!c) {
+        kw_buf_write(b, o->f);
+        return;
+    }
+    struct text_conn *tc = state(c);
+    if (tc->n_findings++ < FINDINGS_MAX)
+        kw_buf_put(&tc->findings, b->p, b->len);
+    b->len = 0;
+}
+
+void kw_text_server(void *ctx, const struct kw_server_policy *p)
+{
+    struct kw_out *o = ctx;
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    kw_buf_puts(b, "\nserver ");
+    kw_buf_endpoint_ip(b, &p->server);
+    kw_buf_printf(b, ":%u  ", p->server.port);
+    if (p->software) {
+        kw_buf_text(b, p->software, p->software_len);
+        kw_buf_puts(b, "  ");
+    }
+    kw_buf_printf(b, "%" PRIu64 " connection%s, %" PRIu64 " request%s\n   ", p->connections,
+                  p->connections == 1 ? "" : "s", p->requests, p->requests == 1 ? "" : "s");
+    /* what it does by policy, as the issue of a user reads it */
+    const char *how = p->announces_close == 1 ? ", announced"
+                      : p->announces_close == 0 ? ", without announcing it" : "";
+    if (p->observed_max_requests >= 0)
+        kw_buf_printf(b, "closes after %" PRId64 " request%s%s; ", p->observed_max_requests,
+                      p->observed_max_requests == 1 ? "" : "s", how);
+    else if (p->announces_close >= 0)
+        kw_buf_printf(b, "closes connections after a response%s; ", how);
+    if (p->observed_idle_timeout != KW_TS_NONE)
+        kw_buf_printf(b, "closes connections idle for %.1f s; ",
+                      (double)p->observed_idle_timeout / KW_USEC_PER_SEC);
+    else
+        kw_buf_puts(b, "no idle close seen; ");
+    if (p->advertised_timeout_s < 0 && p->advertised_max < 0) {
+        kw_buf_puts(b, "advertises no Keep-Alive header");
+    } else {
+        kw_buf_puts(b, "advertises Keep-Alive");
+        if (p->advertised_timeout_s >= 0)
+            kw_buf_printf(b, " timeout=%" PRId64, p->advertised_timeout_s);
+        if (p->advertised_max >= 0)
+            kw_buf_printf(b, " max=%" PRId64, p->advertised_max);
+    }
+    kw_buf_puts(b, "\n");
+    if (p->honors_http10_keepalive >= 0 || p->longest_idle_reuse != KW_TS_NONE) {
+        kw_buf_puts(b, "   ");
+        if (p->honors_http10_keepalive >= 0)
+            kw_buf_puts(b, p->honors_http10_keepalive ? "honors HTTP/1.0 keep-alive"
+                                                      : "does not honor HTTP/1.0 keep-alive");
+        if (p->longest_idle_reuse != KW_TS_NONE) {
+            kw_buf_puts(b, p->honors_http10_keepalive >= 0 ? "; " : "");
+            kw_buf_puts(b, "longest idle reuse ");
+            dur(b, p->longest_idle_reuse);
+        }
+        kw_buf_puts(b, "\n");
+    }
+    if (p->racing && p->observed_idle_timeout != KW_TS_NONE) {
+        kw_buf_puts(b, "   racing: ");
+        if (p->lost_to_idle)
+            kw_buf_printf(b, "%" PRIu64 " request%s crossed its idle closes", p->lost_to_idle,
+                          p->lost_to_idle == 1 ? "" : "s");
+        else {
+            kw_buf_puts(b, "clients reuse its connections after up to ");
+            dur(b, p->longest_idle_reuse);
+            kw_buf_puts(b, " idle, within 10% of its idle timeout");
+        }
+        kw_buf_printf(b, "; set the clients' idle timeout (connection pool, load balancer) "
+                         "below %.1f s minus a round trip, or raise the server's above the "
+                         "clients'\n",
+                      (double)p->observed_idle_timeout / KW_USEC_PER_SEC);
+    }
+    bool any = false;
+    for (int i = 0; i < KW_RULE_COUNT; i++)
+        if (p->findings[i]) {
+            kw_buf_printf(b, "%s%s %" PRIu64, any ? ", " : "   findings: ",
+                          kw_rule_name((enum kw_rule)i), p->findings[i]);
+            any = true;
+        }
+    if (any)
+        kw_buf_puts(b, "\n");
     kw_buf_write(b, o->f);
 }

@@ -2,6 +2,7 @@
 # regress.sh: keepwatch's report on every capture in tests/pcaps must equal the
 # expected files beside it, reviewed by hand when first written:
 #   NAME.json  the --json output      NAME.txt  the text report
+# A NAME.rules beside a capture is passed as --rules (expectations, say).
 # KW_REGEN=1 rewrites them (then review the diff before committing).
 set -u
 KEEPWATCH=${KEEPWATCH:-./keepwatch}
@@ -13,6 +14,7 @@ for cap in "$srcdir"/tests/pcaps/*.pcap "$srcdir"/tests/pcaps/*.pcapng; do
   for kind in json txt; do
     expected=$cap.$kind
     if [ "$kind" = json ]; then args=(--json -r "$cap"); else args=(-r "$cap"); fi
+    if [ -e "$cap.rules" ]; then args=(--rules "$cap.rules" "${args[@]}"); fi
     got=$("$KEEPWATCH" "${args[@]}" 2>/dev/null)
     rc=$?
     if [ "${KW_REGEN:-0}" = 1 ]; then
