@@ -31,6 +31,10 @@ Connection handling:
     server has closed the socket, wait (bounded) for the server's FIN, close
     our side and open a new connection.  Without --reconnect the request is
     written on the old socket whatever its state;
+  * --lost-ok: a --req that gets no response because the server closed the
+    connection (FIN before any byte of the response, RST, failed send) is
+    logged as lost and the run goes on; the client closes that socket, so
+    the next request opens a new connection.  Without it that is an error;
   * --close-on-fin: when a server FIN is seen while sleeping/reading, close
     our side immediately (otherwise we close lazily, at the next request or
     at the end);
@@ -304,6 +308,18 @@ class Conn:
                 log("discarding %d unexpected bytes" % len(data))
         return True
 
+    def lost(self, req, why):
+        """--lost-ok: the request got no response; note how, close."""
+        if self.sock is not None and not self.reset:
+            time.sleep(0.05)   # let a RST from the server come in
+            err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                self.reset = True
+                log("socket error %s (the server answered with RST)" % errno.errorcode.get(err, err))
+        log("request lost, no response: %s (%s%s)" % (
+            req, why, ", RST" if self.reset else ""))
+        self.close("after lost request")
+
     def prepare_for_request(self):
         if self.sock is not None and self.opts.reconnect:
             self.poll_state()
@@ -322,9 +338,19 @@ def run(opts):
         if kind == "req":
             req = Request(arg, host_header)
             c.prepare_for_request()
+            fin_before = c.peer_fin
             if not c.send(req.encode(), str(req)):
-                raise ClientError("could not send %s" % req)
-            c.read_response(req)
+                if not opts.lost_ok:
+                    raise ClientError("could not send %s" % req)
+                c.lost(req, "send failed")
+                continue
+            try:
+                c.read_response(req)
+            except ClientError:
+                if not (opts.lost_ok and (c.peer_fin or c.reset) and not c.buf):
+                    raise
+                c.lost(req, "server FIN had arrived before the request was sent"
+                       if fin_before else "server closed before answering")
         elif kind == "pipeline":
             reqs = [Request(a, host_header) for a in arg]
             c.prepare_for_request()
@@ -426,6 +452,8 @@ def main(argv=None):
                    help="abort the whole run after this many seconds (default 60)")
     p.add_argument("--reconnect", action="store_true",
                    help="open a new connection when the server closed / announced close")
+    p.add_argument("--lost-ok", action="store_true",
+                   help="a request lost to a server close is logged, not an error")
     p.add_argument("--close-on-fin", action="store_true",
                    help="close our side as soon as a server FIN is seen")
     p.set_defaults(steps=[])
