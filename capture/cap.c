@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#define CAP_READ_BUFFER (1 << 20)
+#define CAP_READ_BUFFER (1 << 16)
 
 #include "capture/link.h"
 

@@ -23,6 +23,7 @@ struct kw_http_dec {
     uint8_t error;
     uint8_t framing;
     uint8_t header;        /* which header's value is being read */
+    int8_t field;          /* the text field it is delivered as, or -1 */
     uint8_t vstate;        /* state within that value */
     uint8_t match;         /* index into "HTTP/" or digits of the status */
     uint8_t num_digits;

@@ -105,6 +105,7 @@ static void reset_message(struct kw_http_dec *d)
     d->remaining = d->body_len = d->num = 0;
     d->framing = KW_FRAMING_NONE;
     d->header = H_OTHER;
+    d->field = -1;
     d->vstate = d->match = d->num_digits = d->tok_len = 0;
     d->in_message = d->text_started = d->cl_seen = d->te_last_chunked = false;
     d->state = S_START;
@@ -336,12 +337,17 @@ static void value_end(struct kw_http_dec *d)
 static void header_begin(struct kw_http_dec *d)
 {
     d->header = H_OTHER;
-    if (d->tok_len <= KW_HTTP_TOKEN_MAX)
+    d->field = -1;
+    switch (d->tok_len) { /* most names are none of ours: their length says so */
+    case 4: case 6: case 7: case 10: case 14: case 16: case 17:
         for (size_t i = 0; i < N_KNOWN; i++)
             if (tok_is(d, known_headers[i].name, known_headers[i].len)) {
                 d->header = known_headers[i].id;
+                d->field = known_headers[i].field;
                 break;
             }
+        break;
+    }
     struct kw_http_head *h = &d->head;
     d->tok_len = 0;
     d->num = 0;
@@ -369,13 +375,6 @@ static void header_begin(struct kw_http_dec *d)
     }
 }
 
-static int header_field(const struct kw_http_dec *d)
-{
-    for (size_t i = 0; i < N_KNOWN; i++)
-        if (known_headers[i].id == d->header)
-            return known_headers[i].field;
-    return -1;
-}
 
 /* --- messages --------------------------------------------------------- */
 
@@ -500,7 +499,7 @@ static bool in_text(const struct kw_http_dec *d, int *field)
         *field = KW_FIELD_URI;
         return true;
     case S_VALUE:
-        *field = header_field(d);
+        *field = d->field;
         return *field >= 0;
     default:
         return false;
@@ -653,7 +652,28 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         }
 
         case S_REQ_VERSION:
-        case S_RESP_VERSION: {
+        case S_RESP_VERSION:
+            /* The common whole line at once: "HTTP/1.1\r\n", "HTTP/1.1 200 ". */
+            if (d->match == 0 && (size_t)(end - p) >= 13 && !memcmp(p, "HTTP/1.", 7) &&
+                kw_is_digit(p[7])) {
+                if (d->state == S_REQ_VERSION && p[8] == '\r' && p[9] == '\n') {
+                    d->head.version = (uint8_t)(10 + (p[7] - '0'));
+                    d->state = S_LINE_START;
+                    p += 10;
+                    continue;
+                }
+                if (d->state == S_RESP_VERSION && p[8] == ' ' && kw_is_digit(p[9]) &&
+                    kw_is_digit(p[10]) && kw_is_digit(p[11])) {
+                    d->head.version = (uint8_t)(10 + (p[7] - '0'));
+                    d->head.status = (uint16_t)((p[9] - '0') * 100 + (p[10] - '0') * 10 +
+                                                (p[11] - '0'));
+                    d->state = S_STATUS;
+                    d->match = 3;
+                    p += 12;
+                    continue;
+                }
+            }
+            {
             /* "HTTP/" DIGIT "." DIGIT, then CRLF (request) or SP (response) */
             static const char proto[] = "HTTP/";
             uint8_t m = d->match;
@@ -688,7 +708,7 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             }
             d->match++;
             break;
-        }
+            }
 
         case S_REQ_LINE_LF:
             if (c != '\n')
@@ -731,7 +751,7 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             } else if ((c == ' ' || c == '\t') && d->header != H_OTHER) {
                 /* obs-fold: the previous value goes on (RFC 7230 3.2.4) */
                 value_byte(d, ' ');
-                emit(d, header_field(d), (const uint8_t *)" ", (const uint8_t *)" " + 1);
+                emit(d, d->field, (const uint8_t *)" ", (const uint8_t *)" " + 1);
                 d->state = S_VALUE_OWS;
             } else if (c == ' ' || c == '\t') {
                 d->state = S_VALUE_OWS; /* fold of a header we ignore */
@@ -778,7 +798,7 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             if (p == end)
                 continue;
             c = *p;
-            emit(d, header_field(d), mark, p);
+            emit(d, d->field, mark, p);
             value_end(d);
             d->state = c == '\r' ? S_VALUE_LF : S_LINE_START;
             break;
