@@ -731,14 +731,15 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             }
             break;
 
-        case S_REASON: {
+        case S_REASON:
+        case S_TRAILER_LINE: { /* nothing to read in them: on to the line's end */
             const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
             if (!lf) {
                 p = end;
                 continue;
             }
             p = lf;
-            d->state = S_LINE_START;
+            d->state = d->state == S_REASON ? S_LINE_START : S_TRAILER_START;
             break;
         }
 
@@ -893,17 +894,6 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             }
             d->state = S_TRAILER_LINE;
             continue;
-
-        case S_TRAILER_LINE: {
-            const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
-            if (!lf) {
-                p = end;
-                continue;
-            }
-            p = lf;
-            d->state = S_TRAILER_START;
-            break;
-        }
 
         case S_TRAILER_END_LF:
             if (c != '\n')

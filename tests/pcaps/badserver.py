@@ -189,6 +189,22 @@ class Conn:
         self.log("sent %s (%d bytes)" % (what, len(data)))
         return True
 
+    def send_then_fin(self, data, what):
+        """Send `data` and shut down the sending side at once (FIN right
+        behind the data, nothing done in between), then wait (bounded) for
+        the client to close and close the socket."""
+        try:
+            self.sock.sendall(data)
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            self.log("send of %s failed: %s" % (what, e))
+            return self.close("send failed")
+        self.log("sent %s (%d bytes) and FIN right behind it" % (what, len(data)))
+        n = self.drain(2.0)
+        if n:
+            self.log("%d bytes came after our FIN, not answered" % n)
+        self.close("FIN already sent")
+
     def close(self, why):
         """Orderly close (FIN).  Unread data would turn close() into a RST,
         so whatever is pending is read first."""
@@ -257,8 +273,7 @@ def mode_unannounced_close(c):
     req = c.read_request(IDLE_DEFAULT)
     if req is None:
         return c.close("no request")
-    c.send(response(body=body_for(req)), "response (no Connection header)")
-    c.close("right after the response, unannounced")
+    c.send_then_fin(response(body=body_for(req)), "response (no Connection header), unannounced close")
 
 
 def mode_request_after_close(c):
@@ -315,9 +330,8 @@ def mode_chunked_to_http10(c):
         return c.close("no request")
     head = response(headers=["Transfer-Encoding: chunked", "Connection: close"],
                     body=b"", length=False)
-    c.send(head + (b"" if req.method == "HEAD" else chunked(BODY)),
-           "chunked response to %s" % req.version)
-    c.close("after the last chunk")
+    c.send_then_fin(head + (b"" if req.method == "HEAD" else chunked(BODY)),
+                    "chunked response to %s, closing after the last chunk" % req.version)
 
 
 def mode_conflicting_framing(c):

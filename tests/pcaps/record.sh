@@ -4,7 +4,7 @@
 # Debian 12 (bookworm) packages needed:
 #   tcpdump tshark (brings wireshark-common: capinfos, editcap) curl
 #   python3 python3-tornado tomcat10 nginx-light (or any nginx) lighttpd apache2
-#   coreutils procps
+#   nodejs coreutils procps
 #
 # Run as root (tcpdump on lo).  Every server is a private instance started
 # from a temporary directory with its own config, listening on 127.0.0.1
@@ -17,7 +17,9 @@
 #        ./record.sh --list
 # Environment: OUT_DIR, PYTHON (default /usr/bin/python3, must have tornado),
 #   KEEP_WORK=1 (keep temp dirs), PORT_TORNADO PORT_TOMCAT PORT_NGINX
-#   PORT_APACHE PORT_LIGHTTPD (defaults 18081..18085).
+#   PORT_APACHE PORT_LIGHTTPD (defaults 18081..18085), PORT_BAD (badserver.py,
+#   18090), PORT_NODE (node_server.js, 18091), PORT_NGINX_KA (nginx-keepalive,
+#   18092), NODE (default node).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +31,10 @@ PORT_TOMCAT=${PORT_TOMCAT:-18082}
 PORT_NGINX=${PORT_NGINX:-18083}
 PORT_APACHE=${PORT_APACHE:-18084}
 PORT_LIGHTTPD=${PORT_LIGHTTPD:-18085}
+PORT_BAD=${PORT_BAD:-18090}
+PORT_NODE=${PORT_NODE:-18091}
+PORT_NGINX_KA=${PORT_NGINX_KA:-18092}
+NODE=${NODE:-node}
 # fixed mtime of every served file, so ETag/Last-Modified are stable
 FILE_DATE='2024-01-01 00:00:00 UTC'
 
@@ -38,6 +44,11 @@ ALL=(
   tomcat-max2-timeout3 truncated-file
   nginx-pipelined nginx-nanosec snaplen-cut
   apache-keepalive lighttpd-keepalive
+  rule-unannounced-close rule-request-after-close rule-close-ignored
+  rule-idle-timeout-early rule-max-exceeded rule-unframed-response
+  rule-chunked-to-http10 rule-conflicting-framing rule-keepalive-header-unlisted
+  rule-abortive-close
+  node-keepalive nginx-keepalive idle-race-node
 )
 
 # ---------------------------------------------------------------- helpers
@@ -116,6 +127,21 @@ wait_http() {
   die "no answer from $url within ${secs}s"
 }
 
+# wait_log FILE PATTERN [SECONDS]: bounded wait for a server's "ready" line
+# (for servers that must not be probed: a probe would use up a connection)
+wait_log() {
+  local f=$1 pat=$2 secs=${3:-20} i
+  for i in $(seq 1 $((secs * 10))); do
+    if grep -q -- "$pat" "$f" 2>/dev/null; then return 0; fi
+    if [ -n "$SERVER_PID" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      cat "$f" >&2
+      die "server (pid $SERVER_PID) died before printing '$pat'"
+    fi
+    sleep 0.1
+  done
+  die "no '$pat' in $f within ${secs}s"
+}
+
 # server_start LOGFILE CMD...: start a server in the background, keep its pid
 server_start() {
   local logf=$1; shift
@@ -165,8 +191,9 @@ tornado_start() {
   wait_http "http://127.0.0.1:$PORT_TORNADO/_health"
 }
 
+# nginx_start DIR [PORT] [KEEPALIVE-DIRECTIVES]
 nginx_start() {
-  local w=$1
+  local w=$1 port=${2:-$PORT_NGINX} ka=${3:-'keepalive_timeout 75s;'}
   make_docroot "$w/htdocs"
   mkdir -p "$w/tmp"
   cat >"$w/nginx.conf" <<EOF
@@ -185,15 +212,15 @@ http {
     scgi_temp_path $w/tmp/scgi;
     types { text/plain txt; }
     default_type application/octet-stream;
-    keepalive_timeout 75s;
+    $ka
     server {
-        listen 127.0.0.1:$PORT_NGINX;
+        listen 127.0.0.1:$port;
         root $w/htdocs;
     }
 }
 EOF
   server_start "$w/nginx.out" nginx -p "$w" -c "$w/nginx.conf" -e "$w/error.log"
-  wait_http "http://127.0.0.1:$PORT_NGINX/hello.txt"
+  wait_http "http://127.0.0.1:$port/hello.txt"
 }
 
 tomcat_start() {
@@ -282,6 +309,24 @@ mimetype.assign = ( ".txt" => "text/plain" )
 EOF
   server_start "$w/lighttpd.out" lighttpd -D -f "$w/lighttpd.conf"
   wait_http "http://127.0.0.1:$PORT_LIGHTTPD/hello.txt"
+}
+
+# bad_start DIR MODE MAX-CONNS: badserver.py (misbehaving on purpose) on
+# $PORT_BAD; it exits by itself after MAX-CONNS connections or 30 s
+bad_start() {
+  local w=$1 mode=$2 conns=$3
+  server_start "$w/badserver.log" "$PYTHON" "$HERE/badserver.py" --address 127.0.0.1 \
+    --port "$PORT_BAD" --mode "$mode" --max-conns "$conns" --max-time 30
+  wait_log "$w/badserver.log" 'listening on'
+}
+
+# node_start DIR [node_server.js options]: Node.js http server on $PORT_NODE
+node_start() {
+  local w=$1; shift
+  command -v "$NODE" >/dev/null || die "missing $NODE (apt-get install nodejs)"
+  server_start "$w/node.log" "$NODE" "$HERE/node_server.js" --address 127.0.0.1 \
+    --port "$PORT_NODE" --max-time 60 "$@"
+  wait_log "$w/node.log" 'listening on'
 }
 
 # ---------------------------------------------------------------- captures
@@ -453,6 +498,183 @@ rec_lighttpd_keepalive() {
   server_stop
 }
 
+# ------------------------------------------------ captures that break a rule
+# Each is recorded against badserver.py (one --mode per rule) and checked
+# with tshark (cap_shape); a recording whose shape is not the expected one
+# (a timing race) is made again, at most 3 times.
+
+# curl_urls [CURL-OPTIONS...] -- URL...: one curl run, output discarded.
+# A non-zero exit is logged, not fatal: some servers here are broken on
+# purpose.
+curl_urls() {
+  local opts=() outs=() rc=0 u
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  for u in "$@"; do outs+=(-o /dev/null "$u"); done
+  curl -sS --max-time 10 "${opts[@]}" "${outs[@]}" || rc=$?
+  [ $rc = 0 ] || log "curl exit status $rc (expected with this server)"
+}
+
+# bad_capture NAME MODE MAX-CONNS SHAPE CLIENT-FUNCTION
+bad_capture() {
+  local name=$1 mode=$2 conns=$3 shape=$4 client=$5 try w
+  for try in 1 2 3; do
+    new_workdir; w=$W
+    bad_start "$w" "$mode" "$conns"
+    cap_start "$OUT_DIR/$name.pcap" "$PORT_BAD" lo
+    "$client" "http://127.0.0.1:$PORT_BAD"
+    cap_stop
+    server_stop
+    check_shape "$OUT_DIR/$name.pcap" "$PORT_BAD" "$shape" && return 0
+    log "$name: attempt $try did not give the expected shape"
+  done
+  die "$name: no good recording in 3 attempts"
+}
+
+# server: 200 + Content-Length, no Connection header, FIN right away.
+# curl's second URL finds the connection dead and opens a new one.
+cl_unannounced_close() { curl_urls --http1.1 -- "$1/hello.txt" "$1/hello.txt"; }
+rec_rule_unannounced_close() {
+  bad_capture rule-unannounced-close unannounced-close 2 '1/1sF 1/1sF' cl_unannounced_close
+}
+
+# server: Connection: close, FIN 300 ms later.  The client writes a second
+# request 20 ms after the first response, before that FIN; not answered.
+cl_request_after_close() {
+  raw --port "$PORT_BAD" --timeout 3 \
+    --req 'GET /hello.txt' --sleep 0.02 --stale 'GET /hello.txt'
+}
+rec_rule_request_after_close() {
+  bad_capture rule-request-after-close request-after-close 1 '2/1sF' cl_request_after_close
+}
+
+# conn 1: request 1 says Connection: close, the server answers and keeps the
+#   connection; 100 ms later request 2 on it, answered; the client closes.
+# conn 2: the response says Connection: close, the server keeps the
+#   connection; the client waits 2.5 s and closes.
+cl_close_ignored() {
+  raw --port "$PORT_BAD" --timeout 3 \
+    --req 'GET /hello.txt|Connection: close' --sleep 0.1 --req 'GET /hello.txt' --close \
+    --req 'GET /resp-close' --sleep 2.5 --close
+}
+rec_rule_close_ignored() {
+  bad_capture rule-close-ignored close-ignored 2 '2/2cF 1/1cF' cl_close_ignored
+}
+
+# server: Keep-Alive: timeout=10, but closes the idle connection after 2 s
+cl_idle_timeout_early() {
+  raw --port "$PORT_BAD" --timeout 5 --close-on-fin --req 'GET /hello.txt' --read-until-fin
+}
+rec_rule_idle_timeout_early() {
+  bad_capture rule-idle-timeout-early idle-timeout-early 1 '1/1sF' cl_idle_timeout_early
+}
+
+# server: Keep-Alive: timeout=5, max=1 (then max=0), answers 3 requests
+cl_max_exceeded() { curl_urls --http1.1 -- "$1/hello.txt" "$1/hello.txt" "$1/hello.txt"; }
+rec_rule_max_exceeded() {
+  bad_capture rule-max-exceeded max-exceeded 1 '3/3cF' cl_max_exceeded
+}
+
+# server: HTTP/1.1 + Connection: keep-alive, body without framing, FIN 100 ms later
+cl_unframed_response() { curl_urls --http1.1 -- "$1/hello.txt"; }
+rec_rule_unframed_response() {
+  bad_capture rule-unframed-response unframed-response 1 '1/1sF' cl_unframed_response
+}
+
+# HTTP/1.0 request, HTTP/1.1 chunked response (+ Connection: close), FIN
+cl_chunked_to_http10() { curl_urls --http1.0 -- "$1/hello.txt"; }
+rec_rule_chunked_to_http10() {
+  bad_capture rule-chunked-to-http10 chunked-to-http10 1 '1/1sF' cl_chunked_to_http10
+}
+
+# conn 1: Content-Length + Transfer-Encoding: chunked; conn 2: two
+# differing Content-Length headers (7 then 6, 6-byte body)
+cl_conflicting_framing() {
+  curl_urls --http1.1 -- "$1/cl-te"
+  curl_urls --http1.1 -- "$1/cl-cl"
+}
+rec_rule_conflicting_framing() {
+  bad_capture rule-conflicting-framing conflicting-framing 2 '1/1cF 1/1cF' cl_conflicting_framing
+}
+
+# server: HTTP/1.1 + Keep-Alive: timeout=5, no Connection header
+cl_keepalive_header_unlisted() { curl_urls --http1.1 -- "$1/hello.txt" "$1/hello.txt"; }
+rec_rule_keepalive_header_unlisted() {
+  bad_capture rule-keepalive-header-unlisted keepalive-header-unlisted 1 '2/2cF' \
+    cl_keepalive_header_unlisted
+}
+
+# server: 200 + Content-Length, no Connection header, then RST (SO_LINGER 0)
+cl_abortive_close() { curl_urls --http1.1 -- "$1/hello.txt"; }
+rec_rule_abortive_close() {
+  bad_capture rule-abortive-close abortive-close 1 '1/1sR' cl_abortive_close
+}
+
+# ------------------------------------------------ well-behaved Node.js, nginx
+rec_node_keepalive() {
+  # keepAliveTimeout 1000 (advertised as timeout=1), maxRequestsPerSocket 3.
+  # conn 1+2: curl, 4 URLs: the 3rd response says Connection: close (Node
+  #   does not close: curl does), the 4th request goes on a new connection.
+  # conn 3: one request, then idle until Node closes it (Node 20 adds a
+  #   fixed 1 s to keepAliveTimeout: about 2 s).
+  local w try u="http://127.0.0.1:$PORT_NODE/hello.txt"
+  for try in 1 2 3; do
+    new_workdir; w=$W
+    node_start "$w" --keepalive-ms 1000 --max-requests 3
+    cap_start "$OUT_DIR/node-keepalive.pcap" "$PORT_NODE" lo
+    curl_urls --http1.1 -- "$u" "$u" "$u" "$u"
+    raw --port "$PORT_NODE" --timeout 5 --close-on-fin --req 'GET /hello.txt' --read-until-fin
+    cap_stop
+    server_stop
+    check_shape "$OUT_DIR/node-keepalive.pcap" "$PORT_NODE" '3/3cF 1/1cF 1/1sF' && return 0
+  done
+  die "node-keepalive: no good recording in 3 attempts"
+}
+
+rec_nginx_keepalive() {
+  # keepalive_requests 2; keepalive_timeout 2s.
+  # conn 1+2: curl, 3 URLs: nginx answers the 2nd with Connection: close
+  #   and closes; the 3rd request goes on a new connection.
+  # conn 3: one request, then idle until nginx closes it (about 2 s).
+  local w try u="http://127.0.0.1:$PORT_NGINX_KA/hello.txt"
+  for try in 1 2 3; do
+    new_workdir; w=$W
+    nginx_start "$w" "$PORT_NGINX_KA" 'keepalive_requests 2; keepalive_timeout 2s;'
+    cap_start "$OUT_DIR/nginx-keepalive.pcap" "$PORT_NGINX_KA" lo
+    curl_urls --http1.1 -- "$u" "$u" "$u"
+    raw --port "$PORT_NGINX_KA" --timeout 5 --close-on-fin --req 'GET /hello.txt' --read-until-fin
+    cap_stop
+    server_stop
+    check_shape "$OUT_DIR/nginx-keepalive.pcap" "$PORT_NGINX_KA" '2/2sF 1/1cF 1/1sF' && return 0
+  done
+  die "nginx-keepalive: no good recording in 3 attempts"
+}
+
+rec_idle_race_node() {
+  # Node keepAliveTimeout 1000 (no request limit).  It advertises timeout=1
+  # but closes an idle connection only after about 2 s (Node 20 adds 1 s).
+  # One connection reused after idle gaps of 0.8 and 1.02 s (both side of
+  # the advertised timeout), 1.98 s (just under the real one) and 2.02 s
+  # (just over: the request crosses the server's FIN and is lost, answered
+  # by a RST).  Recorded again (at most 5 times) until tshark shows a
+  # request sent after the server's FIN.
+  local w try
+  for try in 1 2 3 4 5; do
+    new_workdir; w=$W
+    node_start "$w" --keepalive-ms 1000 --max-requests 0
+    cap_start "$OUT_DIR/idle-race-node.pcap" "$PORT_NODE" lo
+    raw --port "$PORT_NODE" --timeout 5 --lost-ok \
+      --req 'GET /hello.txt' --sleep 0.8 --req 'GET /hello.txt' --sleep 1.02 \
+      --req 'GET /hello.txt' --sleep 1.98 --req 'GET /hello.txt' --sleep 2.02 \
+      --req 'GET /hello.txt'
+    cap_stop
+    server_stop
+    check_lost_after_fin "$OUT_DIR/idle-race-node.pcap" "$PORT_NODE" && return 0
+    log "idle-race-node: attempt $try lost no request, recording again"
+  done
+  die "idle-race-node: no request lost in 5 attempts"
+}
+
 # ---------------------------------------------------------------- checks
 # tornado-http10: server FIN before the 2nd request, RST from the server after
 check_http10_rst() {
@@ -472,6 +694,57 @@ check_http10_rst() {
       printf "record.sh: check FAILED: fin=%s req2=%s rst=%s\n", fin, req2, rst > "/dev/stderr"
       exit 1
     }'
+}
+
+# cap_shape FILE PORT: one word per TCP connection, in order:
+#   REQUESTS/RESPONSES then who closed first (s = server, c = client;
+#   F = FIN, R = RST), then "!N" if N requests were sent after the server's
+#   FIN.  E.g. "2/1sF" or "5/4sF!1".
+cap_shape() {
+  tshark -r "$1" -n -d "tcp.port==$2,http" -T fields -E occurrence=a -E aggregator=, \
+    -e tcp.stream -e tcp.srcport -e tcp.flags.fin -e tcp.flags.reset -e tcp.len \
+    -e http.request.method -e http.response.code 2>/dev/null |
+  awk -F'\t' -v sp="$2" '
+    !($1 in seen) { seen[$1] = 1; order[n++] = $1 }
+    $6 != "" { req[$1] += split($6, a, ",") }
+    $7 != "" { for (i = split($7, b, ","); i > 0; i--) if (b[i] !~ /^1/ || b[i] == 101) resp[$1]++ }
+    $2 != sp && $5 > 0 && sfin[$1] { late[$1]++ }
+    ($3 == 1 || $4 == 1) && !(($1) in closer) { closer[$1] = ($2 == sp ? "s" : "c") ($4 == 1 ? "R" : "F") }
+    $2 == sp && $3 == 1 { sfin[$1] = 1 }
+    END {
+      for (i = 0; i < n; i++) {
+        s = order[i]
+        printf "%s%d/%d%s%s", (i ? " " : ""), req[s], resp[s], closer[s], late[s] ? "!" late[s] : ""
+      }
+      printf "\n"
+    }'
+}
+
+# check_shape FILE PORT EXPECTED: cap_shape must be EXPECTED
+check_shape() {
+  local f=$1 port=$2 want=$3 got
+  command -v tshark >/dev/null || { log "tshark missing, check skipped"; return 0; }
+  got=$(cap_shape "$f" "$port")
+  if [ "$got" = "$want" ]; then
+    log "check ok: $(basename "$f"): $got"
+    return 0
+  fi
+  log "check FAILED: $(basename "$f"): shape '$got', expected '$want'"
+  return 1
+}
+
+# check_lost_after_fin FILE PORT: some request was sent after the server's
+# FIN on its connection and got no response
+check_lost_after_fin() {
+  local f=$1 port=$2 got
+  command -v tshark >/dev/null || { log "tshark missing, check skipped"; return 0; }
+  got=$(cap_shape "$f" "$port")
+  case " $got" in
+    *'!'*) log "check ok: $(basename "$f"): $got (!N = requests sent after the server FIN)"
+           return 0 ;;
+  esac
+  log "check FAILED: $(basename "$f"): shape '$got', no request after the server FIN"
+  return 1
 }
 
 # ---------------------------------------------------------------- main
