@@ -463,7 +463,9 @@ static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rco
     bool says_persist = (t->resp.conn_tokens & KW_CONN_KEEP_ALIVE) ||
                         (t->has_request && request_persists(&t->req) && t->resp.version >= 11 &&
                          !(t->resp.conn_tokens & KW_CONN_CLOSE));
-    if (t->has_response && t->framing == KW_FRAMING_CLOSE && says_persist &&
+    bool unframed = t->framing == KW_FRAMING_CLOSE && !t->resp.has_content_length &&
+                    !t->resp.has_transfer_encoding; /* not a conflicting-framing fallback */
+    if (t->has_response && unframed && says_persist &&
         (f = start(r, KW_RULE_UNFRAMED_RESPONSE, KW_SIDE_SERVER, t->index, t->resp_first))) {
         say(f, "response %u (%s) has neither Content-Length nor chunked encoding, so only the "
                "close can end it, yet it does not announce the close: a client that keeps the "

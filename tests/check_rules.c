@@ -389,6 +389,7 @@ START_TEST(message_rules)
     begin(&r, NULL);
     struct kw_txn t1 = txn(1, H11, 0, 0, 200, H11, KW_CONN_KEEP_ALIVE, 1, 2);
     t1.framing = KW_FRAMING_CLOSE; /* unframed, yet keep-alive */
+    t1.resp.has_content_length = false;
     send_txn(&r, &t1);
     struct kw_txn t2 = txn(2, H10, 0, 10, 200, H11, 0, 11, 12);
     t2.framing = KW_FRAMING_CHUNKED; /* chunked to HTTP/1.0 */

@@ -501,7 +501,8 @@ rec_lighttpd_keepalive() {
 # ------------------------------------------------ captures that break a rule
 # Each is recorded against badserver.py (one --mode per rule) and checked
 # with tshark (cap_shape); a recording whose shape is not the expected one
-# (a timing race) is made again, at most 3 times.
+# (a timing race, e.g. curl reusing the connection of rule-unannounced-close
+# before the server's FIN arrives) is made again, at most 5 times.
 
 # curl_urls [CURL-OPTIONS...] -- URL...: one curl run, output discarded.
 # A non-zero exit is logged, not fatal: some servers here are broken on
@@ -518,7 +519,7 @@ curl_urls() {
 # bad_capture NAME MODE MAX-CONNS SHAPE CLIENT-FUNCTION
 bad_capture() {
   local name=$1 mode=$2 conns=$3 shape=$4 client=$5 try w
-  for try in 1 2 3; do
+  for try in 1 2 3 4 5; do
     new_workdir; w=$W
     bad_start "$w" "$mode" "$conns"
     cap_start "$OUT_DIR/$name.pcap" "$PORT_BAD" lo
@@ -528,7 +529,7 @@ bad_capture() {
     check_shape "$OUT_DIR/$name.pcap" "$PORT_BAD" "$shape" && return 0
     log "$name: attempt $try did not give the expected shape"
   done
-  die "$name: no good recording in 3 attempts"
+  die "$name: no good recording in 5 attempts"
 }
 
 # server: 200 + Content-Length, no Connection header, FIN right away.
