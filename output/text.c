@@ -12,9 +12,20 @@
 #define SERVER_MAX 64
 #define FINDINGS_MAX 32
 
+/* A kept line, and when what it tells happened: lines arrive in the order
+ * events are decided (a request that got no answer is reported only when the
+ * connection ends) and are printed in the order they happened. */
+struct line_ref {
+    kw_usec ts;
+    uint32_t off, len;
+};
+
 struct text_conn {
     struct kw_buf lines;          /* the first lines */
+    struct line_ref *refs;        /* where each of them is in `lines` */
+    uint32_t n_refs, cap_refs;
     struct kw_buf tail[TAIL_LINES];
+    kw_usec tail_ts[TAIL_LINES];
     uint32_t n_tail;              /* lines that went to the tail ring */
     kw_usec last_resp_end;
     uint32_t last_resp_index;
@@ -56,18 +67,43 @@ static void dur(struct kw_buf *b, kw_usec d)
 }
 
 /* Moves the line formatted in `line` into the connection's lines. */
-static void keep(struct text_conn *tc, struct kw_buf *line)
+static void keep(struct text_conn *tc, struct kw_buf *line, kw_usec ts)
 {
     kw_buf_put(line, "\n", 1);
     if (tc->lines.len + line->len <= KEEP_BYTES && !tc->n_tail) {
+        if (tc->n_refs == tc->cap_refs) {
+            uint32_t cap = tc->cap_refs ? tc->cap_refs * 2 : 8;
+            struct line_ref *r = realloc(tc->refs, cap * sizeof(*r));
+            if (!r) {
+                fputs("keepwatch: out of memory\n", stderr);
+                exit(2);
+            }
+            tc->refs = r;
+            tc->cap_refs = cap;
+        }
+        tc->refs[tc->n_refs++] = (struct line_ref){ ts, (uint32_t)tc->lines.len,
+                                                    (uint32_t)line->len };
         kw_buf_put(&tc->lines, line->p, line->len);
     } else {
         struct kw_buf *t = &tc->tail[tc->n_tail % TAIL_LINES];
         t->len = 0;
         kw_buf_put(t, line->p, line->len);
+        tc->tail_ts[tc->n_tail % TAIL_LINES] = ts;
         tc->n_tail++;
     }
     line->len = 0;
+}
+
+/* Stable, and linear on lines that are already in order, as most are. */
+static void sort_refs(struct line_ref *r, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++) {
+        struct line_ref x = r[i];
+        uint32_t j = i;
+        for (; j > 0 && r[j - 1].ts > x.ts; j--)
+            r[j] = r[j - 1];
+        r[j] = x;
+    }
 }
 
 static void wire_text(struct kw_buf *b, const struct kw_text *t)
@@ -155,7 +191,7 @@ void kw_text_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
             tc->last_resp_index = t->index;
         }
     }
-    keep(tc, b);
+    keep(tc, b, t->has_request ? t->req_first : t->resp_first);
 }
 
 void kw_text_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts)
@@ -171,7 +207,7 @@ void kw_text_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts
         dur(b, ts - tc->last_resp_end);
         kw_buf_printf(b, " after response %u", tc->last_resp_index);
     }
-    keep(tc, b);
+    keep(tc, b, ts);
 }
 
 static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct text_conn *tc,
@@ -221,13 +257,21 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
     b->len = 0;
     header_line(b, c, tc, e);
     if (tc) {
-        kw_buf_put(b, tc->lines.p, tc->lines.len);
+        sort_refs(tc->refs, tc->n_refs);
+        for (uint32_t i = 0; i < tc->n_refs; i++)
+            kw_buf_put(b, tc->lines.p + tc->refs[i].off, tc->refs[i].len);
         if (tc->n_tail > TAIL_LINES)
             kw_buf_printf(b, "   ... %u lines not shown (--json has every transaction)\n",
                           tc->n_tail - TAIL_LINES);
         uint32_t n = tc->n_tail < TAIL_LINES ? tc->n_tail : TAIL_LINES;
-        for (uint32_t i = tc->n_tail - n; i < tc->n_tail; i++)
-            kw_buf_put(b, tc->tail[i % TAIL_LINES].p, tc->tail[i % TAIL_LINES].len);
+        struct line_ref tail[TAIL_LINES];
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t k = (tc->n_tail - n + i) % TAIL_LINES;
+            tail[i] = (struct line_ref){ tc->tail_ts[k], k, 0 };
+        }
+        sort_refs(tail, n);
+        for (uint32_t i = 0; i < n; i++)
+            kw_buf_put(b, tc->tail[tail[i].off].p, tc->tail[tail[i].off].len);
     }
     bool findings_after = tc && tc->n_findings;
     if (e->rst_by != KW_SIDE_NONE) {
@@ -268,6 +312,7 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
     if (tc) {
         kw_buf_free(&tc->findings);
         kw_buf_free(&tc->lines);
+        free(tc->refs);
         for (int i = 0; i < TAIL_LINES; i++)
             kw_buf_free(&tc->tail[i]);
         free(tc);
