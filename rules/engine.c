@@ -18,7 +18,16 @@
 #define SOFTWARE_MAX 64
 #define CLIENTS_PER_SERVER 8    /* clients whose longest idle reuse is kept */
 #define SERVERS_MAX 65536
-#define WHAT_MAX 96             /* "GET /path" as kept for messages, escaped */
+#define WHAT_MAX 96             /* bytes of "GET /path" kept for messages */
+#define WHAT_TEXT (WHAT_MAX * 4 + 4) /* the same, escaped */
+
+/* "GET /path" as it came off the wire, cut to fit: copied per transaction,
+ * escaped only when a finding quotes it. */
+struct raw_line {
+    uint8_t b[WHAT_MAX];
+    uint8_t len;
+    bool cut;
+};
 
 struct note {
     uint32_t index;
@@ -26,7 +35,7 @@ struct note {
     enum kw_no_response no_response;
     kw_usec req_first, resp_first, idle_before;
     uint64_t req_frame;
-    char what[WHAT_MAX];
+    struct raw_line line;
 };
 
 struct client_reuse {
@@ -69,7 +78,7 @@ struct rconn {
     bool last_req_persist, last_resp_persist, last_req_close, last_resp_close, last_unframed;
     bool last_req_http10_plain; /* HTTP/1.0 without keep-alive: asks for a close */
     int64_t last_ka_timeout;
-    char last_what[WHAT_MAX];
+    struct raw_line last_line;
     /* the first Connection: close */
     bool token;
     uint32_t token_index;
@@ -366,28 +375,34 @@ static void emit(struct kw_rules *r, struct kw_conn_info *c, struct server *srv,
         r->sink.on_finding(r->sink.ctx, c, f);
 }
 
-/* "GET /path", escaped for a terminal, cut to fit. */
-static void describe(char out[WHAT_MAX], const struct kw_txn *t)
+static void raw_of(struct raw_line *l, const struct kw_txn *t)
+{
+    size_t m = t->method.len < WHAT_MAX - 1 ? t->method.len : WHAT_MAX - 1;
+    memcpy(l->b, t->method.p, m);
+    l->b[m] = ' ';
+    size_t room = WHAT_MAX - m - 1, u = t->uri.len < room ? t->uri.len : room;
+    memcpy(l->b + m + 1, t->uri.p, u);
+    l->len = (uint8_t)(m + 1 + u);
+    l->cut = t->uri.truncated || u < t->uri.len;
+}
+
+/* The raw line escaped for a terminal (and, quoted, for JSON). */
+static const char *describe(char out[WHAT_TEXT], const struct raw_line *l)
 {
     size_t o = 0;
-    const struct kw_text *parts[2] = { &t->method, &t->uri };
-    for (int k = 0; k < 2; k++) {
-        if (k && o < WHAT_MAX - 1)
-            out[o++] = ' ';
-        for (uint16_t i = 0; i < parts[k]->len && o + 5 < WHAT_MAX; i++) {
-            uint8_t ch = parts[k]->p[i];
-            if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
-                out[o++] = (char)ch;
-            } else {
-                o += (size_t)snprintf(out + o, WHAT_MAX - o, "\\x%02x", ch);
-            }
-        }
+    for (uint8_t i = 0; i < l->len; i++) {
+        uint8_t ch = l->b[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+            out[o++] = (char)ch;
+        else
+            o += (size_t)snprintf(out + o, WHAT_TEXT - o, "\\x%02x", ch);
     }
-    if ((t->uri.truncated || o + 5 >= WHAT_MAX) && o + 4 < WHAT_MAX) {
+    if (l->cut) {
         memcpy(out + o, "...", 3);
         o += 3;
     }
     out[o] = '\0';
+    return out;
 }
 
 static void fmt_dur(char out[32], kw_usec d)
@@ -403,8 +418,9 @@ static void fmt_dur(char out[32], kw_usec d)
 /* --- rules decided as each transaction is reported ------------------- */
 
 static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
-                          const struct kw_txn *t, const char *what)
+                          const struct kw_txn *t, const struct raw_line *line)
 {
+    char what[WHAT_TEXT];
     struct kw_finding *f;
     const uint8_t conflict = KW_ANOM_CL_AND_TE | KW_ANOM_CL_DIFFERING | KW_ANOM_CL_INVALID;
     const struct kw_http_head *bad = (t->resp.anomalies & conflict) ? &t->resp
@@ -420,7 +436,7 @@ static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rco
         say(f, "the %s of exchange %u (%s) has %s: two parsers can disagree on where the "
                "message ends, and a proxy and a server that disagree can be made to see "
                "different requests",
-            bad == &t->resp ? "response" : "request", t->index, what, kind);
+            bad == &t->resp ? "response" : "request", t->index, describe(what, line), kind);
         ev(f, "message", "\"%s\"", bad == &t->resp ? "response" : "request");
         ev(f, "content_length_and_transfer_encoding", "%s",
            (bad->anomalies & KW_ANOM_CL_AND_TE) ? "true" : "false");
@@ -437,7 +453,7 @@ static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rco
         (f = start(r, KW_RULE_CHUNKED_TO_HTTP10, KW_SIDE_SERVER, t->index, t->resp_first))) {
         say(f, "request %u (%s) was HTTP/1.0 but the response is chunked: an HTTP/1.0 client "
                "does not know chunked encoding and reads the chunk sizes as the body",
-            t->index, what);
+            t->index, describe(what, line));
         uint64_t frames[] = { t->req_first_frame, t->resp_first_frame };
         ev_frames(f, frames, 2);
         emit(r, c, rc->srv, f);
@@ -453,7 +469,7 @@ static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rco
         say(f, "the %s of exchange %u (%s) has a Keep-Alive header but no keep-alive token in "
                "Connection: the header is meant to go with the token, and a proxy that does "
                "not know it forwards it to the next hop",
-            ka == &t->resp ? "response" : "request", t->index, what);
+            ka == &t->resp ? "response" : "request", t->index, describe(what, line));
         ev(f, "message", "\"%s\"", ka == &t->resp ? "response" : "request");
         uint64_t frames[] = { ka == &t->resp ? t->resp_first_frame : t->req_first_frame };
         ev_frames(f, frames, 1);
@@ -470,7 +486,7 @@ static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rco
         say(f, "response %u (%s) has neither Content-Length nor chunked encoding, so only the "
                "close can end it, yet it does not announce the close: a client that keeps the "
                "connection waits for a body that never ends",
-            t->index, what);
+            t->index, describe(what, line));
         uint64_t frames[] = { t->resp_first_frame, t->resp_last_frame };
         ev_frames(f, frames, 2);
         emit(r, c, rc->srv, f);
@@ -478,8 +494,9 @@ static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rco
 }
 
 static void close_token_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
-                              const struct kw_txn *t, const char *what)
+                              const struct kw_txn *t, const struct raw_line *line)
 {
+    char what[WHAT_TEXT];
     struct kw_finding *f;
     if (rc->token && t->has_request && t->index > rc->token_index && t->req_first >= rc->token_seen &&
         (f = start(r, KW_RULE_REQUEST_AFTER_CLOSE, KW_SIDE_CLIENT, t->index, t->req_first))) {
@@ -487,7 +504,7 @@ static void close_token_rules(struct kw_rules *r, struct kw_conn_info *c, struct
         fmt_dur(gap, t->req_first - rc->token_seen);
         say(f, "request %u (%s) was sent %s after the %s of exchange %u said Connection: close: "
                "the client must not send more requests on this connection",
-            t->index, what, gap, rc->token_by == KW_SIDE_CLIENT ? "request" : "response",
+            t->index, describe(what, line), gap, rc->token_by == KW_SIDE_CLIENT ? "request" : "response",
             rc->token_index);
         ev(f, "close_in", "\"%s\"", rc->token_by == KW_SIDE_CLIENT ? "request" : "response");
         ev_num(f, "close_exchange", rc->token_index);
@@ -500,7 +517,7 @@ static void close_token_rules(struct kw_rules *r, struct kw_conn_info *c, struct
         if ((f = start(r, KW_RULE_CLOSE_IGNORED, KW_SIDE_SERVER, t->index, t->resp_first))) {
             say(f, "exchange %u said Connection: close, yet the server answered request %u (%s) "
                    "on the same connection: after close the server must end the connection",
-                rc->token_index, t->index, what);
+                rc->token_index, t->index, describe(what, line));
             ev_num(f, "close_exchange", rc->token_index);
             uint64_t frames[] = { t->resp_first_frame };
             ev_frames(f, frames, 1);
@@ -519,8 +536,9 @@ static void close_token_rules(struct kw_rules *r, struct kw_conn_info *c, struct
 }
 
 static void max_rule(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
-                     const struct kw_txn *t, const char *what)
+                     const struct kw_txn *t, const struct raw_line *line)
 {
+    char what[WHAT_TEXT];
     struct kw_finding *f;
     if (rc->max_limit && !rc->max_fired && t->has_response && t->index > rc->max_limit) {
         rc->max_fired = true;
@@ -528,7 +546,7 @@ static void max_rule(struct kw_rules *r, struct kw_conn_info *c, struct rconn *r
             say(f, "the server answered request %u (%s) though an earlier Keep-Alive max allowed "
                    "only %" PRIu64 " requests on this connection: clients that trust max close "
                    "early, and the header is not the policy it enforces",
-                t->index, what, rc->max_limit);
+                t->index, describe(what, line), rc->max_limit);
             ev_num(f, "allowed_requests", (int64_t)rc->max_limit);
             uint64_t frames[] = { t->resp_first_frame };
             ev_frames(f, frames, 1);
@@ -562,12 +580,12 @@ static void rules_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
     struct rconn *rc = rconn_of(r, c);
     if (!rc)
         return;
-    char what[WHAT_MAX];
-    describe(what, t);
+    struct raw_line line;
+    raw_of(&line, t);
 
-    framing_rules(r, c, rc, t, what);
-    close_token_rules(r, c, rc, t, what);
-    max_rule(r, c, rc, t, what);
+    framing_rules(r, c, rc, t, &line);
+    close_token_rules(r, c, rc, t, &line);
+    max_rule(r, c, rc, t, &line);
 
     if (t->has_response && t->response_complete) {
         rc->have_last = true;
@@ -582,7 +600,7 @@ static void rules_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
         rc->last_resp_close = t->resp.conn_tokens & KW_CONN_CLOSE;
         rc->last_unframed = t->framing == KW_FRAMING_CLOSE;
         rc->last_ka_timeout = t->resp.ka_timeout;
-        memcpy(rc->last_what, what, sizeof(what));
+        rc->last_line = line;
         if (t->req_last != KW_TS_NONE && t->resp_first >= t->req_last &&
             (rc->rtt == KW_TS_NONE || t->resp_first - t->req_last < rc->rtt))
             rc->rtt = t->resp_first - t->req_last;
@@ -625,7 +643,7 @@ static void rules_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
     n->resp_first = t->resp_first;
     n->idle_before = t->idle_before;
     n->req_frame = t->req_first_frame;
-    memcpy(n->what, what, sizeof(what));
+    n->line = line;
 }
 
 static void rules_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts)
@@ -646,6 +664,7 @@ struct close_view {
 static void lost_and_race(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
                           const struct kw_conn_end *e, const struct close_view *v)
 {
+    char what[WHAT_TEXT];
     uint32_t first = rc->n_notes > NOTES ? rc->n_notes - NOTES : 0;
     kw_usec rtt = rc->rtt == KW_TS_NONE ? 0 : rc->rtt;
     bool idle_close = v->server_closed && v->idle != KW_TS_NONE && v->idle > r->cfg->grace;
@@ -667,17 +686,17 @@ static void lost_and_race(struct kw_rules *r, struct kw_conn_info *c, struct rco
                     fmt_dur(after, n->req_first - e->fin_ts[KW_TO_CLIENT]);
                     say(f, "request %u (%s) got no response: it was sent %s after the server's "
                            "FIN, on a connection the server had already closed%s%s",
-                        n->index, n->what, after,
+                        n->index, describe(what, &n->line), after,
                         e->rst_by == KW_SIDE_SERVER ? ", and the server answered it with a RST"
                                                     : "",
                         announced ? "; the close had been announced" : "");
                 } else {
                     say(f, "request %u (%s) got no response: it was outstanding when the server "
                            "ended the connection with a %s%s",
-                        n->index, n->what, e->close == KW_CLOSE_RST ? "RST" : "FIN",
+                        n->index, describe(what, &n->line), e->close == KW_CLOSE_RST ? "RST" : "FIN",
                         announced ? ", though the close had been announced" : "");
                 }
-                ev_text(f, "request_line", n->what);
+                ev_text(f, "request_line", describe(what, &n->line));
                 ev_secs(f, "request_ts_offset_s", n->req_first - c->start);
                 ev_secs(f, "idle_before_s", n->idle_before);
                 ev_secs(f, "server_fin_offset_s", e->fin_ts[KW_TO_CLIENT] == KW_TS_NONE
@@ -707,7 +726,7 @@ static void lost_and_race(struct kw_rules *r, struct kw_conn_info *c, struct rco
                        "at %s: the client's idle timeout is longer than the server's; keep the "
                        "server's idle timeout above the client's (pool, load balancer), or the "
                        "client's below %s minus a round trip",
-                    n->index, n->what, idle, timeout, timeout);
+                    n->index, describe(what, &n->line), idle, timeout, timeout);
                 ev_secs(f, "server_idle_timeout_s", v->idle);
                 ev_secs(f, "request_idle_s", n->idle_before);
                 ev_secs(f, "round_trip_s", rtt);
@@ -726,6 +745,7 @@ static void lost_and_race(struct kw_rules *r, struct kw_conn_info *c, struct rco
 static void close_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
                         const struct kw_conn_end *e, const struct close_view *v)
 {
+    char what[WHAT_TEXT];
     struct kw_finding *f;
     kw_usec grace = r->cfg->grace;
     char idle[32];
@@ -738,8 +758,8 @@ static void close_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn
         say(f, "the server closed the connection (%s) %s after response %u (%s) though both sides "
                "had agreed to keep it open, and sent no Connection: close: a client may send its "
                "next request into the closing connection and lose it",
-            e->close == KW_CLOSE_RST ? "RST" : "FIN", idle, rc->last_index, rc->last_what);
-        ev_text(f, "request_line", rc->last_what);
+            e->close == KW_CLOSE_RST ? "RST" : "FIN", idle, rc->last_index, describe(what, &rc->last_line));
+        ev_text(f, "request_line", describe(what, &rc->last_line));
         ev_secs(f, "idle_before_close_s", v->idle);
         ev(f, "close", "\"%s\"", e->close == KW_CLOSE_RST ? "rst" : "fin");
         ev_frames(f, frames, 2);
@@ -749,7 +769,7 @@ static void close_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn
         (f = start(r, KW_RULE_ABORTIVE_CLOSE, KW_SIDE_SERVER, rc->last_index, v->close_ts))) {
         say(f, "the server ended the connection with a RST %s after response %u (%s), not a FIN: "
                "a RST can make the client's TCP discard that response before it is read",
-            idle, rc->last_index, rc->last_what);
+            idle, rc->last_index, describe(what, &rc->last_line));
         ev_secs(f, "idle_before_close_s", v->idle);
         ev_frames(f, frames, 2);
         emit(r, c, rc->srv, f);
@@ -761,7 +781,7 @@ static void close_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn
                "but the response was HTTP/1.1 without Connection: close: a client that follows "
                "the response keeps the connection and loses its next request; the server should "
                "send Connection: close",
-            rc->last_index, rc->last_what);
+            rc->last_index, describe(what, &rc->last_line));
         ev_secs(f, "idle_before_close_s", v->idle);
         ev_frames(f, frames, 2);
         emit(r, c, rc->srv, f);
