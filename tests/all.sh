@@ -48,7 +48,7 @@ check _build/release --enable-werror
 
 echo "== AddressSanitizer and UndefinedBehaviorSanitizer, make check"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+KW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   check _build/sanitize --enable-werror CFLAGS="-O1 -g $san" LDFLAGS="$san"
 
 echo "== make distcheck"

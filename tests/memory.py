@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""memory.py: hostile volumes cost counters, not memory.
+
+Writes synthetic captures (Ethernet, IPv4, TCP with real handshakes) and runs
+keepwatch on each, reading its peak RSS from the kernel (wait4). Checks what a
+user running keepwatch on a busy or hostile link relies on:
+  - peak RSS does not grow with the number of connections in a capture;
+  - more connections open at once than the stream table holds are dropped
+    and counted (streams_evicted), never silently and never unboundedly;
+  - a SYN flood, a header bomb and a flood of pipelined requests stay bounded
+    and are reported.
+Environment: KEEPWATCH (the binary), MEMORY_SCALE (multiplies the sizes).
+Prints "ok - ..." / "not ok - ..." and "N passed, M failed".
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+KEEPWATCH = os.environ.get("KEEPWATCH", "./keepwatch")
+SCALE = float(os.environ.get("MEMORY_SCALE", "1"))
+# Under AddressSanitizer RSS measures the sanitizer's shadow memory: the
+# volumes still run (no crash, the right counts), the RSS bounds are not checked.
+SANITIZED = os.environ.get("KW_SANITIZED") == "1"
+
+CLIENT_MAC, SERVER_MAC = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
+SERVER_IP = bytes([10, 0, 0, 1])
+SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
+
+
+class Pcap:
+    """A pcap writer with one TCP helper; timestamps advance 10 us a packet."""
+
+    def __init__(self, path):
+        self.f = open(path, "wb", buffering=1 << 20)
+        self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        self.t = 1_700_000_000_000_000
+
+    def tcp(self, src, sport, dst, dport, seq, ack, flags, payload=b""):
+        self.t += 10
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                          5 << 4, flags, 65535, 0, 0)
+        total = 20 + 20 + len(payload)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 6, 0, src, dst)
+        eth = (SERVER_MAC + CLIENT_MAC if src != SERVER_IP else CLIENT_MAC + SERVER_MAC) + b"\x08\x00"
+        frame = eth + ip + tcp + payload
+        self.f.write(struct.pack("<IIII", self.t // 1_000_000, self.t % 1_000_000,
+                                 len(frame), len(frame)))
+        self.f.write(frame)
+
+    def close(self):
+        self.f.close()
+
+
+def client_ip(i):
+    return bytes([10, 1 + (i >> 16) % 200, (i >> 8) & 0xFF, i & 0xFF])
+
+
+class Conn:
+    """One client connection to the server, tracking sequence numbers."""
+
+    def __init__(self, pc, i):
+        self.pc, self.ip, self.port = pc, client_ip(i), 10000 + i % 50000
+        self.c, self.s = 1000, 5000
+
+    def handshake(self):
+        pc = self.pc
+        pc.tcp(self.ip, self.port, SERVER_IP, 80, self.c, 0, SYN)
+        pc.tcp(SERVER_IP, 80, self.ip, self.port, self.s, self.c + 1, SYN | ACK)
+        self.c += 1
+        self.s += 1
+        pc.tcp(self.ip, self.port, SERVER_IP, 80, self.c, self.s, ACK)
+
+    def send(self, data):
+        self.pc.tcp(self.ip, self.port, SERVER_IP, 80, self.c, self.s, ACK | PSH, data)
+        self.c += len(data)
+
+    def answer(self, data):
+        self.pc.tcp(SERVER_IP, 80, self.ip, self.port, self.s, self.c, ACK | PSH, data)
+        self.s += len(data)
+
+    def close(self):
+        pc = self.pc
+        pc.tcp(self.ip, self.port, SERVER_IP, 80, self.c, self.s, FIN | ACK)
+        self.c += 1
+        pc.tcp(SERVER_IP, 80, self.ip, self.port, self.s, self.c, FIN | ACK)
+        self.s += 1
+        pc.tcp(self.ip, self.port, SERVER_IP, 80, self.c, self.s, ACK)
+
+
+REQ = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+RESP = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def short_connections(path, n):
+    pc = Pcap(path)
+    for i in range(n):
+        c = Conn(pc, i)
+        c.handshake()
+        c.send(REQ)
+        c.answer(RESP)
+        c.close()
+    pc.close()
+
+
+def concurrent_connections(path, n):
+    pc = Pcap(path)
+    conns = [Conn(pc, i) for i in range(n)]
+    for c in conns:
+        c.handshake()
+    for c in conns:
+        c.send(REQ)
+        c.answer(RESP)
+    for c in conns:
+        c.close()
+    pc.close()
+
+
+def syn_flood(path, n):
+    pc = Pcap(path)
+    for i in range(n):
+        pc.tcp(client_ip(i), 10000 + i % 50000, SERVER_IP, 80, i * 7919, 0, SYN)
+    pc.close()
+
+
+def header_bomb(path, megabytes):
+    pc = Pcap(path)
+    c = Conn(pc, 1)
+    c.handshake()
+    c.send(b"GET / HTTP/1.1\r\n")
+    line = b"X-Filler: " + b"a" * 1388 + b"\r\n"
+    for _ in range(int(megabytes * 1024 * 1024 / len(line))):
+        c.send(line)
+    c.close()
+    pc.close()
+
+
+def pipeline_flood(path, n):
+    pc = Pcap(path)
+    c = Conn(pc, 1)
+    c.handshake()
+    burst = REQ * 40
+    for _ in range(n // 40):
+        c.send(burst)
+    c.close()
+    pc.close()
+
+
+def run(path, *opts):
+    """keepwatch --json on path: (stats event, the first connection events).
+    Events are read as a stream, so that this process stays small."""
+    conns, stats = [], None
+    with subprocess.Popen([KEEPWATCH, *opts, "--json", "-r", path], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as p:
+        for line in p.stdout:
+            e = json.loads(line)
+            if e["event"] == "stats":
+                stats = e
+            elif e["event"] == "connection" and len(conns) < 10:
+                conns.append(e)
+    return stats, conns
+
+
+def peak_rss_kib(path, *opts):
+    """keepwatch's own peak RSS. A forked child counts its parent's pages until it
+    execs, so this process keeps itself small (captures are written by another)."""
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.execv(KEEPWATCH, [KEEPWATCH, *opts, "--json", "-r", path])
+    _, status, usage = os.wait4(pid, 0)
+    return usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+passed = failed = 0
+
+
+def check_rss(ok, what):
+    check(ok or SANITIZED, what + (" (not checked under a sanitizer)" if SANITIZED else ""))
+
+
+def check(ok, what):
+    global passed, failed
+    print(("ok - " if ok else "not ok - ") + what)
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+
+
+GENERATORS = {"short": short_connections, "concurrent": concurrent_connections,
+              "synflood": syn_flood, "bomb": header_bomb, "pipeline": pipeline_flood}
+
+
+def generate(kind, path, size):
+    """In a process of its own, so that this one stays small: a forked child's
+    peak RSS counts its parent's pages until it execs keepwatch."""
+    subprocess.run([sys.executable, __file__, "--generate", kind, path, repr(size)], check=True)
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--generate":
+        GENERATORS[sys.argv[2]](sys.argv[3], float(sys.argv[4]) if sys.argv[2] == "bomb"
+                                else int(sys.argv[4]))
+        return 0
+    with tempfile.TemporaryDirectory() as d:
+        small, large = int(10000 * SCALE), int(100000 * SCALE)
+        a, b = os.path.join(d, "small.pcap"), os.path.join(d, "large.pcap")
+        generate("short", a, small)
+        generate("short", b, large)
+        rss_a, rc_a = peak_rss_kib(a)
+        rss_b, rc_b = peak_rss_kib(b)
+        stats, _ = run(b)
+        check(rc_a == 0 and rc_b == 0, "short connections: exit status 0")
+        check(stats["connections"] == large and stats["requests"] == large and
+              stats["responses"] == large,
+              f"{large} short connections: all seen ({stats['connections']} connections, "
+              f"{stats['requests']} requests, {stats['responses']} responses)")
+        check_rss(rss_b <= rss_a * 1.25 + 2048,
+              f"peak RSS does not grow with the capture: {small} connections {rss_a} KiB, "
+              f"{large} connections {rss_b} KiB")
+
+        n = int(60000 * SCALE) if SCALE >= 1 else 60000
+        p = os.path.join(d, "concurrent.pcap")
+        generate("concurrent", p, n)
+        stats, _ = run(p)
+        rss, rc = peak_rss_kib(p)
+        check(rc == 0 and stats["streams_evicted"] > 0 and stats["connections"] == n,
+              f"{n} connections open at once, more than the stream table holds "
+              f"(49,153): {stats['streams_evicted']} evicted and counted")
+        # about 12 KiB per connection open at once, 8 KiB of it libnids' two buffers
+        check_rss(rss < 49153 * 16, f"{n} connections open at once: peak RSS {rss} KiB, "
+                                f"bounded by the stream table")
+        rss_small, rc = peak_rss_kib(p, "--max-streams", "4096")
+        check_rss(rc == 0 and rss_small < 3073 * 16 + 30 * 1024,
+              f"the same with --max-streams 4096 (3,073 at once): peak RSS {rss_small} KiB")
+
+        p = os.path.join(d, "synflood.pcap")
+        generate("synflood", p, int(300000 * SCALE))
+        stats, _ = run(p)
+        rss, rc = peak_rss_kib(p)
+        check(rc == 0 and stats["connections"] == 0,
+              f"SYN flood of {int(300000 * SCALE)}: no connection, exit 0")
+        check_rss(rss < 200 * 1024, f"SYN flood: peak RSS {rss} KiB")
+
+        p = os.path.join(d, "bomb.pcap")
+        generate("bomb", p, 20 * SCALE)
+        stats, conns = run(p)
+        rss, rc = peak_rss_kib(p)
+        check(rc == 0 and conns and conns[0]["not_http"] == "header section over the size cap",
+              f"a {20 * SCALE:.0f} MB header section: reported as "
+              f"{conns[0]['not_http'] if conns else None!r}")
+        check_rss(rss < 100 * 1024, f"header bomb: peak RSS {rss} KiB")
+
+        p = os.path.join(d, "pipeline.pcap")
+        generate("pipeline", p, int(20000 * SCALE))
+        stats, conns = run(p)
+        rss, rc = peak_rss_kib(p)
+        check(rc == 0 and conns and conns[0]["not_http"] == "too many requests outstanding" and
+              stats["requests"] == 32,
+              f"{int(20000 * SCALE)} pipelined requests never answered: followed up to 32, "
+              f"then {conns[0]['not_http'] if conns else None!r}")
+        check_rss(rss < 100 * 1024, f"pipeline flood: peak RSS {rss} KiB")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
