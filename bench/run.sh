@@ -199,7 +199,42 @@ read -r _ HTP_REQS HTP_RESPS < <(awk '/^connections/ {
   "$WORK/out/nids-htp.check" 2>/dev/null || true) || true
 
 # --- timed runs ------------------------------------------------------------------------
+# The fast readers run interleaved, one run of each per round, so that a
+# change in the machine's load (shared machines vary by 5-25% within minutes)
+# hits them all alike and their ratios stay honest. tshark, 40x slower, runs
+# on its own afterwards.
+INTERLEAVED=()
 for n in "${NAMES[@]}"; do
+  [ "${STATUS[$n]}" = ok ] && [ "$n" != tshark ] && INTERLEAVED+=("$n")
+done
+ROUNDS=$(( NRUNS[floor] ))
+log "== timing ${INTERLEAVED[*]}: $ROUNDS interleaved rounds after one warm-up round"
+for n in "${INTERLEAVED[@]}"; do rm -f "$WORK/out/$n.rss" "$WORK/out/$n.times"; done
+cat "$CAPTURE" > /dev/null   # page cache warm
+for round in $(seq 0 "$ROUNDS"); do
+  for n in "${INTERLEAVED[@]}"; do
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M %U %S" -o "$WORK/out/$n.last" sh -c "$(cmd_of "$n" "$CAPTURE")" ||
+      STATUS[$n]="failed (exit $?)"
+    t1=$(date +%s%N)
+    [ "$round" = 0 ] && continue   # the warm-up round
+    echo "$(( t1 - t0 ))" >> "$WORK/out/$n.times"
+    cat "$WORK/out/$n.last" >> "$WORK/out/$n.rss"
+  done
+done
+for n in "${INTERLEAVED[@]}"; do
+  [ "${STATUS[$n]}" = ok ] || continue
+  read -r med mean sd min max < <(sort -n "$WORK/out/$n.times" | awk '
+    { t[NR] = $1 / 1e9; s += t[NR]; ss += t[NR] * t[NR] }
+    END { m = s / NR; med = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+          printf "%.6f %.6f %.6f %.6f %.6f\n", med, m, sqrt(ss / NR - m * m), t[1], t[NR] }')
+  MEDIAN[$n]=$med MEAN[$n]=$mean STDDEV[$n]=$sd MIN[$n]=$min MAX[$n]=$max
+  USER[$n]=$(awk '{ s += $2 } END { printf "%.6f", s / NR }' "$WORK/out/$n.rss")
+  SYS[$n]=$(awk '{ s += $3 } END { printf "%.6f", s / NR }' "$WORK/out/$n.rss")
+  RSS[$n]=$(awk '{ print $1 }' "$WORK/out/$n.rss" | median)
+done
+
+for n in tshark; do
   [ "${STATUS[$n]}" = ok ] || continue
   json=$WORK/out/$n.json rssf=$WORK/out/$n.rss
   rm -f "$rssf"
@@ -308,7 +343,7 @@ pkgver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null | sed 's/^[0-9]*://; s
       "$(mib "${RSS[$n]}") | $(ratio "$m" "${MEDIAN[nids]:-}") | $(ratio "$m" "${MEDIAN[kw-json]:-}") |"
   done
   echo
-  echo "MB = 10^6 bytes of capture file. Commands (FILE is the capture; hyperfine, one warm-up run, page cache warm; each"
+  echo "MB = 10^6 bytes of capture file. Commands (FILE is the capture; the fast readers run interleaved, one run each per round after a warm-up round, page cache warm; tshark with hyperfine, one warm-up run; each"
   echo "run wrapped in \`/usr/bin/time -f %M\`, whose median over the warm-up and timed runs is the peak RSS):"
   echo
   for n in "${NAMES[@]}"; do echo "- ${LABEL[$n]}: \`${SHOWN[$n]}\`"; done
