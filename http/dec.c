@@ -617,7 +617,8 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             }
             continue; /* the byte is read again in the new state */
 
-        case S_METHOD: {
+        case S_METHOD:
+        case S_NAME: { /* a token: a method ends at a space, a header name at a colon */
             const uint8_t *q = p;
             while (q < end && kw_tchar[*q])
                 q++;
@@ -625,6 +626,13 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             p = q;
             if (p == end)
                 continue;
+            if (d->state == S_NAME) {
+                if (*p != ':')
+                    FAIL(KW_HTTP_E_BAD_HEADER); /* whitespace before the colon, or a bad byte */
+                header_begin(d);
+                d->state = S_VALUE_OWS;
+                break;
+            }
             if (*p != ' ')
                 FAIL(KW_HTTP_E_BAD_METHOD);
             emit(d, KW_FIELD_METHOD, mark, p);
@@ -765,21 +773,6 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
                 FAIL(KW_HTTP_E_BAD_HEADER);
             }
             break;
-
-        case S_NAME: {
-            const uint8_t *q = p;
-            while (q < end && kw_tchar[*q])
-                q++;
-            tok_add_run(d, p, q);
-            p = q;
-            if (p == end)
-                continue;
-            if (*p != ':')
-                FAIL(KW_HTTP_E_BAD_HEADER); /* whitespace before the colon, or a bad byte */
-            header_begin(d);
-            d->state = S_VALUE_OWS;
-            break;
-        }
 
         case S_VALUE_OWS:
             while (p < end && (*p == ' ' || *p == '\t'))
