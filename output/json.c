@@ -385,5 +385,6 @@ void kw_json_server(void *ctx, const struct kw_server_policy *p)
     u64(b, KEY("idle_closes"), p->idle_closes);
     u64(b, KEY("max_request_closes"), p->max_closes);
     u64(b, KEY("requests_lost_to_idle_close"), p->lost_to_idle);
+    count_or_null(b, KEY("close_announced_after_requests"), p->close_announced_after);
     finish(o);
 }

@@ -406,6 +406,10 @@ void kw_text_server(void *ctx, const struct kw_server_policy *p)
                       p->observed_max_requests == 1 ? "" : "s", how);
     else if (p->announces_close >= 0)
         kw_buf_printf(b, "closes connections after a response%s; ", how);
+    else if (p->close_announced_after >= 0)
+        kw_buf_printf(b, "announces a close after %" PRId64 " request%s (the clients closed "
+                         "first); ",
+                      p->close_announced_after, p->close_announced_after == 1 ? "" : "s");
     if (p->observed_idle_timeout != KW_TS_NONE)
         kw_buf_printf(b, "closes connections idle for %.1f s; ",
                       (double)p->observed_idle_timeout / KW_USEC_PER_SEC);

@@ -58,6 +58,8 @@ struct server {
     int64_t max_n;
     bool max_disagree;
     uint64_t max_closes;
+    int64_t token_n;         /* requests after which it sent Connection: close unasked */
+    bool token_disagree;
     kw_usec idle_min;
     uint64_t idle_closes, lost_to_idle;
     kw_usec longest_idle_reuse;
@@ -180,7 +182,7 @@ static struct server *server_for(struct kw_rules *r, const struct kw_endpoint *e
     }
     r->servers = list;
     s->ep = *ep;
-    s->adv_timeout = s->adv_max = s->max_n = -1;
+    s->adv_timeout = s->adv_max = s->max_n = s->token_n = -1;
     s->idle_min = s->longest_idle_reuse = KW_TS_NONE;
     r->servers[r->n_servers++] = s;
     size_t j = endpoint_hash(ep) & (r->index_cap - 1);
@@ -613,6 +615,13 @@ static void rules_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
     if (s) {
         if (t->has_request)
             s->requests++;
+        if (t->has_response && (t->resp.conn_tokens & KW_CONN_CLOSE) && t->has_request &&
+            request_persists(&t->req)) { /* the server's own decision to end it */
+            if (s->token_n < 0)
+                s->token_n = t->index;
+            else if (s->token_n != (int64_t)t->index)
+                s->token_disagree = true;
+        }
         if (t->has_response) {
             count_software(s, &t->server);
             if (t->resp.ka_timeout > s->adv_timeout)
@@ -828,18 +837,17 @@ static void count_closes(struct kw_rules *r, struct rconn *rc, const struct clos
     s->connections++;
     if (!v->server_closed || v->idle == KW_TS_NONE)
         return;
-    if (v->idle <= r->cfg->grace && !rc->last_req_close) {
-        /* a close that follows a response the client did not ask to end: policy */
+    if (v->idle <= r->cfg->grace && rc->last_req_persist && !rc->last_unframed) {
+        /* a close that follows a response to a request that asked to persist, and
+         * whose body did not need the close to end: the server's policy */
         s->policy_closes++;
         if (rc->last_resp_close)
             s->policy_closes_announced++;
-        if (rc->last_req_persist && !rc->last_unframed) { /* the request count did it */
-            if (s->max_n < 0)
-                s->max_n = rc->last_index;
-            else if (s->max_n != (int64_t)rc->last_index)
-                s->max_disagree = true;
-            s->max_closes++;
-        }
+        if (s->max_n < 0) /* the request count did it */
+            s->max_n = rc->last_index;
+        else if (s->max_n != (int64_t)rc->last_index)
+            s->max_disagree = true;
+        s->max_closes++;
     } else if (v->idle > r->cfg->grace && !v->outstanding && v->agreed) {
         if (s->idle_min == KW_TS_NONE || v->idle < s->idle_min)
             s->idle_min = v->idle;
@@ -899,6 +907,7 @@ static void policy_of(const struct kw_rules *r, const struct server *s, struct k
     p->advertised_timeout_s = s->adv_timeout;
     p->advertised_max = s->adv_max;
     p->observed_max_requests = s->max_closes && !s->max_disagree ? s->max_n : -1;
+    p->close_announced_after = s->token_disagree ? -1 : s->token_n;
     /* to 0.1 s: reapers and timers make the exact value noise */
     p->observed_idle_timeout = s->idle_min == KW_TS_NONE
                                    ? KW_TS_NONE

@@ -80,6 +80,7 @@ struct kw_server_policy {
     int64_t advertised_timeout_s; /* -1: never advertised */
     int64_t advertised_max;       /* -1: never advertised */
     int64_t observed_max_requests;/* -1: no policy closes, or they disagree */
+    int64_t close_announced_after;/* requests after which it sends close unasked; -1 */
     kw_usec observed_idle_timeout;/* KW_TS_NONE: no idle close seen */
     kw_usec longest_idle_reuse;   /* KW_TS_NONE: no reuse after an idle gap */
     uint64_t idle_closes, max_closes, lost_to_idle;
