@@ -300,9 +300,11 @@ void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     kw_buf_printf(b,
                   "{\"ipv6\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"mid_stream\":%" PRIu64
                   ",\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64 ",\"invalid\":%" PRIu64
-                  ",\"fragments\":%" PRIu64 ",\"tcp_invalid\":%" PRIu64 "}",
+                  ",\"fragments\":%" PRIu64 ",\"tcp_invalid\":%" PRIu64
+                  ",\"refused_streams\":%" PRIu64 "}",
                   st->skip_ipv6, st->skip_truncated, st->skip_mid_stream, st->skip_not_ip,
-                  st->skip_not_tcp, st->skip_invalid, st->skip_fragment, st->tcp_invalid);
+                  st->skip_not_tcp, st->skip_invalid, st->skip_fragment, st->tcp_invalid,
+                  st->streams_evicted);
     u64(b, KEY("streams_evicted"), st->streams_evicted);
     u64(b, KEY("queues_dropped"), st->queue_dropped);
     u64(b, KEY("connections_with_gap"), st->connections_gap);
