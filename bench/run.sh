@@ -234,8 +234,8 @@ for n in "${INTERLEAVED[@]}"; do
   RSS[$n]=$(awk '{ print $1 }' "$WORK/out/$n.rss" | median)
 done
 
-for n in tshark; do
-  [ "${STATUS[$n]}" = ok ] || continue
+n=tshark
+if [ "${STATUS[$n]}" = ok ]; then
   json=$WORK/out/$n.json rssf=$WORK/out/$n.rss
   rm -f "$rssf"
   cat "$CAPTURE" > /dev/null   # page cache warm
@@ -249,7 +249,7 @@ for n in tshark; do
   else
     STATUS[$n]="failed (hyperfine)"
   fi
-done
+fi
 
 # --- RSS growth: the slice against the whole capture ----------------------------------
 if [ ! -f "$SLICE" ]; then

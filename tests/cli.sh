@@ -332,7 +332,7 @@ for t in times:
     if t[:2] not in frames:
         print("event time %s is no packet time" % t[2])
 print("done")' "$tmp/nanots.out" "$first" "$tmp/nano.epochs" 2>&1)
-    [ "$got" = done ] && return 0
+    [ "$got" = "done" ] && return 0
     why+=("$got")
     return 1
 }
