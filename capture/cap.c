@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #define CAP_READ_BUFFER (1 << 16)
+#define KW_SEC_MAX ((INT64_MAX - KW_USEC_PER_SEC) / KW_USEC_PER_SEC)
 
 #include "capture/link.h"
 
@@ -123,6 +124,16 @@ enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
         struct pcap_pkthdr *h;
         const u_char *bytes;
         int rc = pcap_next_ex(f->pcap, &h, &bytes);
+        if (rc == 1 && (h->ts.tv_sec < 0 || h->ts.tv_sec > KW_SEC_MAX || h->ts.tv_usec < 0 ||
+                        h->ts.tv_usec >= KW_USEC_PER_SEC)) {
+            /* pcapng carries 64-bit times: one past year 292,000 cannot be kw_usec */
+            f->frame++;
+            cap->frame++;
+            cap->stats->packets++;
+            cap->stats->bytes += h->len;
+            cap->stats->skip_invalid++;
+            continue;
+        }
         if (rc == 1) {
             pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
             pkt->linktype = f->linktype;

@@ -557,18 +557,29 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         ok = fail(d, (e), OFFSET());                \
         goto out;                                   \
     } while (0)
-    /* The header cap is checked where a section ends and where a chunk ends,
-     * from stream offsets: no per-byte count. A section over the cap fails at
-     * the same offset wherever TCP cut it. */
-#define OVER_CAP() (OFFSET() - d->section_start > d->head_max)
+    /* The header cap: no byte at or past section_start + head_max is read in a
+     * start line, header section or trailers. Scans stop there (`lim`), so a
+     * section over the cap fails at the same offset, with the same text pieces
+     * delivered, wherever TCP cut it. */
 #define FAIL_CAP()                                                                \
     do {                                                                          \
+        int field_;                                                               \
+        if (in_text(d, &field_) && p > mark)                                      \
+            emit(d, field_, mark, p);                                             \
         ok = fail(d, KW_HTTP_E_HEAD_TOO_BIG, d->section_start + d->head_max);     \
         goto out;                                                                 \
     } while (0)
 
     while (p < end) {
         uint8_t c = *p;
+        const uint8_t *lim = end; /* how far this state may scan */
+        if (in_section(d->state)) {
+            uint64_t here = OFFSET(), cap_at = d->section_start + d->head_max;
+            if (here >= cap_at)
+                FAIL_CAP();
+            if (cap_at - here < (uint64_t)(end - p))
+                lim = p + (cap_at - here);
+        }
         switch (d->state) {
         /* Bodies are skipped in bulk: counted, never read. */
         case S_BODY_CL:
@@ -604,27 +615,25 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             }
             d->in_message = true;
             d->section_start = OFFSET();
+            d->state = d->dir == KW_TO_SERVER ? S_METHOD : S_RESP_VERSION;
+            d->match = 0;
+            d->text_started = false;
+            mark = p;
             d->sink->on_begin(d->sink->ctx, (enum kw_dir)d->dir, ts);
-            if (d->dir == KW_TO_SERVER) {
-                if (!kw_tchar[c])
-                    FAIL(KW_HTTP_E_BAD_METHOD);
-                d->state = S_METHOD;
-                d->text_started = false;
-                mark = p;
-            } else {
-                d->state = S_RESP_VERSION;
-                d->match = 0;
-            }
+            if (d->state == S_TUNNEL) /* the receiver stopped us (too many in flight) */
+                continue;
+            if (d->dir == KW_TO_SERVER && !kw_tchar[c])
+                FAIL(KW_HTTP_E_BAD_METHOD);
             continue; /* the byte is read again in the new state */
 
         case S_METHOD:
         case S_NAME: { /* a token: a method ends at a space, a header name at a colon */
             const uint8_t *q = p;
-            while (q < end && kw_tchar[*q])
+            while (q < lim && kw_tchar[*q])
                 q++;
             tok_add_run(d, p, q);
             p = q;
-            if (p == end)
+            if (p == lim)
                 continue;
             if (d->state == S_NAME) {
                 if (*p != ':')
@@ -644,9 +653,9 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         }
 
         case S_URI: {
-            while (p < end && *p > 0x20 && *p != 0x7f)
+            while (p < lim && *p > 0x20 && *p != 0x7f)
                 p++;
-            if (p == end)
+            if (p == lim)
                 continue;
             c = *p;
             if (c == '\r' || c == '\n')
@@ -662,7 +671,7 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         case S_REQ_VERSION:
         case S_RESP_VERSION:
             /* The common whole line at once: "HTTP/1.1\r\n", "HTTP/1.1 200 ". */
-            if (d->match == 0 && (size_t)(end - p) >= 13 && !memcmp(p, "HTTP/1.", 7) &&
+            if (d->match == 0 && (size_t)(lim - p) >= 13 && !memcmp(p, "HTTP/1.", 7) &&
                 kw_is_digit(p[7])) {
                 if (d->state == S_REQ_VERSION && p[8] == '\r' && p[9] == '\n') {
                     d->head.version = (uint8_t)(10 + (p[7] - '0'));
@@ -741,9 +750,9 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
 
         case S_REASON:
         case S_TRAILER_LINE: { /* nothing to read in them: on to the line's end */
-            const uint8_t *lf = memchr(p, '\n', (size_t)(end - p));
+            const uint8_t *lf = memchr(p, '\n', (size_t)(lim - p));
             if (!lf) {
-                p = end;
+                p = lim;
                 continue;
             }
             p = lf;
@@ -775,9 +784,9 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             break;
 
         case S_VALUE_OWS:
-            while (p < end && (*p == ' ' || *p == '\t'))
+            while (p < lim && (*p == ' ' || *p == '\t'))
                 p++;
-            if (p == end)
+            if (p == lim)
                 continue;
             d->state = S_VALUE;
             mark = p;
@@ -785,11 +794,11 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
 
         case S_VALUE: {
             if (header_parsed(d->header))
-                while (p < end && *p != '\r' && *p != '\n')
+                while (p < lim && *p != '\r' && *p != '\n')
                     value_byte(d, *p++);
             else
-                p = find_line_end(p, end);
-            if (p == end)
+                p = find_line_end(p, lim);
+            if (p == lim)
                 continue;
             c = *p;
             emit(d, d->field, mark, p);
@@ -808,8 +817,6 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             if (c != '\n')
                 FAIL(KW_HTTP_E_BAD_HEADER);
             p++;
-            if (OVER_CAP())
-                FAIL_CAP();
             d->head.head_bytes = (uint32_t)(OFFSET() - d->section_start);
             if (!head_end(d, ts, OFFSET()))
                 goto out_failed;
@@ -892,16 +899,12 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
             if (c != '\n')
                 FAIL(KW_HTTP_E_BAD_CHUNK);
             p++;
-            if (OVER_CAP())
-                FAIL_CAP();
             message_end(d, ts);
             continue;
         }
         p++;
     }
 
-    if (in_section(d->state) && OVER_CAP())
-        FAIL_CAP();
 out: {
     int field;
     if (ok && in_text(d, &field) && p > mark)
@@ -912,7 +915,6 @@ out_failed:
     return ok && d->state != S_DEAD;
 #undef FAIL
 #undef FAIL_CAP
-#undef OVER_CAP
 #undef OFFSET
 }
 

@@ -48,6 +48,7 @@ struct conn {
     kw_usec close_token_ts;        /* first message end carrying Connection: close */
     kw_usec first_close_ts;
     kw_usec idle_at_close;         /* from the last message byte to the first close */
+    bool announced_at_close;       /* a close token was decoded before the first close */
     enum kw_side first_close_by;
     enum kw_close first_close;
     kw_usec fin_ts[2];
@@ -450,10 +451,15 @@ static void first_close(struct conn *c, enum kw_side who, enum kw_close how, kw_
     if (c->first_close_ts != KW_TS_NONE)
         return;
     c->first_close_ts = ts;
-    c->idle_at_close = c->last_msg_end != KW_TS_NONE && ts >= c->last_msg_end
-                           ? ts - c->last_msg_end : KW_TS_NONE;
+    /* A close stamped before the last message's end followed a segment that
+     * was captured again later (a retransmission): it was not idle at all. */
+    c->idle_at_close = c->last_msg_end == KW_TS_NONE ? KW_TS_NONE
+                       : ts > c->last_msg_end ? ts - c->last_msg_end : 0;
     c->first_close_by = who;
     c->close_frame = c->cur_frame;
+    /* FINs come in stream order, so a token decoded by now was sent before the
+     * close, whatever the timestamps of retransmitted segments say. */
+    c->announced_at_close = c->close_token_ts != KW_TS_NONE;
     c->first_close = how;
 }
 
@@ -548,8 +554,8 @@ static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
         end.close_ts = e->ts;
     }
     end.idle_before_close = c->first_close_ts != KW_TS_NONE ? c->idle_at_close : KW_TS_NONE;
-    end.close_announced = c->close_token_ts != KW_TS_NONE &&
-                          (c->first_close_ts == KW_TS_NONE || c->close_token_ts <= c->first_close_ts);
+    end.close_announced = c->first_close_ts != KW_TS_NONE ? c->announced_at_close
+                                                          : c->close_token_ts != KW_TS_NONE;
     end.fin_ts[0] = c->fin_ts[0];
     end.fin_ts[1] = c->fin_ts[1];
     end.fin_frame[0] = c->fin_frame[0];

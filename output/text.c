@@ -202,7 +202,7 @@ void kw_text_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts
     b->len = 0;
     rel(b, ts, c->start);
     kw_buf_printf(b, "%s FIN", kw_side_name(who));
-    if (tc->last_resp_end != KW_TS_NONE && tc->last_resp_index) {
+    if (tc->last_resp_end != KW_TS_NONE && tc->last_resp_index && ts >= tc->last_resp_end) {
         kw_buf_puts(b, ", ");
         dur(b, ts - tc->last_resp_end);
         kw_buf_printf(b, " after response %u", tc->last_resp_index);

@@ -30,6 +30,11 @@ struct flow {
     uint64_t highest[2];         /* end of the furthest payload seen in a packet */
     uint8_t fin_seen[2];
     uint8_t live;
+    /* A FIN seen before the data it follows (a segment before it is missing or
+     * comes again later): reported once the stream reaches it, at its own time. */
+    int64_t fin_at[2];
+    kw_usec fin_ts[2];
+    uint64_t fin_frame[2];
     uint32_t next_free;
 };
 
@@ -120,10 +125,35 @@ static void flow_remove(struct kw_reasm *r, struct flow *f)
     r->free_head = fi;
 }
 
+/* --- FINs, in stream order ------------------------------------------------ */
+
+static void fin_now(struct kw_reasm *r, struct flow *f, enum kw_dir dir, kw_usec ts, uint64_t frame)
+{
+    f->fin_seen[dir] = 1;
+    f->fin_at[dir] = -1;
+    if (f->user)
+        r->sink.on_fin(r->sink.ctx, f->user, dir, ts, frame);
+}
+
+/* A pending FIN whose place in the stream has been reached, or that the stream
+ * will never reach (`flush`: the connection is over). */
+static void fin_pending(struct kw_reasm *r, struct flow *f, enum kw_dir dir, bool flush)
+{
+    if (f->fin_at[dir] >= 0 && (flush || f->delivered[dir] >= (uint64_t)f->fin_at[dir]))
+        fin_now(r, f, dir, f->fin_ts[dir], f->fin_frame[dir]);
+}
+
 /* --- ending a connection ---------------------------------------------- */
 
 static void flow_end(struct kw_reasm *r, struct flow *f, enum kw_close how, enum kw_dir rst_dir)
 {
+    /* FINs the stream never reached still happened: in the order they were sent */
+    enum kw_dir first = f->fin_at[KW_TO_CLIENT] >= 0 &&
+                                (f->fin_at[KW_TO_SERVER] < 0 ||
+                                 f->fin_ts[KW_TO_CLIENT] < f->fin_ts[KW_TO_SERVER])
+                            ? KW_TO_CLIENT : KW_TO_SERVER;
+    fin_pending(r, f, first, true);
+    fin_pending(r, f, first == KW_TO_SERVER ? KW_TO_CLIENT : KW_TO_SERVER, true);
     struct kw_reasm_end end = { .how = how, .rst_dir = rst_dir, .ts = r->ts, .frame = r->frame };
     for (int d = 0; d < 2; d++) {
         end.gap_offset[d] = f->highest[d] > f->delivered[d] ? (int64_t)f->delivered[d] : KW_NO_GAP;
@@ -169,6 +199,7 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
     f->nids = a;
     f->live = 1;
     f->seqno = r->next_seqno++;
+    f->fin_at[0] = f->fin_at[1] = -1;
     /* libnids: a->client holds the client's own sequence numbers, a->server the server's. */
     f->seq_base[KW_TO_SERVER] = a->client.first_data_seq;
     f->seq_base[KW_TO_CLIENT] = a->server.first_data_seq;
@@ -211,6 +242,7 @@ static void kw_nids_on_tcp(struct tcp_stream *a, void **param)
         if (f->user)
             r->sink.on_data(r->sink.ctx, f->user, dir, r->ts, r->frame,
                             kw_slice_make(h->data, n));
+        fin_pending(r, f, dir, false);
         return; /* libnids discards all of it: the decoder has consumed it */
     }
     case NIDS_CLOSE:
@@ -367,10 +399,17 @@ static void observe(struct kw_reasm *r, struct flow *f, const struct segment *sg
         if (ahead > 0 && f->delivered[dir] + (uint64_t)ahead > f->highest[dir])
             f->highest[dir] = f->delivered[dir] + (uint64_t)ahead;
     }
-    if ((sg->flags & TH_FIN_BIT) && !f->fin_seen[dir]) {
-        f->fin_seen[dir] = 1;
-        if (f->user)
-            r->sink.on_fin(r->sink.ctx, f->user, dir, ts, frame);
+    if ((sg->flags & TH_FIN_BIT) && !f->fin_seen[dir] && f->fin_at[dir] < 0) {
+        /* the FIN sits after this segment's payload: is the stream there yet? */
+        uint32_t expected = f->seq_base[dir] + (uint32_t)f->delivered[dir];
+        int32_t ahead = (int32_t)(sg->seq + (uint32_t)sg->payload - expected);
+        if (ahead <= 0) {
+            fin_now(r, f, dir, ts, frame);
+        } else {
+            f->fin_at[dir] = (int64_t)f->delivered[dir] + ahead;
+            f->fin_ts[dir] = ts;
+            f->fin_frame[dir] = frame;
+        }
     }
 }
 

@@ -419,37 +419,61 @@ static void fmt_dur(char out[32], kw_usec d)
 
 /* --- rules decided as each transaction is reported ------------------- */
 
-static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
-                          const struct kw_txn *t, const struct raw_line *line)
+/* The rules about one message's own headers, for the request or the response:
+ * each message that breaks them is a finding of its sender's. */
+static void message_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
+                          const struct kw_txn *t, const struct raw_line *line, bool response)
 {
     char what[WHAT_TEXT];
     struct kw_finding *f;
+    const struct kw_http_head *h = response ? &t->resp : &t->req;
+    const char *which = response ? "response" : "request";
+    enum kw_side side = response ? KW_SIDE_SERVER : KW_SIDE_CLIENT;
+    kw_usec ts = response ? t->resp_first : t->req_first;
+    uint64_t frames[] = { response ? t->resp_first_frame : t->req_first_frame };
     const uint8_t conflict = KW_ANOM_CL_AND_TE | KW_ANOM_CL_DIFFERING | KW_ANOM_CL_INVALID;
-    const struct kw_http_head *bad = (t->resp.anomalies & conflict) ? &t->resp
-                                     : (t->req.anomalies & conflict) ? &t->req : NULL;
-    if (bad && (f = start(r, KW_RULE_CONFLICTING_FRAMING,
-                          bad == &t->resp ? KW_SIDE_SERVER : KW_SIDE_CLIENT, t->index,
-                          bad == &t->resp ? t->resp_first : t->req_first))) {
-        const char *kind = (bad->anomalies & KW_ANOM_CL_AND_TE)
+    if ((h->anomalies & conflict) &&
+        (f = start(r, KW_RULE_CONFLICTING_FRAMING, side, t->index, ts))) {
+        const char *kind = (h->anomalies & KW_ANOM_CL_AND_TE)
                                ? "both Content-Length and Transfer-Encoding"
-                           : (bad->anomalies & KW_ANOM_CL_DIFFERING)
+                           : (h->anomalies & KW_ANOM_CL_DIFFERING)
                                ? "several Content-Length values that differ"
                                : "a Content-Length that is not a number";
         say(f, "the %s of exchange %u (%s) has %s: two parsers can disagree on where the "
                "message ends, and a proxy and a server that disagree can be made to see "
                "different requests",
-            bad == &t->resp ? "response" : "request", t->index, describe(what, line), kind);
-        ev(f, "message", "\"%s\"", bad == &t->resp ? "response" : "request");
+            which, t->index, describe(what, line), kind);
+        ev(f, "message", "\"%s\"", which);
         ev(f, "content_length_and_transfer_encoding", "%s",
-           (bad->anomalies & KW_ANOM_CL_AND_TE) ? "true" : "false");
+           (h->anomalies & KW_ANOM_CL_AND_TE) ? "true" : "false");
         ev(f, "content_length_differing", "%s",
-           (bad->anomalies & KW_ANOM_CL_DIFFERING) ? "true" : "false");
+           (h->anomalies & KW_ANOM_CL_DIFFERING) ? "true" : "false");
         ev(f, "content_length_invalid", "%s",
-           (bad->anomalies & KW_ANOM_CL_INVALID) ? "true" : "false");
-        uint64_t frames[] = { bad == &t->resp ? t->resp_first_frame : t->req_first_frame };
+           (h->anomalies & KW_ANOM_CL_INVALID) ? "true" : "false");
         ev_frames(f, frames, 1);
         emit(r, c, rc->srv, f);
     }
+    if (h->has_keep_alive && !(h->conn_tokens & KW_CONN_KEEP_ALIVE) &&
+        (f = start(r, KW_RULE_KEEPALIVE_HEADER_UNLISTED, side, t->index, ts))) {
+        say(f, "the %s of exchange %u (%s) has a Keep-Alive header but no keep-alive token in "
+               "Connection: the header is meant to go with the token, and a proxy that does "
+               "not know it forwards it to the next hop",
+            which, t->index, describe(what, line));
+        ev(f, "message", "\"%s\"", which);
+        ev_frames(f, frames, 1);
+        emit(r, c, rc->srv, f);
+    }
+}
+
+static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rconn *rc,
+                          const struct kw_txn *t, const struct raw_line *line)
+{
+    char what[WHAT_TEXT];
+    struct kw_finding *f;
+    if (t->has_request)
+        message_rules(r, c, rc, t, line, false);
+    if (t->has_response)
+        message_rules(r, c, rc, t, line, true);
     if (t->has_request && t->has_response && t->req.version == 10 &&
         (t->framing == KW_FRAMING_CHUNKED || t->resp.chunked) &&
         (f = start(r, KW_RULE_CHUNKED_TO_HTTP10, KW_SIDE_SERVER, t->index, t->resp_first))) {
@@ -458,23 +482,6 @@ static void framing_rules(struct kw_rules *r, struct kw_conn_info *c, struct rco
             t->index, describe(what, line));
         uint64_t frames[] = { t->req_first_frame, t->resp_first_frame };
         ev_frames(f, frames, 2);
-        emit(r, c, rc->srv, f);
-    }
-    const struct kw_http_head *ka = (t->has_response && t->resp.has_keep_alive &&
-                                     !(t->resp.conn_tokens & KW_CONN_KEEP_ALIVE)) ? &t->resp
-                                    : (t->req.has_keep_alive &&
-                                       !(t->req.conn_tokens & KW_CONN_KEEP_ALIVE)) ? &t->req
-                                    : NULL;
-    if (ka && (f = start(r, KW_RULE_KEEPALIVE_HEADER_UNLISTED,
-                         ka == &t->resp ? KW_SIDE_SERVER : KW_SIDE_CLIENT, t->index,
-                         ka == &t->resp ? t->resp_first : t->req_first))) {
-        say(f, "the %s of exchange %u (%s) has a Keep-Alive header but no keep-alive token in "
-               "Connection: the header is meant to go with the token, and a proxy that does "
-               "not know it forwards it to the next hop",
-            ka == &t->resp ? "response" : "request", t->index, describe(what, line));
-        ev(f, "message", "\"%s\"", ka == &t->resp ? "response" : "request");
-        uint64_t frames[] = { ka == &t->resp ? t->resp_first_frame : t->req_first_frame };
-        ev_frames(f, frames, 1);
         emit(r, c, rc->srv, f);
     }
     /* A body only the close can end, on a message that says the connection stays. */
@@ -688,7 +695,8 @@ static void lost_and_race(struct kw_rules *r, struct kw_conn_info *c, struct rco
             bool after_fin = e->fin_ts[KW_TO_CLIENT] != KW_TS_NONE &&
                              n->req_first >= e->fin_ts[KW_TO_CLIENT];
             /* the client's fault when the close had been announced before it sent this */
-            bool announced = rc->token && rc->token_seen <= n->req_first;
+            bool announced = rc->token && rc->token_index < n->index &&
+                             rc->token_seen <= n->req_first;
             if ((f = start(r, KW_RULE_LOST_REQUEST, announced ? KW_SIDE_CLIENT : KW_SIDE_SERVER,
                            n->index, n->req_first))) {
                 if (after_fin) {
@@ -864,8 +872,8 @@ static void rules_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_en
         if (e->closed_by != KW_SIDE_NONE)
             v.close_ts = e->close_ts;
         v.server_closed = e->closed_by == KW_SIDE_SERVER;
-        if (rc->have_last && v.close_ts != KW_TS_NONE && v.close_ts >= rc->last_resp_end)
-            v.idle = v.close_ts - rc->last_resp_end;
+        if (rc->have_last && v.close_ts != KW_TS_NONE) /* before the end: a retransmission */
+            v.idle = v.close_ts > rc->last_resp_end ? v.close_ts - rc->last_resp_end : 0;
         uint32_t first = rc->n_notes > NOTES ? rc->n_notes - NOTES : 0;
         for (uint32_t i = first; i < rc->n_notes && v.close_ts != KW_TS_NONE; i++) {
             const struct note *n = &rc->notes[i % NOTES];
@@ -874,7 +882,7 @@ static void rules_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_en
                 v.outstanding = true;
         }
         v.agreed = rc->have_last && rc->last_req_persist && rc->last_resp_persist;
-        v.announced = rc->token && v.close_ts != KW_TS_NONE && rc->token_seen <= v.close_ts;
+        v.announced = e->close_announced && v.close_ts != KW_TS_NONE;
         close_rules(r, c, rc, e, &v);
         lost_and_race(r, c, rc, e, &v);
         count_closes(r, rc, &v);

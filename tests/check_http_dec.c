@@ -139,6 +139,8 @@ struct result {
     bool cut; /* kw_http_dec_close said a message was cut short */
 };
 
+static uint32_t g_head_max; /* 0: the default cap */
+
 /* Feeds `in` cut at the offsets in `cuts` (ascending), then closes if asked. */
 static void run(enum kw_dir dir, const char *methods, const uint8_t *in, size_t n,
                 const size_t *cuts, size_t n_cuts, bool close_at_end, struct result *r)
@@ -148,7 +150,7 @@ static void run(enum kw_dir dir, const char *methods, const uint8_t *in, size_t 
     r->log.pending_field = -1;
     r->log.methods = methods;
     struct kw_http_sink sink = { &r->log, on_begin, on_text, on_head, on_end };
-    kw_http_dec_init(&d, dir, 0, &sink);
+    kw_http_dec_init(&d, dir, g_head_max, &sink);
     size_t from = 0;
     r->ok = true;
     for (size_t i = 0; i <= n_cuts; i++) {
@@ -491,6 +493,29 @@ START_TEST(header_bomb_hits_the_cap)
 }
 END_TEST
 
+START_TEST(header_cap_is_split_invariant)
+{
+    /* The cap falls inside the Upgrade value: every cut must stop there, with
+     * the same pieces delivered and the same error at the same offset. */
+    g_head_max = 52;
+    static const char in[] = "GET /path HTTP/1.1\r\nHost: example.org\r\nUpgrade: websocket\r\n"
+                             "Server: nginx/1.2\r\n\r\n";
+    struct result r = check_splits(KW_TO_SERVER, NULL, in, sizeof(in) - 1, false, true);
+    g_head_max = 0;
+    ck_assert(!r.ok);
+    ck_assert_int_eq(r.err, KW_HTTP_E_HEAD_TOO_BIG);
+    ck_assert_uint_eq(r.err_offset, 52);
+    ck_assert_str_eq(r.log.text, "begin req\ntext method \"GET\"\ntext uri \"/path\"\n"
+                                 "text host \"example.org\"\ntext upgrade \"webs\"\n");
+    /* a head of exactly the cap passes */
+    g_head_max = 41;
+    static const char exact[] = "GET /path HTTP/1.1\r\nHost: example.org\r\n\r\n";
+    r = check_splits(KW_TO_SERVER, NULL, exact, sizeof(exact) - 1, false, false);
+    g_head_max = 0;
+    ck_assert_msg(r.ok, "%s", kw_http_error_text(r.err));
+}
+END_TEST
+
 START_TEST(garbage_never_crashes)
 {
     /* Random bytes, and random mutations of a valid exchange: whatever the
@@ -551,6 +576,7 @@ static Suite *dec_suite(void)
     TCase *bad = tcase_create("hostile");
     tcase_add_test(bad, not_http_is_named);
     tcase_add_test(bad, header_bomb_hits_the_cap);
+    tcase_add_test(bad, header_cap_is_split_invariant);
     tcase_add_test(bad, garbage_never_crashes);
     tcase_set_timeout(bad, 120);
     suite_add_tcase(s, bad);

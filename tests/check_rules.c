@@ -403,10 +403,14 @@ START_TEST(message_rules)
     struct kw_txn t4 = txn(4, H11, 0, 30, 200, H11, 0, 31, 32);
     t4.req.anomalies = KW_ANOM_CL_INVALID;
     send_txn(&r, &t4);
+    struct kw_txn t5 = txn(5, H11, 0, 33, 200, H11, 0, 34, 35);
+    t5.req.anomalies = KW_ANOM_CL_AND_TE; /* both messages of one exchange: one each */
+    t5.resp.anomalies = KW_ANOM_CL_DIFFERING;
+    send_txn(&r, &t5);
     end_conn(&r, KW_SIDE_CLIENT, KW_CLOSE_FIN, 40, 41, -1, KW_SIDE_NONE);
     ck_assert_int_eq(count(&r.seen, KW_RULE_UNFRAMED_RESPONSE), 1);
     ck_assert_int_eq(count(&r.seen, KW_RULE_CHUNKED_TO_HTTP10), 1);
-    ck_assert_int_eq(count(&r.seen, KW_RULE_CONFLICTING_FRAMING), 2);
+    ck_assert_int_eq(count(&r.seen, KW_RULE_CONFLICTING_FRAMING), 4);
     ck_assert_int_eq(count(&r.seen, KW_RULE_KEEPALIVE_HEADER_UNLISTED), 1);
     int i = find(&r.seen, KW_RULE_CONFLICTING_FRAMING);
     ck_assert_int_eq(r.seen.f[i].side, KW_SIDE_SERVER);
