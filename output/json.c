@@ -18,24 +18,24 @@ static void str(struct kw_buf *b, const char *k, size_t kn, const char *v)
 {
     key(b, k, kn);
     if (!v) {
-        kw_buf_puts(b, "null");
+        kw_buf_put(b, "null", sizeof("null") - 1);
         return;
     }
-    kw_buf_puts(b, "\"");
+    kw_buf_put(b, "\"", sizeof("\"") - 1);
     kw_buf_json_str(b, (const uint8_t *)v, strlen(v));
-    kw_buf_puts(b, "\"");
+    kw_buf_put(b, "\"", sizeof("\"") - 1);
 }
 
 static void wire(struct kw_buf *b, const char *k, size_t kn, const struct kw_text *t)
 {
     key(b, k, kn);
     if (!t->present) {
-        kw_buf_puts(b, "null");
+        kw_buf_put(b, "null", sizeof("null") - 1);
         return;
     }
-    kw_buf_puts(b, "\"");
+    kw_buf_put(b, "\"", sizeof("\"") - 1);
     kw_buf_json_str(b, t->p, t->len);
-    kw_buf_puts(b, "\"");
+    kw_buf_put(b, "\"", sizeof("\"") - 1);
 }
 
 static void u64(struct kw_buf *b, const char *k, size_t kn, uint64_t v)
@@ -53,7 +53,10 @@ static void null(struct kw_buf *b, const char *k, size_t kn)
 static void boolean(struct kw_buf *b, const char *k, size_t kn, bool v)
 {
     key(b, k, kn);
-    kw_buf_puts(b, v ? "true" : "false");
+    if (v)
+        kw_buf_put(b, "true", 4);
+    else
+        kw_buf_put(b, "false", 5);
 }
 
 /* A duration in seconds with microseconds, exactly; null for KW_TS_NONE. */
@@ -61,7 +64,7 @@ static void secs(struct kw_buf *b, const char *k, size_t kn, kw_usec d)
 {
     key(b, k, kn);
     if (d == KW_TS_NONE) {
-        kw_buf_puts(b, "null");
+        kw_buf_put(b, "null", sizeof("null") - 1);
         return;
     }
     uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
@@ -80,7 +83,7 @@ static void version(struct kw_buf *b, const char *k, size_t kn, uint8_t v)
 {
     key(b, k, kn);
     if (!v) {
-        kw_buf_puts(b, "null");
+        kw_buf_put(b, "null", sizeof("null") - 1);
         return;
     }
     char s[5] = { '"', (char)('0' + v / 10 % 10), '.', (char)('0' + v % 10), '"' };
@@ -97,14 +100,14 @@ static void anomalies(struct kw_buf *b, const char *k, size_t kn, uint8_t a)
         { KW_ANOM_TE_NOT_CHUNKED, "transfer-encoding-not-chunked" },
     };
     key(b, k, kn);
-    kw_buf_puts(b, "[");
+    kw_buf_put(b, "[", sizeof("[") - 1);
     bool first = true;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (a & names[i].bit) {
             kw_buf_printf(b, "%s\"%s\"", first ? "" : ",", names[i].name);
             first = false;
         }
-    kw_buf_puts(b, "]");
+    kw_buf_put(b, "]", sizeof("]") - 1);
 }
 
 /* The connection's part of the common fields, formatted once per connection. */
@@ -124,11 +127,11 @@ static const struct json_conn *conn_fields(struct kw_conn_info *c)
     }
     struct kw_buf b = { 0 };
     u64(&b, KEY("conn"), c->id);
-    kw_buf_puts(&b, ",\"client_ip\":\"");
+    kw_buf_put(&b, ",\"client_ip\":\"", sizeof(",\"client_ip\":\"") - 1);
     kw_buf_endpoint_ip(&b, &c->key.client);
     kw_buf_put(&b, "\"", 1);
     u64(&b, KEY("client_port"), c->key.client.port);
-    kw_buf_puts(&b, ",\"server_ip\":\"");
+    kw_buf_put(&b, ",\"server_ip\":\"", sizeof(",\"server_ip\":\"") - 1);
     kw_buf_endpoint_ip(&b, &c->key.server);
     kw_buf_put(&b, "\"", 1);
     u64(&b, KEY("server_port"), c->key.server.port);
@@ -149,7 +152,7 @@ static void common_server(struct kw_out *o, const char *event, kw_usec ts, struc
     kw_buf_put(b, "{\"event\":\"", 10);
     kw_buf_puts(b, event);
     if (ts == KW_TS_NONE) { /* nothing was read */
-        kw_buf_puts(b, "\",\"ts\":null");
+        kw_buf_put(b, "\",\"ts\":null", sizeof("\",\"ts\":null") - 1);
     } else {
         kw_buf_put(b, "\",\"ts\":\"", 8);
         kw_buf_put(b, iso, kw_out_iso8601(o, ts, iso));
@@ -159,7 +162,7 @@ static void common_server(struct kw_out *o, const char *event, kw_usec ts, struc
         const struct json_conn *jc = conn_fields(c);
         kw_buf_put(b, jc->text, jc->len);
     } else if (server) {
-        kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"");
+        kw_buf_put(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"", sizeof(",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"") - 1);
         kw_buf_endpoint_ip(b, server);
         kw_buf_put(b, "\"", 1);
         u64(b, KEY("server_port"), server->port);
@@ -256,14 +259,14 @@ void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
     key(b, KEY("gap"));
     bool gc = e->gap_offset[KW_TO_SERVER] != KW_NO_GAP, gs = e->gap_offset[KW_TO_CLIENT] != KW_NO_GAP;
     if (!gc && !gs) {
-        kw_buf_puts(b, "null");
+        kw_buf_put(b, "null", sizeof("null") - 1);
     } else {
         enum kw_dir d = gc ? KW_TO_SERVER : KW_TO_CLIENT;
         kw_buf_printf(b, "{\"direction\":\"%s\",\"offset\":%" PRId64, gc && gs ? "both" : dir_name(d),
                       e->gap_offset[d]);
         if (gc && gs)
             kw_buf_printf(b, ",\"offset_server_to_client\":%" PRId64, e->gap_offset[KW_TO_CLIENT]);
-        kw_buf_puts(b, "}");
+        kw_buf_put(b, "}", sizeof("}") - 1);
     }
     /* fields beyond the first contract */
     boolean(b, KEY("http"), e->http);
@@ -315,7 +318,12 @@ void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 static void tristate(struct kw_buf *b, const char *k, size_t kn, int v)
 {
     key(b, k, kn);
-    kw_buf_puts(b, v < 0 ? "null" : v ? "true" : "false");
+    if (v < 0)
+        kw_buf_put(b, "null", 4);
+    else if (v)
+        kw_buf_put(b, "true", 4);
+    else
+        kw_buf_put(b, "false", 5);
 }
 
 static void count_or_null(struct kw_buf *b, const char *k, size_t kn, int64_t v)
