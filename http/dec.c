@@ -533,11 +533,19 @@ static bool in_section(uint8_t state)
            (state >= S_TRAILER_START && state <= S_TRAILER_END_LF);
 }
 
-/* Lower-cased into the token buffer, as far as it goes. */
+/* Lower-cased into the token buffer, as far as it goes; past it, only counted
+ * (a token that long is none we know). */
 static void tok_add_run(struct kw_http_dec *d, const uint8_t *p, const uint8_t *q)
 {
-    for (; p < q; p++)
-        tok_add(d, *p);
+    size_t n = (size_t)(q - p);
+    if (d->tok_len < KW_HTTP_TOKEN_MAX) {
+        size_t room = KW_HTTP_TOKEN_MAX - d->tok_len, k = n < room ? n : room;
+        char *t = d->tok + d->tok_len;
+        for (size_t i = 0; i < k; i++)
+            t[i] = (char)kw_lower(p[i]);
+    }
+    size_t len = d->tok_len + n;
+    d->tok_len = (uint8_t)(len < UINT8_MAX ? len : UINT8_MAX);
 }
 
 bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
