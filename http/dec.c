@@ -578,15 +578,21 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         goto out;                                                                 \
     } while (0)
 
+    const uint8_t *cap_p = end;     /* where the current section's cap falls in this chunk */
+    uint64_t cap_for = UINT64_MAX;  /* the section it was worked out for */
     while (p < end) {
         uint8_t c = *p;
         const uint8_t *lim = end; /* how far this state may scan */
         if (in_section(d->state)) {
-            uint64_t here = OFFSET(), cap_at = d->section_start + d->head_max;
-            if (here >= cap_at)
+            if (cap_for != d->section_start) {
+                cap_for = d->section_start;
+                uint64_t cap_at = d->section_start + d->head_max;
+                cap_p = cap_at <= d->offset ? in.p
+                        : cap_at - d->offset < in.len ? in.p + (cap_at - d->offset) : end;
+            }
+            if (p >= cap_p)
                 FAIL_CAP();
-            if (cap_at - here < (uint64_t)(end - p))
-                lim = p + (cap_at - here);
+            lim = cap_p;
         }
         switch (d->state) {
         /* Bodies are skipped in bulk: counted, never read. */
