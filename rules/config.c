@@ -292,13 +292,17 @@ int kw_rules_config_line(struct kw_rules_config *cfg, const char *text, char *er
         if (nw != 2 || !parse_seconds(w[1], &cfg->grace))
             return bad(err, errlen, "grace wants seconds, as in 'grace 1.5'", NULL);
     } else if (!strcmp(w[0], "disable") || !strcmp(w[0], "enable")) {
-        if (nw != 2 || !kw_rule_by_name(w[1], strlen(w[1]), &r))
-            return bad(err, errlen, "%s wants a rule id (see docs/rules.md)", w[0]);
+        if (nw != 2)
+            return bad(err, errlen, "%s wants one rule id (see docs/rules.md)", w[0]);
+        if (!kw_rule_by_name(w[1], strlen(w[1]), &r))
+            return bad(err, errlen, "unknown rule '%s' (see docs/rules.md)", w[1]);
         cfg->enabled[r] = !strcmp(w[0], "enable");
     } else if (!strcmp(w[0], "severity")) {
         enum kw_severity s;
-        if (nw != 3 || !kw_rule_by_name(w[1], strlen(w[1]), &r))
+        if (nw != 3)
             return bad(err, errlen, "severity wants a rule id and notice, warning or error", NULL);
+        if (!kw_rule_by_name(w[1], strlen(w[1]), &r))
+            return bad(err, errlen, "unknown rule '%s' (see docs/rules.md)", w[1]);
         if (!kw_severity_by_name(w[2], strlen(w[2]), &s))
             return bad(err, errlen, "'%s' is not notice, warning or error", w[2]);
         cfg->severity[r] = s;

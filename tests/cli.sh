@@ -431,5 +431,59 @@ check "LINUX_SLL2 capture gives the same requests and statuses as Ethernet" \
 check "random bytes after a pcap header: exit 0 or 2, no crash" t_garbage_after_header
 check "2000 random and mangled TCP frames: exit 0, all counted" t_garbage_frames
 
+# --- rules: exit status for CI jobs, configuration errors -------------------------
+
+t_fail_on()
+{
+    # tornado-http10 has an error (lost-request); tomcat has no finding at all
+    run failerr --fail-on error -r "$PCAPS/tornado-http10.pcap"
+    want_rc 1 || return 1
+    run failnone --fail-on notice -r "$PCAPS/tomcat-max2-timeout3.pcap"
+    want_rc 0 || return 1
+    run nofail -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0
+}
+
+t_fail_on_disabled()
+{
+    # with the two rules that fire disabled, nothing reaches the threshold
+    run faildis --fail-on notice --disable lost-request --disable ambiguous-persistence \
+        -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0
+}
+
+t_bad_rules_file()
+{
+    printf 'grace 1\nseverity lost-request fatal\n' > "$tmp/bad.rules"
+    run badrules --rules "$tmp/bad.rules" -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 && err_has badrules "$tmp/bad.rules:2:" && err_has badrules fatal
+}
+
+t_bad_rule_option()
+{
+    run badrule --disable no-such-rule -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 && err_has badrule no-such-rule || return 1
+    run badfail --fail-on sometimes -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 && err_has badfail sometimes
+}
+
+t_suppress()
+{
+    printf 'suppress server 127.0.0.0/8 port 18081\n' > "$tmp/quiet.rules"
+    run quiet --json --rules "$tmp/quiet.rules" -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    if grep -q '"event":"alert"' "$tmp/quiet.out"; then
+        why+=("an alert for a suppressed server")
+        return 1
+    fi
+}
+
+check "--fail-on error: exit 1 on an error finding, 0 without findings or without the option" \
+    t_fail_on
+check "--fail-on ignores disabled rules" t_fail_on_disabled
+check "a bad rules file: exit 2, stderr names FILE:LINE and the bad word" t_bad_rules_file
+check "--disable of an unknown rule, --fail-on of an unknown level: exit 2" t_bad_rule_option
+check "suppress server ADDR/BITS port P drops its alerts" t_suppress
+
 echo "$n_passed passed, $n_failed failed"
 [ "$n_failed" -eq 0 ]
