@@ -751,6 +751,9 @@ static void lost_and_race(struct kw_rules *r, struct kw_conn_info *c, struct rco
                                           : rc->longest_idle_reuse;
                 ev_secs(f, "client_longest_idle_reuse_s", longest);
                 ev_num(f, "advertised_timeout_s", rc->last_ka_timeout);
+                ev(f, "fix", "\"server idle timeout above the client's (pool, load balancer), or "
+                             "the client's below %.1f s minus a round trip\"",
+                   (double)v->idle / KW_USEC_PER_SEC);
                 uint64_t frames[] = { rc->last_resp_frame, e->close_frame, n->req_frame };
                 ev_frames(f, frames, 3);
                 emit(r, c, rc->srv, f);
