@@ -20,3 +20,33 @@ size_t kw_time_iso8601(kw_usec t, char out[KW_ISO8601_LEN])
                      tm.tm_sec, (int)us);
     return n < 0 ? 0 : (size_t)n;
 }
+
+size_t kw_time_secs(kw_usec d, char out[KW_DURATION_LEN])
+{
+    uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    uint64_t sec = a / KW_USEC_PER_SEC, us = a % KW_USEC_PER_SEC;
+    char tmp[20];
+    size_t n = 0, o = 0;
+    do {
+        tmp[n++] = (char)('0' + sec % 10);
+        sec /= 10;
+    } while (sec);
+    if (d < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = tmp[--n];
+    out[o++] = '.';
+    for (int i = 5; i >= 0; i--, us /= 10)
+        out[o + (size_t)i] = (char)('0' + us % 10);
+    o += 6;
+    out[o] = '\0';
+    return o;
+}
+
+size_t kw_time_human(kw_usec d, char out[KW_DURATION_LEN])
+{
+    int n = d < KW_USEC_PER_SEC ? snprintf(out, KW_DURATION_LEN, "%.1f ms", (double)d / 1000.0)
+                                : snprintf(out, KW_DURATION_LEN, "%.3f s",
+                                           (double)d / KW_USEC_PER_SEC);
+    return n < 0 ? 0 : (size_t)n;
+}

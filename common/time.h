@@ -19,4 +19,13 @@ typedef int64_t kw_usec;
 #define KW_ISO8601_LEN 32
 size_t kw_time_iso8601(kw_usec t, char out[KW_ISO8601_LEN]);
 
+#define KW_DURATION_LEN 32
+
+/* A duration in seconds with its microseconds, exactly: "3.004217", "-0.000100".
+ * Without printf: JSON writes a few per transaction. Returns the length. */
+size_t kw_time_secs(kw_usec d, char out[KW_DURATION_LEN]);
+
+/* A duration for people: "0.2 ms" under a second, "3.004 s" from one. */
+size_t kw_time_human(kw_usec d, char out[KW_DURATION_LEN]);
+
 #endif

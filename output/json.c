@@ -67,16 +67,8 @@ static void secs(struct kw_buf *b, const char *k, size_t kn, kw_usec d)
         kw_buf_put(b, "null", sizeof("null") - 1);
         return;
     }
-    uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
-    if (d < 0)
-        kw_buf_put(b, "-", 1);
-    kw_buf_u64(b, a / KW_USEC_PER_SEC);
-    char frac[7];
-    uint64_t us = a % KW_USEC_PER_SEC;
-    frac[0] = '.';
-    for (int i = 6; i >= 1; i--, us /= 10)
-        frac[i] = (char)('0' + us % 10);
-    kw_buf_put(b, frac, 7);
+    char s[KW_DURATION_LEN];
+    kw_buf_put(b, s, kw_time_secs(d, s));
 }
 
 static void version(struct kw_buf *b, const char *k, size_t kn, uint8_t v)

@@ -51,19 +51,16 @@ static struct text_conn *state(struct kw_conn_info *c)
 
 static void rel(struct kw_buf *b, kw_usec t, kw_usec start)
 {
-    kw_usec d = t - start;
-    const char *sign = d < 0 ? "-" : "+";
-    uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
-    kw_buf_printf(b, "   %s%" PRIu64 ".%06" PRIu64 "  ", sign, a / KW_USEC_PER_SEC,
-                  a % KW_USEC_PER_SEC);
+    char s[KW_DURATION_LEN];
+    kw_buf_put(b, t >= start ? "   +" : "   ", 4 - (t < start));
+    kw_buf_put(b, s, kw_time_secs(t - start, s));
+    kw_buf_put(b, "  ", 2);
 }
 
 static void dur(struct kw_buf *b, kw_usec d)
 {
-    if (d < KW_USEC_PER_SEC)
-        kw_buf_printf(b, "%.1f ms", (double)d / 1000.0);
-    else
-        kw_buf_printf(b, "%.3f s", (double)d / KW_USEC_PER_SEC);
+    char s[KW_DURATION_LEN];
+    kw_buf_put(b, s, kw_time_human(d, s));
 }
 
 /* Moves the line formatted in `line` into the connection's lines. */

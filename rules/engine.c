@@ -282,11 +282,13 @@ static void ev(struct kw_finding *f, const char *name, const char *fmt, ...)
 
 static void ev_secs(struct kw_finding *f, const char *name, kw_usec d)
 {
+    char s[KW_DURATION_LEN];
     if (d == KW_TS_NONE)
         ev(f, name, "null");
-    else
-        ev(f, name, "%s%" PRId64 ".%06" PRId64, d < 0 ? "-" : "", (d < 0 ? -d : d) / KW_USEC_PER_SEC,
-           (d < 0 ? -d : d) % KW_USEC_PER_SEC);
+    else {
+        kw_time_secs(d, s);
+        ev(f, name, "%s", s);
+    }
 }
 
 static void ev_num(struct kw_finding *f, const char *name, int64_t v)
@@ -367,8 +369,7 @@ static void emit(struct kw_rules *r, struct kw_conn_info *c, struct server *srv,
         return;
     if (c)
         ev_filter(f, c);
-    ev(f, "grace_s", "%" PRId64 ".%06" PRId64, r->cfg->grace / KW_USEC_PER_SEC,
-       r->cfg->grace % KW_USEC_PER_SEC);
+    ev_secs(f, "grace_s", r->cfg->grace);
     if (srv)
         srv->findings[f->rule]++;
     if ((int)f->severity > r->worst)
@@ -407,14 +408,12 @@ static const char *describe(char out[WHAT_TEXT], const struct raw_line *l)
     return out;
 }
 
-static void fmt_dur(char out[32], kw_usec d)
+static void fmt_dur(char out[KW_DURATION_LEN], kw_usec d)
 {
     if (d == KW_TS_NONE)
-        snprintf(out, 32, "an unknown time");
-    else if (d < KW_USEC_PER_SEC)
-        snprintf(out, 32, "%.1f ms", (double)d / 1000.0);
+        snprintf(out, KW_DURATION_LEN, "an unknown time");
     else
-        snprintf(out, 32, "%.3f s", (double)d / KW_USEC_PER_SEC);
+        kw_time_human(d, out);
 }
 
 /* --- rules decided as each transaction is reported ------------------- */
