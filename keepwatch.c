@@ -281,6 +281,7 @@ int main(int argc, char **argv)
     }
     kw_reasm_finish(reasm, last_ts);
     kw_rules_finish(rules, last_ts);
+    stats.servers_untracked = kw_rules_servers_untracked(rules);
     kw_out_stats(out, &stats, last_ts);
     status = o.fail_on >= 0 && kw_rules_worst(rules) >= o.fail_on ? 1 : 0;
     if (ferror(out_file) || fflush(out_file) == EOF) {

@@ -124,25 +124,22 @@ enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
         struct pcap_pkthdr *h;
         const u_char *bytes;
         int rc = pcap_next_ex(f->pcap, &h, &bytes);
-        if (rc == 1 && (h->ts.tv_sec < 0 || h->ts.tv_sec > KW_SEC_MAX || h->ts.tv_usec < 0 ||
-                        h->ts.tv_usec >= KW_USEC_PER_SEC)) {
-            /* pcapng carries 64-bit times: one past year 292,000 cannot be kw_usec */
+        if (rc == 1) {
             f->frame++;
             cap->frame++;
             cap->stats->packets++;
             cap->stats->bytes += h->len;
-            cap->stats->skip_invalid++;
-            continue;
-        }
-        if (rc == 1) {
+            if (h->ts.tv_sec < 0 || h->ts.tv_sec > KW_SEC_MAX || h->ts.tv_usec < 0 ||
+                h->ts.tv_usec >= KW_USEC_PER_SEC) {
+                /* pcapng carries 64-bit times: one past year 292,000 cannot be kw_usec */
+                cap->stats->skip_invalid++;
+                continue;
+            }
             pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
             pkt->linktype = f->linktype;
             pkt->wire_len = h->len;
-            f->frame++;
-            pkt->frame = ++cap->frame;
+            pkt->frame = cap->frame;
             pkt->bytes = kw_slice_make(bytes, h->caplen);
-            cap->stats->packets++;
-            cap->stats->bytes += h->len;
             return KW_CAP_PKT;
         }
         if (rc == PCAP_ERROR) { /* e.g. "truncated dump file; tried to read 54 ..." */

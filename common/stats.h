@@ -30,6 +30,8 @@ struct kw_stats {
     uint64_t responses;
     uint64_t not_http;         /* connections whose bytes stopped being HTTP */
     uint64_t lost_requests;    /* requests that got no response because the server closed */
+    /* rules/ */
+    uint64_t servers_untracked;/* servers past the policy table's bound, not described */
 };
 
 #endif

@@ -90,6 +90,20 @@ static struct slot *slot_at(struct conn *c, uint32_t i)
     return &c->slots[(c->head + i) % c->cap];
 }
 
+/* The transaction's text fields point into its own slot's buffers. */
+static void aim_texts(struct slot *s)
+{
+    s->t.method.p = s->method;
+    s->t.uri.p = s->uri;
+    s->t.host.p = s->host;
+    s->t.user_agent.p = s->user_agent;
+    s->t.req_connection.p = s->req_connection;
+    s->t.req_keep_alive.p = s->req_keep_alive;
+    s->t.resp_connection.p = s->resp_connection;
+    s->t.resp_keep_alive.p = s->resp_keep_alive;
+    s->t.server.p = s->server;
+}
+
 static struct slot *slot_push(struct conn *c)
 {
     if (c->count == c->cap) {
@@ -99,11 +113,10 @@ static struct slot *slot_push(struct conn *c)
         struct slot *s = malloc(cap * sizeof(*s));
         if (!s)
             return NULL;
-        for (uint32_t i = 0; i < c->count; i++)
-            s[i] = *slot_at(c, i);
-        /* kw_text pointers point into the slot: re-aim them after the move */
         for (uint32_t i = 0; i < c->count; i++) {
             struct slot *o = slot_at(c, i);
+            s[i] = *o;
+            aim_texts(&s[i]); /* kw_text pointers point into the slot: re-aim them */
             if (c->req_slot == o)
                 c->req_slot = &s[i];
             if (c->resp_slot == o)
@@ -113,18 +126,6 @@ static struct slot *slot_push(struct conn *c)
         c->slots = s;
         c->cap = cap;
         c->head = 0;
-        for (uint32_t i = 0; i < c->count; i++) {
-            struct slot *n = &s[i];
-            n->t.method.p = n->method;
-            n->t.uri.p = n->uri;
-            n->t.host.p = n->host;
-            n->t.user_agent.p = n->user_agent;
-            n->t.req_connection.p = n->req_connection;
-            n->t.req_keep_alive.p = n->req_keep_alive;
-            n->t.resp_connection.p = n->resp_connection;
-            n->t.resp_keep_alive.p = n->resp_keep_alive;
-            n->t.server.p = n->server;
-        }
     }
     struct slot *s = slot_at(c, c->count++);
     memset(&s->t, 0, sizeof(s->t));
@@ -132,15 +133,7 @@ static struct slot *slot_push(struct conn *c)
     struct kw_txn *t = &s->t;
     t->req_first = t->req_last = t->resp_first = t->resp_last = KW_TS_NONE;
     t->idle_before = KW_TS_NONE;
-    t->method.p = s->method;
-    t->uri.p = s->uri;
-    t->host.p = s->host;
-    t->user_agent.p = s->user_agent;
-    t->req_connection.p = s->req_connection;
-    t->req_keep_alive.p = s->req_keep_alive;
-    t->resp_connection.p = s->resp_connection;
-    t->resp_keep_alive.p = s->resp_keep_alive;
-    t->server.p = s->server;
+    aim_texts(s);
     return s;
 }
 
@@ -195,7 +188,8 @@ static void text_trim(struct kw_text *t)
 
 /* --- decoder callbacks ------------------------------------------------ */
 
-static void give_up(struct conn *c, enum kw_dir dir, const char *why, uint64_t offset)
+/* The first reason the bytes stopped being HTTP is the one reported. */
+static void mark_not_http(struct conn *c, enum kw_dir dir, const char *why, uint64_t offset)
 {
     if (!c->not_http) {
         c->not_http = why;
@@ -203,6 +197,11 @@ static void give_up(struct conn *c, enum kw_dir dir, const char *why, uint64_t o
         c->not_http_offset = offset;
         c->track->stats->not_http++;
     }
+}
+
+static void give_up(struct conn *c, enum kw_dir dir, const char *why, uint64_t offset)
+{
+    mark_not_http(c, dir, why, offset);
     kw_http_dec_stop(&c->dec[KW_TO_SERVER]);
     kw_http_dec_stop(&c->dec[KW_TO_CLIENT]);
 }
@@ -426,12 +425,7 @@ static void track_data(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint6
         /* Bytes that are not HTTP. A request side that fails after requests
          * were decoded leaves the response side to answer them. */
         const char *why = kw_http_error_text(kw_http_dec_error(d));
-        if (!c->not_http) {
-            c->not_http = why;
-            c->not_http_dir = dir;
-            c->not_http_offset = kw_http_dec_error_offset(d);
-            c->track->stats->not_http++;
-        }
+        mark_not_http(c, dir, why, kw_http_dec_error_offset(d));
         if (dir == KW_TO_SERVER && c->req_slot) {
             /* the request it failed in: drop it if not even its head was read */
             if (c->req_slot->t.req.version == 0 && c->req_slot == slot_at(c, c->count - 1)) {

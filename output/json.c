@@ -304,6 +304,7 @@ void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("queues_dropped"), st->queue_dropped);
     u64(b, KEY("connections_with_gap"), st->connections_gap);
     u64(b, KEY("files_truncated"), st->files_truncated);
+    u64(b, KEY("servers_untracked"), st->servers_untracked);
     finish(o);
 }
 

@@ -393,16 +393,13 @@ static void observe(struct kw_reasm *r, struct flow *f, const struct segment *sg
 {
     enum kw_dir dir = sg->src == f->cli_addr && sg->sport == f->cli_port ? KW_TO_SERVER
                                                                          : KW_TO_CLIENT;
-    if (sg->payload) {
-        uint32_t expected = f->seq_base[dir] + (uint32_t)f->delivered[dir];
-        int32_t ahead = (int32_t)(sg->seq + (uint32_t)sg->payload - expected);
-        if (ahead > 0 && f->delivered[dir] + (uint64_t)ahead > f->highest[dir])
-            f->highest[dir] = f->delivered[dir] + (uint64_t)ahead;
-    }
+    /* How far past the bytes delivered so far this segment's end lies (wrap-safe). */
+    uint32_t expected = f->seq_base[dir] + (uint32_t)f->delivered[dir];
+    int32_t ahead = (int32_t)(sg->seq + (uint32_t)sg->payload - expected);
+    if (sg->payload && ahead > 0 && f->delivered[dir] + (uint64_t)ahead > f->highest[dir])
+        f->highest[dir] = f->delivered[dir] + (uint64_t)ahead;
     if ((sg->flags & TH_FIN_BIT) && !f->fin_seen[dir] && f->fin_at[dir] < 0) {
         /* the FIN sits after this segment's payload: is the stream there yet? */
-        uint32_t expected = f->seq_base[dir] + (uint32_t)f->delivered[dir];
-        int32_t ahead = (int32_t)(sg->seq + (uint32_t)sg->payload - expected);
         if (ahead <= 0) {
             fin_now(r, f, dir, ts, frame);
         } else {
