@@ -227,9 +227,10 @@ int main(int argc, char **argv)
     struct kw_stats stats;
     memset(&stats, 0, sizeof(stats));
     char err[KW_CAP_ERRBUF];
-    FILE *out_file = stdout;
+    FILE *json_file = NULL;
     struct kw_cap *cap = NULL;
-    struct kw_out *out = NULL;
+    struct kw_out *outs[2] = { NULL, NULL };
+    size_t n_outs = 0;
     struct kw_track *track = NULL;
     struct kw_rules *rules = NULL;
     struct kw_reasm *reasm = NULL;
@@ -240,21 +241,34 @@ int main(int argc, char **argv)
         goto done;
     }
     if (o.json_path && strcmp(o.json_path, "-")) {
-        out_file = fopen(o.json_path, "w");
-        if (!out_file) {
+        json_file = fopen(o.json_path, "w");
+        if (!json_file) {
             fprintf(stderr, "keepwatch: %s: cannot write: %s\n", o.json_path, strerror(errno));
-            out_file = stdout;
             goto done;
         }
     }
     /* Events are written in one burst per event: a large buffer saves write
      * calls (stdio picks 4 KiB for a pipe or /dev/null). */
-    static char out_buffer[1 << 20];
-    setvbuf(out_file, out_buffer, _IOFBF, sizeof(out_buffer));
-    out = kw_out_new(o.json_path ? KW_OUT_JSON : KW_OUT_TEXT, out_file);
-    rules = out ? kw_rules_new(o.rules, kw_out_sink(out), kw_out_rules_sink(out)) : NULL;
-    track = rules ? kw_track_new(o.head_max, kw_rules_track_sink(rules), &stats) : NULL;
-    if (!track) {
+    static char stdout_buffer[1 << 20], json_buffer[1 << 20];
+    setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
+    if (json_file)
+        setvbuf(json_file, json_buffer, _IOFBF, sizeof(json_buffer));
+    /* The text report goes to standard output unless JSON does. */
+    if (!o.json_path || json_file)
+        outs[n_outs++] = kw_out_new("text", stdout);
+    if (o.json_path)
+        outs[n_outs++] = kw_out_new("json", json_file ? json_file : stdout);
+    rules = kw_rules_new(o.rules);
+    track = rules ? kw_track_new(o.head_max, &stats) : NULL;
+    for (size_t i = 0; track && i < n_outs; i++)
+        if (!outs[i] || kw_track_subscribe(track, kw_out_txn_consumer(outs[i])) < 0 ||
+            kw_rules_add_consumer(rules, kw_out_finding_consumer(outs[i])) < 0) {
+            kw_track_free(track);
+            track = NULL;
+        }
+    /* The engine subscribes last: it sees each connection's end before the
+     * outputs, so its findings about it reach them first (http/txn.h). */
+    if (!track || kw_track_subscribe(track, kw_rules_txn_consumer(rules)) < 0) {
         fputs("keepwatch: out of memory\n", stderr);
         goto done;
     }
@@ -282,21 +296,25 @@ int main(int argc, char **argv)
     kw_reasm_finish(reasm, last_ts);
     kw_rules_finish(rules, last_ts);
     stats.servers_untracked = kw_rules_servers_untracked(rules);
-    kw_out_stats(out, &stats, last_ts);
+    for (size_t i = 0; i < n_outs; i++)
+        kw_out_stats(outs[i], &stats, last_ts);
     status = o.fail_on >= 0 && kw_rules_worst(rules) >= o.fail_on ? 1 : 0;
-    if (ferror(out_file) || fflush(out_file) == EOF) {
-        fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
-        status = EXIT_USAGE;
-    }
+    FILE *written[] = { stdout, json_file };
+    for (size_t i = 0; i < 2; i++)
+        if (written[i] && (ferror(written[i]) || fflush(written[i]) == EOF)) {
+            fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
+            status = EXIT_USAGE;
+        }
 
 done:
     kw_reasm_free(reasm);
     kw_track_free(track);
     kw_rules_free(rules);
-    kw_out_free(out);
+    for (size_t i = 0; i < n_outs; i++)
+        kw_out_free(outs[i]);
     kw_cap_close(cap);
-    if (out_file != stdout)
-        fclose(out_file);
+    if (json_file)
+        fclose(json_file);
     free(o.files);
     free(o.filter);
     kw_rules_config_free(o.rules);

@@ -31,7 +31,7 @@ struct slot {
     uint8_t resp_connection[CAP_CONNECTION], resp_keep_alive[CAP_KEEP_ALIVE], server[CAP_SERVER];
 };
 
-struct conn {
+struct track_conn {
     struct kw_conn_info info;
     struct kw_track *track;
     struct kw_http_sink http_sink; /* ctx = this connection */
@@ -62,7 +62,8 @@ struct conn {
 
 struct kw_track {
     struct kw_reasm_sink reasm_sink;
-    struct kw_track_sink sink;
+    struct kw_txn_consumer *consumers[KW_CONSUMERS_MAX];
+    unsigned n_consumers;
     struct kw_stats *stats;
     uint32_t head_max;
     uint64_t next_id;
@@ -85,7 +86,7 @@ const char *kw_no_response_name(enum kw_no_response r)
 
 /* --- the ring of transactions ----------------------------------------- */
 
-static struct slot *slot_at(struct conn *c, uint32_t i)
+static struct slot *slot_at(struct track_conn *c, uint32_t i)
 {
     return &c->slots[(c->head + i) % c->cap];
 }
@@ -104,7 +105,7 @@ static void aim_texts(struct slot *s)
     s->t.server.p = s->server;
 }
 
-static struct slot *slot_push(struct conn *c)
+static struct slot *slot_push(struct track_conn *c)
 {
     if (c->count == c->cap) {
         uint32_t cap = c->cap ? c->cap * 2 : 1;
@@ -137,19 +138,20 @@ static struct slot *slot_push(struct conn *c)
     return s;
 }
 
-static void emit_txn(struct conn *c, struct slot *s)
+static void emit_txn(struct track_conn *c, struct slot *s)
 {
     struct kw_track *tr = c->track;
     if (s->t.has_request)
         tr->stats->requests++;
     if (s->t.has_response)
         tr->stats->responses++;
-    if (tr->sink.on_txn)
-        tr->sink.on_txn(tr->sink.ctx, &c->info, &s->t);
+    for (unsigned i = 0; i < tr->n_consumers; i++)
+        if (tr->consumers[i]->on_txn)
+            tr->consumers[i]->on_txn(tr->consumers[i]->ctx, &c->info, &s->t);
 }
 
 /* Reports, in order, the transactions at the front that are over. */
-static void emit_ready(struct conn *c)
+static void emit_ready(struct track_conn *c)
 {
     while (c->count) {
         struct slot *s = slot_at(c, 0);
@@ -189,7 +191,7 @@ static void text_trim(struct kw_text *t)
 /* --- decoder callbacks ------------------------------------------------ */
 
 /* The first reason the bytes stopped being HTTP is the one reported. */
-static void mark_not_http(struct conn *c, enum kw_dir dir, const char *why, uint64_t offset)
+static void mark_not_http(struct track_conn *c, enum kw_dir dir, const char *why, uint64_t offset)
 {
     if (!c->not_http) {
         c->not_http = why;
@@ -199,7 +201,7 @@ static void mark_not_http(struct conn *c, enum kw_dir dir, const char *why, uint
     }
 }
 
-static void give_up(struct conn *c, enum kw_dir dir, const char *why, uint64_t offset)
+static void give_up(struct track_conn *c, enum kw_dir dir, const char *why, uint64_t offset)
 {
     mark_not_http(c, dir, why, offset);
     kw_http_dec_stop(&c->dec[KW_TO_SERVER]);
@@ -207,7 +209,7 @@ static void give_up(struct conn *c, enum kw_dir dir, const char *why, uint64_t o
 }
 
 /* The oldest request still waiting for its final response. */
-static struct slot *waiting_slot(struct conn *c)
+static struct slot *waiting_slot(struct track_conn *c)
 {
     for (uint32_t i = 0; i < c->count; i++) {
         struct slot *s = slot_at(c, i);
@@ -219,7 +221,7 @@ static struct slot *waiting_slot(struct conn *c)
 
 /* A response begins: it answers the oldest request still waiting, or nobody
  * (a 408 sent on an idle connection, say). */
-static void begin_response(struct conn *c, kw_usec ts)
+static void begin_response(struct track_conn *c, kw_usec ts)
 {
     struct slot *s = waiting_slot(c);
     if (!s && !(s = slot_push(c))) {
@@ -233,7 +235,7 @@ static void begin_response(struct conn *c, kw_usec ts)
 
 static void on_begin(void *ctx, enum kw_dir dir, kw_usec ts)
 {
-    struct conn *c = ctx;
+    struct track_conn *c = ctx;
     if (dir == KW_TO_CLIENT) {
         begin_response(c, ts);
         return;
@@ -267,7 +269,7 @@ static void on_begin(void *ctx, enum kw_dir dir, kw_usec ts)
 static void on_text(void *ctx, enum kw_dir dir, enum kw_http_field field, struct kw_slice piece,
                     unsigned flags)
 {
-    struct conn *c = ctx;
+    struct track_conn *c = ctx;
     struct slot *s = dir == KW_TO_SERVER ? c->req_slot : c->resp_slot;
     if (!s)
         return; /* a response's start line and headers before we know its slot */
@@ -302,7 +304,7 @@ static void on_text(void *ctx, enum kw_dir dir, enum kw_http_field field, struct
     }
 }
 
-static void note_close_token(struct conn *c, const struct kw_http_head *h, kw_usec ts)
+static void note_close_token(struct track_conn *c, const struct kw_http_head *h, kw_usec ts)
 {
     if ((h->conn_tokens & KW_CONN_CLOSE) && c->close_token_ts == KW_TS_NONE)
         c->close_token_ts = ts;
@@ -311,7 +313,7 @@ static void note_close_token(struct conn *c, const struct kw_http_head *h, kw_us
 static enum kw_http_body on_head(void *ctx, enum kw_dir dir, kw_usec ts,
                                  const struct kw_http_head *h)
 {
-    struct conn *c = ctx;
+    struct track_conn *c = ctx;
     c->http = true;
     if (dir == KW_TO_SERVER) {
         struct slot *s = c->req_slot;
@@ -366,7 +368,7 @@ static enum kw_http_body on_head(void *ctx, enum kw_dir dir, kw_usec ts,
 static void on_end(void *ctx, enum kw_dir dir, kw_usec ts, enum kw_framing framing,
                    uint64_t body_len)
 {
-    struct conn *c = ctx;
+    struct track_conn *c = ctx;
     c->last_msg_end = ts;
     if (dir == KW_TO_SERVER) {
         struct slot *s = c->req_slot;
@@ -398,7 +400,7 @@ static void on_end(void *ctx, enum kw_dir dir, kw_usec ts, enum kw_framing frami
 static void *track_open(void *ctx, const struct kw_conn_key *key, kw_usec ts)
 {
     struct kw_track *tr = ctx;
-    struct conn *c = calloc(1, sizeof(*c));
+    struct track_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL; /* not followed; the reassembler goes on */
     c->info.id = ++tr->next_id;
@@ -418,7 +420,7 @@ static void track_data(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint6
                        struct kw_slice data)
 {
     (void)ctx;
-    struct conn *c = conn;
+    struct track_conn *c = conn;
     c->cur_frame = frame;
     struct kw_http_dec *d = &c->dec[dir];
     if (!kw_http_dec_feed(d, ts, data) && kw_http_dec_error(d) != KW_HTTP_E_NONE) {
@@ -440,7 +442,7 @@ static void track_data(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint6
     }
 }
 
-static void first_close(struct conn *c, enum kw_side who, enum kw_close how, kw_usec ts)
+static void first_close(struct track_conn *c, enum kw_side who, enum kw_close how, kw_usec ts)
 {
     if (c->first_close_ts != KW_TS_NONE)
         return;
@@ -460,7 +462,7 @@ static void first_close(struct conn *c, enum kw_side who, enum kw_close how, kw_
 static void track_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame)
 {
     struct kw_track *tr = ctx;
-    struct conn *c = conn;
+    struct track_conn *c = conn;
     if (c->fin_ts[dir] != KW_TS_NONE)
         return;
     c->cur_frame = frame;
@@ -469,12 +471,13 @@ static void track_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64
     enum kw_side who = kw_side_of_sender(dir);
     kw_http_dec_close(&c->dec[dir], ts); /* may end a body delimited by the close */
     first_close(c, who, KW_CLOSE_FIN, ts);
-    if (tr->sink.on_fin)
-        tr->sink.on_fin(tr->sink.ctx, &c->info, who, ts);
+    for (unsigned i = 0; i < tr->n_consumers; i++)
+        if (tr->consumers[i]->on_fin)
+            tr->consumers[i]->on_fin(tr->consumers[i]->ctx, &c->info, who, ts);
 }
 
 /* Why a request still pending at the end got no response. */
-static enum kw_no_response why_unanswered(const struct conn *c, const struct kw_txn *t,
+static enum kw_no_response why_unanswered(const struct track_conn *c, const struct kw_txn *t,
                                           const struct kw_reasm_end *e)
 {
     if (e->gap_offset[KW_TO_CLIENT] != KW_NO_GAP || e->gap_offset[KW_TO_SERVER] != KW_NO_GAP)
@@ -491,7 +494,7 @@ static enum kw_no_response why_unanswered(const struct conn *c, const struct kw_
 static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
 {
     struct kw_track *tr = ctx;
-    struct conn *c = conn;
+    struct track_conn *c = conn;
     enum kw_side rst_by = KW_SIDE_NONE;
     c->cur_frame = e->frame;
     if (e->how == KW_CLOSE_RST) {
@@ -563,23 +566,31 @@ static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
     end.tunnel = c->tunnel;
     end.gap_offset[0] = e->gap_offset[0];
     end.gap_offset[1] = e->gap_offset[1];
-    if (tr->sink.on_end)
-        tr->sink.on_end(tr->sink.ctx, &c->info, &end);
+    for (unsigned i = tr->n_consumers; i-- > 0;) /* in reverse: see http/txn.h */
+        if (tr->consumers[i]->on_end)
+            tr->consumers[i]->on_end(tr->consumers[i]->ctx, &c->info, &end);
     free(c->slots);
     free(c);
 }
 
-struct kw_track *kw_track_new(uint32_t head_max, const struct kw_track_sink *sink,
-                              struct kw_stats *stats)
+struct kw_track *kw_track_new(uint32_t head_max, struct kw_stats *stats)
 {
     struct kw_track *tr = calloc(1, sizeof(*tr));
     if (!tr)
         return NULL;
-    tr->sink = *sink;
     tr->stats = stats;
     tr->head_max = head_max;
     tr->reasm_sink = (struct kw_reasm_sink){ tr, track_open, track_data, track_fin, track_end };
     return tr;
+}
+
+int kw_track_subscribe(struct kw_track *t, struct kw_txn_consumer *consumer)
+{
+    if (t->n_consumers == KW_CONSUMERS_MAX)
+        return -1;
+    consumer->slot = t->n_consumers;
+    t->consumers[t->n_consumers++] = consumer;
+    return 0;
 }
 
 void kw_track_free(struct kw_track *t)

@@ -1,5 +1,4 @@
-/* buf.h: one reusable, growable text buffer per output, and the one pair of
- * escapers every byte from the wire goes through before it is printed. */
+/* buf.h: one reusable, growable text buffer per output. */
 #ifndef KW_BUF_H
 #define KW_BUF_H
 
@@ -28,13 +27,5 @@ void kw_buf_printf(struct kw_buf *b, const char *fmt, ...) __attribute__((format
 void kw_buf_write(struct kw_buf *b, FILE *f); /* writes and empties it */
 void kw_buf_u64(struct kw_buf *b, uint64_t v);  /* decimal, without printf's cost */
 void kw_buf_i64(struct kw_buf *b, int64_t v);
-
-/* Wire bytes as the inside of a JSON string: quotes, backslashes and control
- * bytes escaped, bytes >= 0x80 that are not valid UTF-8 as \u00XX. */
-void kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n);
-
-/* Wire bytes for a terminal: printable ASCII kept, a backslash doubled, any
- * other byte as \xHH. */
-void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n);
 
 #endif

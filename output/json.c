@@ -1,5 +1,6 @@
 /* json.c: one JSON object per line. Field names are a public contract:
  * add fields, never rename them. */
+#include "output/escape.h"
 #include "output/out-impl.h"
 
 #include <inttypes.h>
@@ -102,41 +103,36 @@ static void anomalies(struct kw_buf *b, const char *k, size_t kn, uint8_t a)
     kw_buf_put(b, "]", sizeof("]") - 1);
 }
 
-/* The connection's part of the common fields, formatted once per connection. */
+/* The connection's part of the common fields, formatted at its first event. */
 struct json_conn {
-    size_t len;
+    uint16_t len;
     char text[160];
 };
 
-static const struct json_conn *conn_fields(struct kw_conn_info *c)
+static const struct json_conn *conn_fields(struct json_conn *jc, const struct kw_conn_info *c)
 {
-    if (c->user[0])
-        return c->user[0];
-    struct json_conn *jc = calloc(1, sizeof(*jc));
-    if (!jc) {
-        fputs("keepwatch: out of memory\n", stderr);
-        exit(2);
-    }
+    if (jc->len)
+        return jc;
     struct kw_buf b = { 0 };
     u64(&b, KEY("conn"), c->id);
     kw_buf_put(&b, ",\"client_ip\":\"", sizeof(",\"client_ip\":\"") - 1);
-    kw_buf_endpoint_ip(&b, &c->key.client);
+    out_endpoint_ip(&b, &c->key.client);
     kw_buf_put(&b, "\"", 1);
     u64(&b, KEY("client_port"), c->key.client.port);
     kw_buf_put(&b, ",\"server_ip\":\"", sizeof(",\"server_ip\":\"") - 1);
-    kw_buf_endpoint_ip(&b, &c->key.server);
+    out_endpoint_ip(&b, &c->key.server);
     kw_buf_put(&b, "\"", 1);
     u64(&b, KEY("server_port"), c->key.server.port);
-    jc->len = b.len < sizeof(jc->text) ? b.len : sizeof(jc->text);
+    jc->len = (uint16_t)(b.len < sizeof(jc->text) ? b.len : sizeof(jc->text));
     memcpy(jc->text, b.p, jc->len);
     kw_buf_free(&b);
-    c->user[0] = jc;
     return jc;
 }
 
 /* The fields every event has. Without a connection, `server` (or nothing)
  * fills the endpoint fields. */
-static void common_server(struct kw_out *o, const char *event, kw_usec ts, struct kw_conn_info *c,
+static void common_server(struct kw_out *o, const char *event, kw_usec ts,
+                          struct json_conn *jc, const struct kw_conn_info *c,
                           const struct kw_endpoint *server)
 {
     struct kw_buf *b = &o->buf;
@@ -147,15 +143,15 @@ static void common_server(struct kw_out *o, const char *event, kw_usec ts, struc
         kw_buf_put(b, "\",\"ts\":null", sizeof("\",\"ts\":null") - 1);
     } else {
         kw_buf_put(b, "\",\"ts\":\"", 8);
-        kw_buf_put(b, iso, kw_out_iso8601(o, ts, iso));
+        kw_buf_put(b, iso, out_iso8601(o, ts, iso));
         kw_buf_put(b, "\"", 1);
     }
     if (c) {
-        const struct json_conn *jc = conn_fields(c);
+        conn_fields(jc, c);
         kw_buf_put(b, jc->text, jc->len);
     } else if (server) {
         kw_buf_put(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"", sizeof(",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"") - 1);
-        kw_buf_endpoint_ip(b, server);
+        out_endpoint_ip(b, server);
         kw_buf_put(b, "\"", 1);
         u64(b, KEY("server_port"), server->port);
     } else {
@@ -164,9 +160,10 @@ static void common_server(struct kw_out *o, const char *event, kw_usec ts, struc
     }
 }
 
-static void common(struct kw_out *o, const char *event, kw_usec ts, struct kw_conn_info *c)
+static void common(struct kw_out *o, const char *event, kw_usec ts, struct json_conn *jc,
+                   const struct kw_conn_info *c)
 {
-    common_server(o, event, ts, c, NULL);
+    common_server(o, event, ts, jc, c, NULL);
 }
 
 static void finish(struct kw_out *o)
@@ -175,11 +172,10 @@ static void finish(struct kw_out *o)
     kw_buf_write(&o->buf, o->f);
 }
 
-void kw_json_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
+static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t)
 {
-    struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
-    common(o, "transaction", t->has_request ? t->req_first : t->resp_first, c);
+    common(o, "transaction", t->has_request ? t->req_first : t->resp_first, conn, c);
     if (t->has_request)
         u64(b, KEY("request"), t->index);
     else
@@ -198,7 +194,7 @@ void kw_json_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
     wire(b, KEY("resp_connection"), &t->resp_connection);
     wire(b, KEY("resp_keep_alive"), &t->resp_keep_alive);
     wire(b, KEY("server_software"), &t->server);
-    str(b, KEY("framing"), t->has_response ? kw_framing_name(t->framing) : NULL);
+    str(b, KEY("framing"), t->has_response ? out_framing_name(t->framing) : NULL);
     if (t->has_response)
         u64(b, KEY("resp_body_len"), t->resp_body_len);
     else
@@ -233,16 +229,16 @@ static const char *dir_name(enum kw_dir d)
     return d == KW_TO_SERVER ? "client-to-server" : "server-to-client";
 }
 
-void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
+static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
+                     const struct kw_conn_end *e)
 {
-    struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
-    common(o, "connection", c->start, c);
+    common(o, "connection", c->start, conn, c);
     u64(b, KEY("requests"), e->requests);
     u64(b, KEY("responses"), e->responses);
     boolean(b, KEY("reused"), e->reused);
-    str(b, KEY("closed_by"), kw_side_name(e->closed_by));
-    str(b, KEY("close"), kw_close_name(e->close));
+    str(b, KEY("closed_by"), out_side_name(e->closed_by));
+    str(b, KEY("close"), out_close_name(e->close));
     boolean(b, KEY("close_announced"), e->close_announced);
     secs(b, KEY("idle_before_close_s"), e->idle_before_close);
     u64(b, KEY("lost_requests"), e->lost_requests);
@@ -267,7 +263,7 @@ void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
                                                                   : e->fin_ts[KW_TO_SERVER] - c->start);
     secs(b, KEY("server_fin_s"), e->fin_ts[KW_TO_CLIENT] == KW_TS_NONE ? KW_TS_NONE
                                                                   : e->fin_ts[KW_TO_CLIENT] - c->start);
-    str(b, KEY("rst_by"), e->rst_by == KW_SIDE_NONE ? NULL : kw_side_name(e->rst_by));
+    str(b, KEY("rst_by"), e->rst_by == KW_SIDE_NONE ? NULL : out_side_name(e->rst_by));
     str(b, KEY("tunnel"), e->tunnel == KW_TUNNEL_UPGRADE ? "upgrade"
                      : e->tunnel == KW_TUNNEL_CONNECT ? "connect" : NULL);
     if (e->not_http) {
@@ -275,14 +271,12 @@ void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
         u64(b, KEY("not_http_offset"), e->not_http_offset);
     }
     finish(o);
-    free(c->user[0]);
-    c->user[0] = NULL;
 }
 
-void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
+static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
     struct kw_buf *b = &o->buf;
-    common(o, "stats", ts, NULL);
+    common(o, "stats", ts, NULL, NULL);
     u64(b, KEY("packets"), st->packets);
     u64(b, KEY("bytes"), st->bytes);
     u64(b, KEY("connections"), st->connections);
@@ -327,35 +321,79 @@ static void count_or_null(struct kw_buf *b, const char *k, size_t kn, int64_t v)
         u64(b, k, kn, (uint64_t)v);
 }
 
-void kw_json_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f)
+/* One piece of evidence as "name":value. */
+static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct kw_conn_info *c)
 {
-    struct kw_out *o = ctx;
+    kw_buf_put(b, "\"", 1);
+    kw_buf_puts(b, e->name);
+    kw_buf_put(b, "\":", 2);
+    if (!e->known) {
+        kw_buf_put(b, "null", 4);
+        return;
+    }
+    char s[KW_DURATION_LEN];
+    switch (e->kind) {
+    case KW_EV_COUNT: kw_buf_i64(b, e->v.count); break;
+    case KW_EV_SECONDS: kw_buf_put(b, s, kw_time_secs(e->v.seconds, s)); break;
+    case KW_EV_FLAG: kw_buf_puts(b, e->v.flag ? "true" : "false"); break;
+    case KW_EV_FRAMES:
+        kw_buf_put(b, "[", 1);
+        for (int i = 0; i < e->v.frames.n; i++) {
+            if (i)
+                kw_buf_put(b, ",", 1);
+            kw_buf_u64(b, e->v.frames.number[i]);
+        }
+        kw_buf_put(b, "]", 1);
+        break;
+    case KW_EV_TEXT:
+        kw_buf_put(b, "\"", 1);
+        kw_buf_json_str(b, e->v.text.bytes, e->v.text.len);
+        kw_buf_put(b, "\"", 1);
+        if (e->v.text.cut) {
+            kw_buf_printf(b, ",\"%s_truncated\":true", e->name);
+        }
+        break;
+    case KW_EV_CONN_FILTER:
+        kw_buf_put(b, "\"", 1);
+        if (c)
+            out_wireshark_filter(b, &c->key);
+        kw_buf_put(b, "\"", 1);
+        break;
+    }
+}
+
+static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
+                         const struct kw_finding *f)
+{
     struct kw_buf *b = &o->buf;
-    common_server(o, "alert", f->ts, c, &f->server);
+    common_server(o, "alert", f->ts, conn, c, &f->server);
     str(b, KEY("rule"), kw_rule_name(f->rule));
     str(b, KEY("severity"), kw_severity_name(f->severity));
-    str(b, KEY("side"), kw_side_name(f->side));
+    str(b, KEY("side"), out_side_name(f->side));
     if (f->request)
         u64(b, KEY("request"), f->request);
     else
         null(b, KEY("request"));
-    str(b, KEY("message"), f->message);
+    key(b, KEY("message"));
+    kw_buf_put(b, "\"", 1);
+    out_message(b, f->message, &f->request_line, kw_buf_json_str);
+    kw_buf_put(b, "\"", 1);
     str(b, KEY("reference"), kw_rule_reference(f->rule));
     key(b, KEY("evidence"));
     kw_buf_put(b, "{", 1);
     for (int i = 0; i < f->n_evidence; i++) {
-        kw_buf_printf(b, "%s\"%s\":", i ? "," : "", f->evidence[i].name);
-        kw_buf_puts(b, f->evidence[i].json);
+        if (i)
+            kw_buf_put(b, ",", 1);
+        evidence(b, &f->evidence[i], c);
     }
     kw_buf_put(b, "}", 1);
     finish(o);
 }
 
-void kw_json_server(void *ctx, const struct kw_server_policy *p)
+static void json_server(struct kw_out *o, const struct kw_server_policy *p)
 {
-    struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
-    common_server(o, "server", p->ts, NULL, &p->server);
+    common_server(o, "server", p->ts, NULL, NULL, &p->server);
     if (p->software) {
         key(b, KEY("server_software"));
         kw_buf_put(b, "\"", 1);
@@ -391,3 +429,13 @@ void kw_json_server(void *ctx, const struct kw_server_policy *p)
     count_or_null(b, KEY("close_announced_after_requests"), p->close_announced_after);
     finish(o);
 }
+
+const struct out_format out_format_json = {
+    .name = "json",
+    .conn_size = sizeof(struct json_conn),
+    .txn = json_txn,
+    .end = json_end,
+    .finding = json_finding,
+    .server = json_server,
+    .stats = json_stats,
+};

@@ -1,41 +1,54 @@
-/* out-impl.h: what the text and JSON writers share. Only output/ includes it. */
+/* out-impl.h: what the writers share: the output object, the table of
+ * formats, the escapers. Nothing outside output/ includes it. A new format
+ * is one file defining a `struct out_format` and one row in out.c's table. */
 #ifndef KW_OUT_IMPL_H
 #define KW_OUT_IMPL_H
 
 #include "output/buf.h"
 #include "output/out.h"
 
+struct kw_out;
+
+/* One format's writer. Each hook formats one event into o->buf and writes
+ * it (or keeps it in its record of the connection). `conn` is the format's
+ * record of the connection: conn_size bytes, zeroed at the connection's
+ * first event, released with conn_release after `end`. */
+struct out_format {
+    const char *name;
+    size_t conn_size;
+    void (*txn)(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t);
+    void (*fin)(struct kw_out *o, void *conn, struct kw_conn_info *c, enum kw_side who,
+                kw_usec ts);
+    void (*end)(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_conn_end *e);
+    void (*conn_release)(void *conn); /* what the record holds, not the record */
+    /* conn and c are NULL for a finding about a server as a whole */
+    void (*finding)(struct kw_out *o, void *conn, struct kw_conn_info *c,
+                    const struct kw_finding *f);
+    void (*server)(struct kw_out *o, const struct kw_server_policy *p);
+    void (*stats)(struct kw_out *o, const struct kw_stats *st, kw_usec ts);
+};
+
+extern const struct out_format out_format_text, out_format_json;
+
 struct kw_out {
-    enum kw_out_format format;
+    const struct out_format *format;
     FILE *f;
     struct kw_buf buf; /* one event is formatted here, then written */
-    struct kw_track_sink sink;
-    struct kw_rules_sink rules_sink;
+    struct kw_txn_consumer txn_consumer;
+    struct kw_finding_consumer finding_consumer;
     int64_t iso_sec;            /* the second whose date and time iso_prefix holds */
     char iso_prefix[KW_ISO8601_LEN];
 };
 
 /* kw_time_iso8601, with the date and time of the last second cached: events
  * come in time order, so most share it. */
-size_t kw_out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
+size_t out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
 
-void kw_buf_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e);
-const char *kw_close_name(enum kw_close c);
-const char *kw_side_name(enum kw_side s);
-const char *kw_framing_name(enum kw_framing f);
-
-void kw_json_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t);
-void kw_json_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e);
-void kw_json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts);
-
-void kw_text_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t);
-void kw_text_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts);
-void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e);
-void kw_json_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f);
-void kw_json_server(void *ctx, const struct kw_server_policy *p);
-void kw_text_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f);
-void kw_text_server(void *ctx, const struct kw_server_policy *p);
-
-void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts);
+void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e);
+/* "ip.addr==A && ip.addr==B && tcp.port==P && tcp.port==Q" for the connection */
+void out_wireshark_filter(struct kw_buf *b, const struct kw_conn_key *key);
+const char *out_close_name(enum kw_close c);
+const char *out_side_name(enum kw_side s);
+const char *out_framing_name(enum kw_framing f);
 
 #endif

@@ -1,11 +1,31 @@
-/* out.c: choosing the writer, and the names both writers print. */
+/* out.c: the table of formats, each output's records of connections, and the
+ * names every format prints. */
 #include "output/out-impl.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
-void kw_buf_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e)
+/* The formats, by name. A new format: one file and one row here. */
+static const struct out_format *const formats[] = {
+    &out_format_text,
+    &out_format_json,
+};
+#define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
+
+const char *kw_out_formats(void)
+{
+    static char names[128];
+    if (!names[0])
+        for (size_t i = 0, o = 0; i < N_FORMATS; i++)
+            o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
+                                  formats[i]->name);
+    return names;
+}
+
+/* --- names ------------------------------------------------------------- */
+
+void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e)
 {
     char s[INET6_ADDRSTRLEN];
     if (!inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->addr, s, sizeof(s)))
@@ -13,7 +33,17 @@ void kw_buf_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e)
     kw_buf_puts(b, s);
 }
 
-const char *kw_close_name(enum kw_close c)
+void out_wireshark_filter(struct kw_buf *b, const struct kw_conn_key *key)
+{
+    const char *ip = key->client.family == 6 ? "ipv6" : "ip";
+    kw_buf_printf(b, "%s.addr==", ip);
+    out_endpoint_ip(b, &key->client);
+    kw_buf_printf(b, " && %s.addr==", ip);
+    out_endpoint_ip(b, &key->server);
+    kw_buf_printf(b, " && tcp.port==%u && tcp.port==%u", key->client.port, key->server.port);
+}
+
+const char *out_close_name(enum kw_close c)
 {
     switch (c) {
     case KW_CLOSE_FIN: return "fin";
@@ -24,7 +54,7 @@ const char *kw_close_name(enum kw_close c)
     return "unknown";
 }
 
-const char *kw_side_name(enum kw_side s)
+const char *out_side_name(enum kw_side s)
 {
     switch (s) {
     case KW_SIDE_CLIENT: return "client";
@@ -34,7 +64,7 @@ const char *kw_side_name(enum kw_side s)
     return "none";
 }
 
-const char *kw_framing_name(enum kw_framing f)
+const char *out_framing_name(enum kw_framing f)
 {
     switch (f) {
     case KW_FRAMING_CONTENT_LENGTH: return "content-length";
@@ -45,7 +75,7 @@ const char *kw_framing_name(enum kw_framing f)
     return "none";
 }
 
-size_t kw_out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
+size_t out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
 {
     int64_t sec = ts / KW_USEC_PER_SEC, us = ts % KW_USEC_PER_SEC;
     if (us < 0) {
@@ -64,39 +94,92 @@ size_t kw_out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
     return n;
 }
 
-struct kw_out *kw_out_new(enum kw_out_format format, FILE *f)
+/* --- events, to the format's writer ------------------------------------ */
+
+/* The format's record of the connection, made at its first event. */
+static void *conn_record(struct kw_out *o, struct kw_conn_info *c)
 {
-    struct kw_out *o = calloc(1, sizeof(*o));
+    void **slot = &c->state[o->txn_consumer.slot];
+    if (!*slot && o->format->conn_size && !(*slot = calloc(1, o->format->conn_size))) {
+        fputs("keepwatch: out of memory for the report\n", stderr);
+        exit(2);
+    }
+    return *slot;
+}
+
+static void on_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
+{
+    struct kw_out *o = ctx;
+    if (o->format->txn)
+        o->format->txn(o, conn_record(o, c), c, t);
+}
+
+static void on_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts)
+{
+    struct kw_out *o = ctx;
+    if (o->format->fin)
+        o->format->fin(o, conn_record(o, c), c, who, ts);
+}
+
+static void on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
+{
+    struct kw_out *o = ctx;
+    void *conn = conn_record(o, c);
+    if (o->format->end)
+        o->format->end(o, conn, c, e);
+    if (conn && o->format->conn_release)
+        o->format->conn_release(conn);
+    free(conn);
+    c->state[o->txn_consumer.slot] = NULL;
+}
+
+static void on_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f)
+{
+    struct kw_out *o = ctx;
+    if (o->format->finding)
+        o->format->finding(o, c ? conn_record(o, c) : NULL, c, f);
+}
+
+static void on_server(void *ctx, const struct kw_server_policy *p)
+{
+    struct kw_out *o = ctx;
+    if (o->format->server)
+        o->format->server(o, p);
+}
+
+/* --- public ------------------------------------------------------------ */
+
+struct kw_out *kw_out_new(const char *format, FILE *f)
+{
+    const struct out_format *fmt = NULL;
+    for (size_t i = 0; i < N_FORMATS; i++)
+        if (!strcmp(formats[i]->name, format))
+            fmt = formats[i];
+    struct kw_out *o = fmt ? calloc(1, sizeof(*o)) : NULL;
     if (!o)
         return NULL;
-    o->format = format;
+    o->format = fmt;
     o->f = f;
-    if (format == KW_OUT_JSON) {
-        o->sink = (struct kw_track_sink){ o, kw_json_txn, NULL, kw_json_end };
-        o->rules_sink = (struct kw_rules_sink){ o, kw_json_finding, kw_json_server };
-    } else {
-        o->sink = (struct kw_track_sink){ o, kw_text_txn, kw_text_fin, kw_text_end };
-        o->rules_sink = (struct kw_rules_sink){ o, kw_text_finding, kw_text_server };
-    }
+    o->txn_consumer = (struct kw_txn_consumer){ .ctx = o, .on_txn = on_txn, .on_fin = on_fin,
+                                                .on_end = on_end };
+    o->finding_consumer = (struct kw_finding_consumer){ o, on_finding, on_server };
     return o;
 }
 
-const struct kw_track_sink *kw_out_sink(struct kw_out *o)
+struct kw_txn_consumer *kw_out_txn_consumer(struct kw_out *o)
 {
-    return &o->sink;
+    return &o->txn_consumer;
 }
 
-const struct kw_rules_sink *kw_out_rules_sink(struct kw_out *o)
+const struct kw_finding_consumer *kw_out_finding_consumer(struct kw_out *o)
 {
-    return &o->rules_sink;
+    return &o->finding_consumer;
 }
 
 void kw_out_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
-    if (o->format == KW_OUT_JSON)
-        kw_json_stats(o, st, ts);
-    else
-        kw_text_stats(o, st, ts);
+    if (o->format->stats)
+        o->format->stats(o, st, ts);
     fflush(o->f);
 }
 

@@ -1,4 +1,7 @@
-/* out.h: the report, as readable text or JSON lines. */
+/* out.h: the report. An output writes the tracker's transactions and
+ * connection ends, the rule engine's findings and server policies, and the
+ * closing totals, in one format, to one stream. Several outputs can run at
+ * once (text on standard output, JSON to a file). */
 #ifndef KW_OUT_H
 #define KW_OUT_H
 
@@ -6,23 +9,25 @@
 
 #include "common/stats.h"
 #include "common/time.h"
-#include "http/track.h"
-#include "rules/rules.h"
+#include "http/txn.h"
+#include "rules/finding.h"
 
 struct kw_out;
 
-enum kw_out_format { KW_OUT_TEXT, KW_OUT_JSON };
+/* An output in format `format` ("text", "json"; kw_out_formats() lists
+ * them) writing to `f`, which the caller keeps open until kw_out_free().
+ * NULL for an unknown format or no memory. */
+struct kw_out *kw_out_new(const char *format, FILE *f);
 
-/* Writes to `f`, which the caller keeps open until kw_out_free(). */
-struct kw_out *kw_out_new(enum kw_out_format format, FILE *f);
+/* The format names, comma-separated, for messages. */
+const char *kw_out_formats(void);
 
-/* The output as the tracker's sink; valid as long as the output. */
-const struct kw_track_sink *kw_out_sink(struct kw_out *o);
+/* The output as a consumer of the tracker's events and of the engine's
+ * findings; valid as long as the output. */
+struct kw_txn_consumer *kw_out_txn_consumer(struct kw_out *o);
+const struct kw_finding_consumer *kw_out_finding_consumer(struct kw_out *o);
 
-/* The output as the rule engine's sink for findings and server policies. */
-const struct kw_rules_sink *kw_out_rules_sink(struct kw_out *o);
-
-/* The closing totals; `ts` is the time of the last packet. */
+/* The closing totals; `ts` is the time of the last packet. Flushes the stream. */
 void kw_out_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts);
 
 void kw_out_free(struct kw_out *o);

@@ -1,6 +1,7 @@
 /* text.c: a per-connection report a person reads like a curl -v transcript.
  * Lines of a connection are kept until it ends, so its summary can come
  * first: the first KEEP_BYTES of them, then the last TAIL_LINES. */
+#include "output/escape.h"
 #include "output/out-impl.h"
 
 #include <inttypes.h>
@@ -34,20 +35,6 @@ struct text_conn {
     struct kw_buf findings;       /* always printed, up to FINDINGS_MAX lines */
     uint32_t n_findings;
 };
-
-static struct text_conn *state(struct kw_conn_info *c)
-{
-    if (!c->user[0]) {
-        struct text_conn *tc = calloc(1, sizeof(*tc));
-        if (!tc) {
-            fputs("keepwatch: out of memory\n", stderr);
-            exit(2);
-        }
-        tc->last_resp_end = KW_TS_NONE;
-        c->user[0] = tc;
-    }
-    return c->user[0];
-}
 
 static void rel(struct kw_buf *b, kw_usec t, kw_usec start)
 {
@@ -123,10 +110,9 @@ static const char *no_response_text(enum kw_no_response r)
     return "none";
 }
 
-void kw_text_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
+static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t)
 {
-    struct kw_out *o = ctx;
-    struct text_conn *tc = state(c);
+    struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
     rel(b, t->has_request ? t->req_first : t->resp_first, c->start);
@@ -171,7 +157,7 @@ void kw_text_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
             }
             kw_buf_puts(b, "]");
         }
-        kw_buf_printf(b, "  %" PRIu64 " B %s", t->resp_body_len, kw_framing_name(t->framing));
+        kw_buf_printf(b, "  %" PRIu64 " B %s", t->resp_body_len, out_framing_name(t->framing));
         if (t->response_complete && t->req_last != KW_TS_NONE) {
             kw_buf_puts(b, "  ");
             dur(b, t->resp_last - t->req_last);
@@ -191,14 +177,14 @@ void kw_text_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
     keep(tc, b, t->has_request ? t->req_first : t->resp_first);
 }
 
-void kw_text_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts)
+static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum kw_side who,
+                     kw_usec ts)
 {
-    struct kw_out *o = ctx;
-    struct text_conn *tc = state(c);
+    struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
     rel(b, ts, c->start);
-    kw_buf_printf(b, "%s FIN", kw_side_name(who));
+    kw_buf_printf(b, "%s FIN", out_side_name(who));
     if (tc->last_resp_end != KW_TS_NONE && tc->last_resp_index && ts >= tc->last_resp_end) {
         kw_buf_puts(b, ", ");
         dur(b, ts - tc->last_resp_end);
@@ -211,11 +197,11 @@ static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct t
                         const struct kw_conn_end *e)
 {
     kw_buf_printf(b, "#%" PRIu64 " ", c->id);
-    kw_buf_endpoint_ip(b, &c->key.client);
+    out_endpoint_ip(b, &c->key.client);
     kw_buf_printf(b, ":%u -> ", c->key.client.port);
-    kw_buf_endpoint_ip(b, &c->key.server);
+    out_endpoint_ip(b, &c->key.server);
     kw_buf_printf(b, ":%u  ", c->key.server.port);
-    if (tc && tc->server_len) {
+    if (tc->server_len) {
         kw_buf_text(b, tc->server, tc->server_len);
         kw_buf_puts(b, "  ");
     }
@@ -228,7 +214,7 @@ static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct t
             kw_buf_puts(b, ", reused");
     }
     if (e->closed_by != KW_SIDE_NONE) {
-        kw_buf_printf(b, ", closed by %s (%s", kw_side_name(e->closed_by),
+        kw_buf_printf(b, ", closed by %s (%s", out_side_name(e->closed_by),
                       e->close == KW_CLOSE_RST ? "RST" : "FIN");
         if (e->idle_before_close != KW_TS_NONE) {
             kw_buf_puts(b, " after ");
@@ -246,34 +232,32 @@ static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct t
     kw_buf_puts(b, "\n");
 }
 
-void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
+/* The connection's kept lines, in the order what they tell happened. */
+static void kept_lines(struct kw_buf *b, struct text_conn *tc)
 {
-    struct kw_out *o = ctx;
-    struct text_conn *tc = c->user[0];
-    struct kw_buf *b = &o->buf;
-    b->len = 0;
-    header_line(b, c, tc, e);
-    if (tc) {
-        sort_refs(tc->refs, tc->n_refs);
-        for (uint32_t i = 0; i < tc->n_refs; i++)
-            kw_buf_put(b, tc->lines.p + tc->refs[i].off, tc->refs[i].len);
-        if (tc->n_tail > TAIL_LINES)
-            kw_buf_printf(b, "   ... %u lines not shown (--json has every transaction)\n",
-                          tc->n_tail - TAIL_LINES);
-        uint32_t n = tc->n_tail < TAIL_LINES ? tc->n_tail : TAIL_LINES;
-        struct line_ref tail[TAIL_LINES];
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t k = (tc->n_tail - n + i) % TAIL_LINES;
-            tail[i] = (struct line_ref){ tc->tail_ts[k], k, 0 };
-        }
-        sort_refs(tail, n);
-        for (uint32_t i = 0; i < n; i++)
-            kw_buf_put(b, tc->tail[tail[i].off].p, tc->tail[tail[i].off].len);
+    sort_refs(tc->refs, tc->n_refs);
+    for (uint32_t i = 0; i < tc->n_refs; i++)
+        kw_buf_put(b, tc->lines.p + tc->refs[i].off, tc->refs[i].len);
+    if (tc->n_tail > TAIL_LINES)
+        kw_buf_printf(b, "   ... %u lines not shown (--json has every transaction)\n",
+                      tc->n_tail - TAIL_LINES);
+    uint32_t n = tc->n_tail < TAIL_LINES ? tc->n_tail : TAIL_LINES;
+    struct line_ref tail[TAIL_LINES];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = (tc->n_tail - n + i) % TAIL_LINES;
+        tail[i] = (struct line_ref){ tc->tail_ts[k], k, 0 };
     }
-    bool findings_after = tc && tc->n_findings;
+    sort_refs(tail, n);
+    for (uint32_t i = 0; i < n; i++)
+        kw_buf_put(b, tc->tail[tail[i].off].p, tc->tail[tail[i].off].len);
+}
+
+/* How the connection ended, where the FIN lines have not said it already. */
+static void end_line(struct kw_buf *b, struct kw_conn_info *c, const struct kw_conn_end *e)
+{
     if (e->rst_by != KW_SIDE_NONE) {
         rel(b, e->end_ts, c->start);
-        kw_buf_printf(b, "RST from %s\n", kw_side_name(e->rst_by));
+        kw_buf_printf(b, "RST from %s\n", out_side_name(e->rst_by));
     } else if (e->ended == KW_CLOSE_CAPTURE_END) {
         int fins = (e->fin_ts[0] != KW_TS_NONE) + (e->fin_ts[1] != KW_TS_NONE);
         if (fins < 2) { /* with both FINs seen, the FIN lines say it all */
@@ -285,6 +269,11 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
         rel(b, e->end_ts, c->start);
         kw_buf_puts(b, "dropped by the reassembler (stream table full, or its ports reused)\n");
     }
+}
+
+/* Why the analysis of the connection stopped short, if it did. */
+static void stop_lines(struct kw_buf *b, const struct kw_conn_end *e)
+{
     if (e->tunnel)
         kw_buf_printf(b, "   then %s: the rest is not HTTP\n",
                       e->tunnel == KW_TUNNEL_UPGRADE ? "protocol upgrade (101)" : "CONNECT tunnel");
@@ -299,25 +288,38 @@ void kw_text_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
                              "was not seen\n",
                           d == KW_TO_SERVER ? "client-to-server" : "server-to-client",
                           e->gap_offset[d]);
-    if (findings_after) {
+}
+
+static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
+                     const struct kw_conn_end *e)
+{
+    struct text_conn *tc = conn;
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    header_line(b, c, tc, e);
+    kept_lines(b, tc);
+    end_line(b, c, e);
+    stop_lines(b, e);
+    if (tc->n_findings) {
         kw_buf_put(b, tc->findings.p, tc->findings.len);
         if (tc->n_findings > FINDINGS_MAX)
             kw_buf_printf(b, "   ... %u more findings (--json has all)\n",
                           tc->n_findings - FINDINGS_MAX);
     }
     kw_buf_write(b, o->f);
-    if (tc) {
-        kw_buf_free(&tc->findings);
-        kw_buf_free(&tc->lines);
-        free(tc->refs);
-        for (int i = 0; i < TAIL_LINES; i++)
-            kw_buf_free(&tc->tail[i]);
-        free(tc);
-        c->user[0] = NULL;
-    }
 }
 
-void kw_text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
+static void text_conn_release(void *conn)
+{
+    struct text_conn *tc = conn;
+    kw_buf_free(&tc->findings);
+    kw_buf_free(&tc->lines);
+    free(tc->refs);
+    for (int i = 0; i < TAIL_LINES; i++)
+        kw_buf_free(&tc->tail[i]);
+}
+
+static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
     (void)ts;
     struct kw_buf *b = &o->buf;
@@ -359,36 +361,36 @@ static const char *severity_tag(enum kw_severity s)
     return s == KW_SEV_ERROR ? "ERROR" : s == KW_SEV_WARNING ? "WARNING" : "NOTICE";
 }
 
-void kw_text_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f)
+static void text_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
+                         const struct kw_finding *f)
 {
-    struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
     b->len = 0;
     kw_buf_printf(b, "   %s %s", severity_tag(f->severity), kw_rule_name(f->rule));
     if (!c) {
         kw_buf_puts(b, " server ");
-        kw_buf_endpoint_ip(b, &f->server);
+        out_endpoint_ip(b, &f->server);
         kw_buf_printf(b, ":%u", f->server.port);
     }
-    /* the message holds wire bytes already escaped for a terminal */
-    kw_buf_printf(b, ": %s (%s)\n", f->message, kw_rule_reference(f->rule));
+    kw_buf_puts(b, ": ");
+    out_message(b, f->message, &f->request_line, kw_buf_text);
+    kw_buf_printf(b, " (%s)\n", kw_rule_reference(f->rule));
     if (!c) {
         kw_buf_write(b, o->f);
         return;
     }
-    struct text_conn *tc = state(c);
+    struct text_conn *tc = conn;
     if (tc->n_findings++ < FINDINGS_MAX)
         kw_buf_put(&tc->findings, b->p, b->len);
     b->len = 0;
 }
 
-void kw_text_server(void *ctx, const struct kw_server_policy *p)
+static void text_server(struct kw_out *o, const struct kw_server_policy *p)
 {
-    struct kw_out *o = ctx;
     struct kw_buf *b = &o->buf;
     b->len = 0;
     kw_buf_puts(b, "\nserver ");
-    kw_buf_endpoint_ip(b, &p->server);
+    out_endpoint_ip(b, &p->server);
     kw_buf_printf(b, ":%u  ", p->server.port);
     if (p->software) {
         kw_buf_text(b, p->software, p->software_len);
@@ -461,3 +463,15 @@ void kw_text_server(void *ctx, const struct kw_server_policy *p)
         kw_buf_puts(b, "\n");
     kw_buf_write(b, o->f);
 }
+
+const struct out_format out_format_text = {
+    .name = "text",
+    .conn_size = sizeof(struct text_conn),
+    .txn = text_txn,
+    .fin = text_fin,
+    .end = text_end,
+    .conn_release = text_conn_release,
+    .finding = text_finding,
+    .server = text_server,
+    .stats = text_stats,
+};

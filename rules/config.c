@@ -7,81 +7,14 @@
  *   suppress client 192.0.2.7
  *   expect server 127.0.0.1 port 8080 max-requests 100 idle-timeout 5 announces-close yes
  */
-#include "rules/config-impl.h"
+#include "rules/rules-impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const struct {
-    const char *name;
-    enum kw_severity severity;
-} rule_table[KW_RULE_COUNT] = {
-#define KW_RULE_ROW(id, name, sev) [KW_RULE_##id] = { name, sev },
-    KW_RULES(KW_RULE_ROW)
-#undef KW_RULE_ROW
-};
-
-static const char *const references[KW_RULE_COUNT] = {
-    [KW_RULE_UNANNOUNCED_CLOSE] = "RFC 2616 8.1.2.1; RFC 7230 6.6",
-    [KW_RULE_AMBIGUOUS_PERSISTENCE] = "RFC 2616 8.1.2.1, 19.6.2; RFC 2068 19.7.1",
-    [KW_RULE_LOST_REQUEST] = "RFC 2616 8.1.4",
-    [KW_RULE_REQUEST_AFTER_CLOSE] = "RFC 2616 8.1.2.1",
-    [KW_RULE_CLOSE_IGNORED] = "RFC 2616 8.1.2.1",
-    [KW_RULE_IDLE_TIMEOUT_EARLY] = "draft-thomson-hybi-http-timeout section 2",
-    [KW_RULE_MAX_EXCEEDED] = "draft-thomson-hybi-http-timeout section 2",
-    [KW_RULE_UNFRAMED_RESPONSE] = "RFC 2616 4.4, 8.1.2",
-    [KW_RULE_CHUNKED_TO_HTTP10] = "RFC 2616 3.6; RFC 2068 19.7.1",
-    [KW_RULE_CONFLICTING_FRAMING] = "RFC 7230 3.3.3; RFC 2616 4.4",
-    [KW_RULE_KEEPALIVE_HEADER_UNLISTED] = "RFC 2068 19.7.1.1",
-    [KW_RULE_ABORTIVE_CLOSE] = "RFC 7230 6.6",
-    [KW_RULE_POLICY_MISMATCH] = "keepwatch",
-    [KW_RULE_IDLE_RACE] = "RFC 2616 8.1.4",
-};
-
-static const char *const severity_names[] = { "notice", "warning", "error" };
-
-const char *kw_rule_name(enum kw_rule r)
-{
-    return (unsigned)r < KW_RULE_COUNT ? rule_table[r].name : "unknown";
-}
-
-const char *kw_rule_reference(enum kw_rule r)
-{
-    return (unsigned)r < KW_RULE_COUNT ? references[r] : "";
-}
-
-enum kw_severity kw_rule_default_severity(enum kw_rule r)
-{
-    return (unsigned)r < KW_RULE_COUNT ? rule_table[r].severity : KW_SEV_NOTICE;
-}
-
-const char *kw_severity_name(enum kw_severity s)
-{
-    return (unsigned)s < 3 ? severity_names[s] : "unknown";
-}
-
-bool kw_rule_by_name(const char *name, size_t len, enum kw_rule *r)
-{
-    for (int i = 0; i < KW_RULE_COUNT; i++)
-        if (strlen(rule_table[i].name) == len && !memcmp(rule_table[i].name, name, len)) {
-            *r = (enum kw_rule)i;
-            return true;
-        }
-    return false;
-}
-
-bool kw_severity_by_name(const char *name, size_t len, enum kw_severity *s)
-{
-    for (int i = 0; i < 3; i++)
-        if (strlen(severity_names[i]) == len && !memcmp(severity_names[i], name, len)) {
-            *s = (enum kw_severity)i;
-            return true;
-        }
-    return false;
-}
 
 struct kw_rules_config *kw_rules_config_new(void)
 {
@@ -91,7 +24,7 @@ struct kw_rules_config *kw_rules_config_new(void)
     cfg->grace = (kw_usec)KW_GRACE_DEFAULT_MS * 1000;
     for (int i = 0; i < KW_RULE_COUNT; i++) {
         cfg->enabled[i] = true;
-        cfg->severity[i] = rule_table[i].severity;
+        cfg->severity[i] = kw_rule_default_severity((enum kw_rule)i);
     }
     return cfg;
 }
@@ -366,8 +299,8 @@ static bool endpoint_matches(const struct kw_suppress *m, const struct kw_endpoi
     return true;
 }
 
-bool kw_suppressed(const struct kw_rules_config *cfg, enum kw_rule rule,
-                   const struct kw_endpoint *client, const struct kw_endpoint *server)
+bool config_suppresses(const struct kw_rules_config *cfg, enum kw_rule rule,
+                       const struct kw_endpoint *client, const struct kw_endpoint *server)
 {
     for (size_t i = 0; i < cfg->n_suppress; i++) {
         const struct kw_suppress *m = &cfg->suppress[i];

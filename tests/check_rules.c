@@ -67,7 +67,8 @@ static int find(const struct seen *s, enum kw_rule rule)
 struct run {
     struct kw_rules_config *cfg;
     struct kw_rules *rules;
-    const struct kw_track_sink *ts;
+    struct kw_finding_consumer findings;
+    const struct kw_txn_consumer *ts;
     struct kw_conn_info conn;
     struct seen seen;
     kw_usec last_resp_end;
@@ -80,10 +81,10 @@ static void begin(struct run *r, const char *const *config_lines)
     char err[256];
     for (const char *const *l = config_lines; l && *l; l++)
         ck_assert_msg(kw_rules_config_line(r->cfg, *l, err, sizeof(err)) == 0, "%s", err);
-    struct kw_track_sink none = { 0 };
-    struct kw_rules_sink sink = { &r->seen, on_finding, on_server };
-    r->rules = kw_rules_new(r->cfg, &none, &sink);
-    r->ts = kw_rules_track_sink(r->rules);
+    r->findings = (struct kw_finding_consumer){ &r->seen, on_finding, on_server };
+    r->rules = kw_rules_new(r->cfg);
+    ck_assert_int_eq(kw_rules_add_consumer(r->rules, &r->findings), 0);
+    r->ts = kw_rules_txn_consumer(r->rules);
     r->conn.id = 1;
     r->conn.key.client.family = r->conn.key.server.family = 4;
     r->conn.key.client.addr[0] = r->conn.key.server.addr[0] = 127;

@@ -52,6 +52,7 @@ static void on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *
 struct drive {
     struct kw_stats stats;
     struct seen seen;
+    struct kw_txn_consumer consumer;
     struct kw_track *track;
     const struct kw_reasm_sink *rs;
     void *conn;
@@ -60,9 +61,11 @@ struct drive {
 static void open_conn(struct drive *d)
 {
     memset(d, 0, sizeof(*d));
-    struct kw_track_sink sink = { &d->seen, on_txn, on_fin, on_end };
-    d->track = kw_track_new(0, &sink, &d->stats);
+    d->consumer = (struct kw_txn_consumer){ .ctx = &d->seen, .on_txn = on_txn, .on_fin = on_fin,
+                                            .on_end = on_end };
+    d->track = kw_track_new(0, &d->stats);
     ck_assert_ptr_nonnull(d->track);
+    ck_assert_int_eq(kw_track_subscribe(d->track, &d->consumer), 0);
     d->rs = kw_track_reasm_sink(d->track);
     struct kw_conn_key key;
     memset(&key, 0, sizeof(key));

@@ -1,0 +1,126 @@
+/* escape.c: the one text escaper and the one JSON escaper. Every byte that
+ * came off the wire goes through one of them before it is printed; nothing
+ * outside output/ escapes. */
+#include "output/escape.h"
+
+#include <string.h>
+
+/* Length of a valid UTF-8 sequence at p (RFC 3629), or 0. */
+static size_t utf8_len(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len;
+    uint32_t min;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    uint32_t cp = c & (0xff >> (len + 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Bytes that go into a JSON string as they are: printable ASCII but " and \. */
+static const uint8_t json_plain[256] = {
+    [0x20] = 1, [0x21] = 1, [0x23] = 1, [0x24] = 1, [0x25] = 1, [0x26] = 1, [0x27] = 1,
+    [0x28] = 1, [0x29] = 1, [0x2a] = 1, [0x2b] = 1, [0x2c] = 1, [0x2d] = 1, [0x2e] = 1,
+    [0x2f] = 1, [0x30] = 1, [0x31] = 1, [0x32] = 1, [0x33] = 1, [0x34] = 1, [0x35] = 1,
+    [0x36] = 1, [0x37] = 1, [0x38] = 1, [0x39] = 1, [0x3a] = 1, [0x3b] = 1, [0x3c] = 1,
+    [0x3d] = 1, [0x3e] = 1, [0x3f] = 1, [0x40] = 1, [0x41] = 1, [0x42] = 1, [0x43] = 1,
+    [0x44] = 1, [0x45] = 1, [0x46] = 1, [0x47] = 1, [0x48] = 1, [0x49] = 1, [0x4a] = 1,
+    [0x4b] = 1, [0x4c] = 1, [0x4d] = 1, [0x4e] = 1, [0x4f] = 1, [0x50] = 1, [0x51] = 1,
+    [0x52] = 1, [0x53] = 1, [0x54] = 1, [0x55] = 1, [0x56] = 1, [0x57] = 1, [0x58] = 1,
+    [0x59] = 1, [0x5a] = 1, [0x5b] = 1, [0x5d] = 1, [0x5e] = 1, [0x5f] = 1, [0x60] = 1,
+    [0x61] = 1, [0x62] = 1, [0x63] = 1, [0x64] = 1, [0x65] = 1, [0x66] = 1, [0x67] = 1,
+    [0x68] = 1, [0x69] = 1, [0x6a] = 1, [0x6b] = 1, [0x6c] = 1, [0x6d] = 1, [0x6e] = 1,
+    [0x6f] = 1, [0x70] = 1, [0x71] = 1, [0x72] = 1, [0x73] = 1, [0x74] = 1, [0x75] = 1,
+    [0x76] = 1, [0x77] = 1, [0x78] = 1, [0x79] = 1, [0x7a] = 1, [0x7b] = 1, [0x7c] = 1,
+    [0x7d] = 1, [0x7e] = 1,
+};
+
+void kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    kw_buf_reserve(b, n + 2);
+    for (size_t i = 0; i < n;) {
+        uint8_t c = p[i];
+        if (json_plain[c]) {
+            size_t j = i + 1;
+            while (j < n && json_plain[p[j]])
+                j++;
+            kw_buf_put(b, (const char *)p + i, j - i);
+            i = j;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            char e[2] = { '\\', (char)c };
+            kw_buf_put(b, e, 2);
+            i++;
+            continue;
+        }
+        size_t u = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
+        if (u) {
+            kw_buf_put(b, (const char *)p + i, u);
+            i += u;
+            continue;
+        }
+        char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+        kw_buf_put(b, e, 6);
+        i++;
+    }
+}
+
+void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    kw_buf_reserve(b, n);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '\\')
+            j++;
+        kw_buf_put(b, (const char *)p + i, j - i);
+        if (j == n)
+            break;
+        if (p[j] == '\\') {
+            kw_buf_put(b, "\\\\", 2);
+        } else {
+            char e[4] = { '\\', 'x', hex[p[j] >> 4], hex[p[j] & 15] };
+            kw_buf_put(b, e, 4);
+        }
+        i = j + 1;
+    }
+}
+
+void out_message(struct kw_buf *b, const char *message, const struct kw_line *line,
+                 void (*escape)(struct kw_buf *b, const uint8_t *p, size_t n))
+{
+    static const char mark[] = KW_MESSAGE_LINE;
+    const size_t mark_len = sizeof(mark) - 1;
+    for (const char *p = message; *p;) {
+        const char *at = strstr(p, mark);
+        size_t n = at ? (size_t)(at - p) : strlen(p);
+        escape(b, (const uint8_t *)p, n);
+        if (!at)
+            break;
+        escape(b, line->bytes, line->len);
+        if (line->cut)
+            escape(b, (const uint8_t *)"...", 3);
+        p = at + mark_len;
+    }
+}
