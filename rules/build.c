@@ -118,9 +118,8 @@ void finding_emit(struct kw_rules *r, struct kw_conn_info *c, struct server *srv
 {
     if (!f)
         return;
-    if (c && config_suppresses(r->cfg, f->rule, &c->key.client, &c->key.server))
-        return;
-    if (!c && srv && config_suppresses(r->cfg, f->rule, NULL, server_endpoint(srv)))
+    if (c ? config_suppresses(r->cfg, f->rule, &c->key.client, &c->key.server)
+          : config_suppresses(r->cfg, f->rule, NULL, &f->server))
         return;
     if (c)
         evidence_add(f, "wireshark_filter", KW_EV_CONN_FILTER, true);

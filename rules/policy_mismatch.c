@@ -5,7 +5,6 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 
 static void mismatch(struct kw_rules *r, struct server *s, kw_usec ts, const char *what,
                      const char *expected, const char *observed)
@@ -17,11 +16,6 @@ static void mismatch(struct kw_rules *r, struct server *s, kw_usec ts, const cha
     evidence_word(f, "expectation", what);
     f->server = *server_endpoint(s);
     finding_emit(r, NULL, s, f);
-}
-
-static bool same_endpoint(const struct kw_endpoint *a, const struct kw_endpoint *b)
-{
-    return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
 }
 
 /* Idle timeouts differ by more than a tenth and 0.2 s: reapers tick. */
@@ -62,7 +56,7 @@ static void policy_mismatch_server(struct kw_rules *r, struct server *s, kw_usec
     struct kw_server_policy p;
     server_policy(s, &p);
     for (size_t i = 0; i < r->cfg->n_expect; i++)
-        if (same_endpoint(&r->cfg->expect[i].server, server_endpoint(s)))
+        if (endpoint_eq(&r->cfg->expect[i].server, server_endpoint(s)))
             check_expectation(r, s, ts, &r->cfg->expect[i], &p);
 }
 

@@ -131,6 +131,9 @@ struct server_table {
 
 /* The server's record, created on first sight; NULL past the bound. */
 struct server *server_find(struct server_table *t, const struct kw_endpoint *ep);
+/* The server's record if it was seen, else NULL. */
+struct server *server_lookup(const struct server_table *t, const struct kw_endpoint *ep);
+bool endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b);
 void server_table_free(struct server_table *t);
 const struct kw_endpoint *server_endpoint(const struct server *s);
 void server_count_txn(struct server *s, const struct kw_endpoint *client, const struct kw_txn *t);
@@ -197,7 +200,8 @@ void finding_message(struct kw_finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void finding_quote(struct kw_finding *f, const struct kw_line *line);
 /* Hands the finding to every consumer, unless a suppress line drops it. `c`:
- * NULL for a finding about server `srv` as a whole. */
+ * NULL for a finding about the server f->server as a whole; `srv`: its
+ * record, NULL when it was never seen. */
 void finding_emit(struct kw_rules *r, struct kw_conn_info *c, struct server *srv,
                   struct kw_finding *f);
 

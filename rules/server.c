@@ -51,7 +51,7 @@ static uint64_t endpoint_hash(const struct kw_endpoint *e)
     return h;
 }
 
-static bool endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b)
+bool endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b)
 {
     return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
 }
@@ -100,7 +100,7 @@ static struct server *server_new(struct server_table *t, const struct kw_endpoin
     return s;
 }
 
-struct server *server_find(struct server_table *t, const struct kw_endpoint *ep)
+struct server *server_lookup(const struct server_table *t, const struct kw_endpoint *ep)
 {
     if (t->index_cap) {
         size_t j = endpoint_hash(ep) & (t->index_cap - 1);
@@ -108,7 +108,13 @@ struct server *server_find(struct server_table *t, const struct kw_endpoint *ep)
             if (endpoint_eq(&t->list[t->index[j] - 1]->ep, ep))
                 return t->list[t->index[j] - 1];
     }
-    return server_new(t, ep);
+    return NULL;
+}
+
+struct server *server_find(struct server_table *t, const struct kw_endpoint *ep)
+{
+    struct server *s = server_lookup(t, ep);
+    return s ? s : server_new(t, ep);
 }
 
 void server_table_free(struct server_table *t)

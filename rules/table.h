@@ -44,7 +44,9 @@ enum kw_severity { KW_SEV_NOTICE = 0, KW_SEV_WARNING, KW_SEV_ERROR };
       "RFC 7230 6.6")                                                                      \
     X(POLICY_MISMATCH, policy_mismatch, "policy-mismatch", KW_SEV_WARNING, KW_SIDE_SERVER, \
       "keepwatch")                                                                         \
-    X(IDLE_RACE, idle_race, "idle-race", KW_SEV_WARNING, KW_SIDE_SERVER, "RFC 2616 8.1.4")
+    X(IDLE_RACE, idle_race, "idle-race", KW_SEV_WARNING, KW_SIDE_SERVER, "RFC 2616 8.1.4")    \
+    X(EXPECTATION_UNMET, expectation_unmet, "expectation-unmet", KW_SEV_WARNING,          \
+      KW_SIDE_SERVER, "keepwatch")
 
 enum kw_rule {
 #define KW_RULE_ENUM(id, symbol, name, severity, side, reference) KW_RULE_##id,

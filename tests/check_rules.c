@@ -20,6 +20,8 @@ struct seen {
         enum kw_side side;
         uint32_t request;
         enum kw_severity severity;
+        uint16_t server_port;
+        char evidence_missing[32]; /* the evidence named "missing", if any */
     } f[32];
     int n;
     struct kw_server_policy policy[4];
@@ -35,6 +37,12 @@ static void on_finding(void *ctx, struct kw_conn_info *c, const struct kw_findin
     s->f[s->n].side = f->side;
     s->f[s->n].request = f->request;
     s->f[s->n].severity = f->severity;
+    s->f[s->n].server_port = c ? c->key.server.port : f->server.port;
+    s->f[s->n].evidence_missing[0] = '\0';
+    for (int i = 0; i < f->n_evidence; i++)
+        if (!strcmp(f->evidence[i].name, "missing") && f->evidence[i].kind == KW_EV_TEXT)
+            snprintf(s->f[s->n].evidence_missing, sizeof(s->f[0].evidence_missing), "%.*s",
+                     (int)f->evidence[i].v.text.len, (const char *)f->evidence[i].v.text.bytes);
     s->n++;
     ck_assert_msg(f->message[0], "a finding without a message");
 }
@@ -467,6 +475,38 @@ START_TEST(expectations_and_policy_mismatch)
 }
 END_TEST
 
+/* An expectation the capture cannot check must not pass silently: a server
+ * never seen (a typo), or seen without the traffic that decides it. */
+START_TEST(expectations_unmet)
+{
+    static const char *const cfg[] = {
+        "expect server 127.0.0.1 port 8080 max-requests 2 idle-timeout 5 announces-close yes",
+        "expect server 127.0.0.1 port 8081 max-requests 100",
+        "suppress server 127.0.0.1 port 9999 expectation-unmet",
+        "expect server 127.0.0.1 port 9999 max-requests 3", NULL
+    };
+    struct run r;
+    begin(&r, cfg);
+    /* port 8080: closes after 2 requests, announced; never closes an idle connection */
+    for (uint32_t i = 1; i <= 2; i++) {
+        struct kw_txn t = txn(i, H11, 0, i * 10, 200, H11, i == 2 ? KW_CONN_CLOSE : 0,
+                              i * 10 + 1, i * 10 + 2);
+        send_txn(&r, &t);
+    }
+    end_conn(&r, KW_SIDE_SERVER, KW_CLOSE_FIN, 23, 24, 23, KW_SIDE_NONE);
+    finish(&r, AT(24));
+    ck_assert_int_eq(count(&r.seen, KW_RULE_POLICY_MISMATCH), 0);
+    /* idle-timeout of 8080 (no idle close), and 8081 never seen; 9999 suppressed */
+    ck_assert_int_eq(count(&r.seen, KW_RULE_EXPECTATION_UNMET), 2);
+    int i = find(&r.seen, KW_RULE_EXPECTATION_UNMET);
+    ck_assert_int_eq(r.seen.f[i].severity, KW_SEV_WARNING);
+    ck_assert_int_eq(r.seen.policy[0].findings[KW_RULE_EXPECTATION_UNMET], 1);
+    ck_assert_str_eq(r.seen.f[i].evidence_missing, "idle-close");
+    ck_assert_int_eq(r.seen.f[i + 1].server_port, 8081);
+    ck_assert_str_eq(r.seen.f[i + 1].evidence_missing, "server");
+}
+END_TEST
+
 START_TEST(disable_severity_suppress)
 {
     static const char *const cfg[] = {
@@ -551,6 +591,7 @@ static Suite *rules_suite(void)
     suite_add_tcase(s, msg);
     TCase *cfg = tcase_create("configuration");
     tcase_add_test(cfg, expectations_and_policy_mismatch);
+    tcase_add_test(cfg, expectations_unmet);
     tcase_add_test(cfg, disable_severity_suppress);
     tcase_add_test(cfg, bad_rules_files_say_where);
     suite_add_tcase(s, cfg);
