@@ -491,81 +491,74 @@ static enum kw_no_response why_unanswered(const struct track_conn *c, const stru
     return KW_NORESP_CAPTURE_END;
 }
 
+/* Reports what is still in flight, in order, with why it got no response;
+ * returns how many of them were lost. */
+static uint32_t flush_in_flight(struct track_conn *c, const struct kw_reasm_end *e)
+{
+    uint32_t lost = 0;
+    c->req_slot = NULL;
+    for (; c->count; c->head = (c->head + 1) % c->cap, c->count--) {
+        struct slot *s = slot_at(c, 0);
+        if (!s->t.has_request && !s->t.has_response)
+            continue; /* a response that never got going */
+        if (s->t.has_request && !s->t.has_response) {
+            s->t.no_response = why_unanswered(c, &s->t, e);
+            lost += s->t.no_response == KW_NORESP_LOST;
+        }
+        emit_txn(c, s);
+    }
+    return lost;
+}
+
+/* The connection's end as the consumers see it. */
+static void conn_end_of(const struct track_conn *c, const struct kw_reasm_end *e,
+                        struct kw_conn_end *end)
+{
+    bool closed = c->first_close_ts != KW_TS_NONE;
+    end->requests = c->n_requests;
+    end->responses = c->n_responses;
+    end->after_server_fin = c->n_after_server_fin;
+    end->reused = c->n_requests > 1;
+    end->http = c->http;
+    end->end_ts = e->ts;
+    end->ended = e->how;
+    end->closed_by = closed ? c->first_close_by : KW_SIDE_NONE;
+    end->close = closed ? c->first_close : e->how;
+    end->close_ts = closed ? c->first_close_ts : e->ts;
+    end->idle_before_close = closed ? c->idle_at_close : KW_TS_NONE;
+    end->close_announced = closed ? c->announced_at_close : c->close_token_ts != KW_TS_NONE;
+    memcpy(end->fin_ts, c->fin_ts, sizeof(end->fin_ts));
+    memcpy(end->fin_frame, c->fin_frame, sizeof(end->fin_frame));
+    end->close_frame = closed ? c->close_frame : 0;
+    end->end_frame = e->frame;
+    end->rst_by = e->how == KW_CLOSE_RST ? kw_side_of_sender(e->rst_dir) : KW_SIDE_NONE;
+    end->not_http = c->not_http;
+    end->not_http_dir = c->not_http_dir;
+    end->not_http_offset = c->not_http_offset;
+    end->tunnel = c->tunnel;
+    memcpy(end->gap_offset, e->gap_offset, sizeof(end->gap_offset));
+}
+
 static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
 {
     struct kw_track *tr = ctx;
     struct track_conn *c = conn;
-    enum kw_side rst_by = KW_SIDE_NONE;
     c->cur_frame = e->frame;
-    if (e->how == KW_CLOSE_RST) {
-        rst_by = kw_side_of_sender(e->rst_dir);
-        first_close(c, rst_by, KW_CLOSE_RST, e->ts);
-    }
+    if (e->how == KW_CLOSE_RST)
+        first_close(c, kw_side_of_sender(e->rst_dir), KW_CLOSE_RST, e->ts);
     if (e->how != KW_CLOSE_TIMEOUT && e->how != KW_CLOSE_CAPTURE_END) {
         /* a close (FIN or RST) ends a body delimited by it; a capture that stops does not */
         for (int d = 0; d < 2; d++)
             if (c->fin_ts[d] == KW_TS_NONE)
                 kw_http_dec_close(&c->dec[d], e->ts);
     }
-
     struct kw_conn_end end;
     memset(&end, 0, sizeof(end));
-    /* Flush what is still in flight, in order. */
-    c->req_slot = NULL;
-    while (c->count) {
-        struct slot *s = slot_at(c, 0);
-        if (!s->t.has_request && !s->t.has_response) { /* a response that never got going */
-            c->head = (c->head + 1) % c->cap;
-            c->count--;
-            continue;
-        }
-        if (!s->t.has_response || !s->t.response_complete) {
-            if (!s->t.has_response && s->t.has_request) {
-                s->t.no_response = why_unanswered(c, &s->t, e);
-                if (s->t.no_response == KW_NORESP_LOST)
-                    end.lost_requests++;
-            }
-        }
-        emit_txn(c, s);
-        c->head = (c->head + 1) % c->cap;
-        c->count--;
-    }
+    end.lost_requests = flush_in_flight(c, e);
     tr->stats->lost_requests += end.lost_requests;
     if (c->http)
         tr->stats->http_connections++;
-
-    end.requests = c->n_requests;
-    end.responses = c->n_responses;
-    end.after_server_fin = c->n_after_server_fin;
-    end.reused = c->n_requests > 1;
-    end.http = c->http;
-    end.end_ts = e->ts;
-    end.ended = e->how;
-    if (c->first_close_ts != KW_TS_NONE) {
-        end.closed_by = c->first_close_by;
-        end.close = c->first_close;
-        end.close_ts = c->first_close_ts;
-    } else {
-        end.closed_by = KW_SIDE_NONE;
-        end.close = e->how;
-        end.close_ts = e->ts;
-    }
-    end.idle_before_close = c->first_close_ts != KW_TS_NONE ? c->idle_at_close : KW_TS_NONE;
-    end.close_announced = c->first_close_ts != KW_TS_NONE ? c->announced_at_close
-                                                          : c->close_token_ts != KW_TS_NONE;
-    end.fin_ts[0] = c->fin_ts[0];
-    end.fin_ts[1] = c->fin_ts[1];
-    end.fin_frame[0] = c->fin_frame[0];
-    end.fin_frame[1] = c->fin_frame[1];
-    end.close_frame = c->first_close_ts != KW_TS_NONE ? c->close_frame : 0;
-    end.end_frame = e->frame;
-    end.rst_by = rst_by;
-    end.not_http = c->not_http;
-    end.not_http_dir = c->not_http_dir;
-    end.not_http_offset = c->not_http_offset;
-    end.tunnel = c->tunnel;
-    end.gap_offset[0] = e->gap_offset[0];
-    end.gap_offset[1] = e->gap_offset[1];
+    conn_end_of(c, e, &end);
     for (unsigned i = tr->n_consumers; i-- > 0;) /* in reverse: see http/txn.h */
         if (tr->consumers[i]->on_end)
             tr->consumers[i]->on_end(tr->consumers[i]->ctx, &c->info, &end);
