@@ -131,7 +131,7 @@ static const struct json_conn *conn_fields(struct json_conn *jc, const struct kw
 
 /* The fields every event has. Without a connection, `server` (or nothing)
  * fills the endpoint fields. */
-static void common_server(struct kw_out *o, const char *event, kw_usec ts,
+static void event_head_server(struct kw_out *o, const char *event, kw_usec ts,
                           struct json_conn *jc, const struct kw_conn_info *c,
                           const struct kw_endpoint *server)
 {
@@ -160,13 +160,13 @@ static void common_server(struct kw_out *o, const char *event, kw_usec ts,
     }
 }
 
-static void common(struct kw_out *o, const char *event, kw_usec ts, struct json_conn *jc,
+static void event_head(struct kw_out *o, const char *event, kw_usec ts, struct json_conn *jc,
                    const struct kw_conn_info *c)
 {
-    common_server(o, event, ts, jc, c, NULL);
+    event_head_server(o, event, ts, jc, c, NULL);
 }
 
-static void finish(struct kw_out *o)
+static void event_end(struct kw_out *o)
 {
     kw_buf_puts(&o->buf, "}\n");
     kw_buf_write(&o->buf, o->f);
@@ -175,7 +175,7 @@ static void finish(struct kw_out *o)
 static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t)
 {
     struct kw_buf *b = &o->buf;
-    common(o, "transaction", t->has_request ? t->req_first : t->resp_first, conn, c);
+    event_head(o, "transaction", t->has_request ? t->req_first : t->resp_first, conn, c);
     if (t->has_request)
         u64(b, KEY("request"), t->index);
     else
@@ -221,7 +221,7 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     boolean(b, KEY("uri_truncated"), t->uri.truncated);
     anomalies(b, KEY("req_framing_anomalies"), t->req.anomalies);
     anomalies(b, KEY("resp_framing_anomalies"), t->resp.anomalies);
-    finish(o);
+    event_end(o);
 }
 
 static const char *dir_name(enum kw_dir d)
@@ -233,7 +233,7 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
                      const struct kw_conn_end *e)
 {
     struct kw_buf *b = &o->buf;
-    common(o, "connection", c->start, conn, c);
+    event_head(o, "connection", c->start, conn, c);
     u64(b, KEY("requests"), e->requests);
     u64(b, KEY("responses"), e->responses);
     boolean(b, KEY("reused"), e->reused);
@@ -270,13 +270,13 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         str(b, KEY("not_http_direction"), dir_name(e->not_http_dir));
         u64(b, KEY("not_http_offset"), e->not_http_offset);
     }
-    finish(o);
+    event_end(o);
 }
 
 static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
     struct kw_buf *b = &o->buf;
-    common(o, "stats", ts, NULL, NULL);
+    event_head(o, "stats", ts, NULL, NULL);
     u64(b, KEY("packets"), st->packets);
     u64(b, KEY("bytes"), st->bytes);
     u64(b, KEY("connections"), st->connections);
@@ -299,7 +299,7 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("connections_with_gap"), st->connections_gap);
     u64(b, KEY("files_truncated"), st->files_truncated);
     u64(b, KEY("servers_untracked"), st->servers_untracked);
-    finish(o);
+    event_end(o);
 }
 
 static void tristate(struct kw_buf *b, const char *k, size_t kn, int v)
@@ -366,7 +366,7 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
                          const struct kw_finding *f)
 {
     struct kw_buf *b = &o->buf;
-    common_server(o, "alert", f->ts, conn, c, &f->server);
+    event_head_server(o, "alert", f->ts, conn, c, &f->server);
     str(b, KEY("rule"), kw_rule_name(f->rule));
     str(b, KEY("severity"), kw_severity_name(f->severity));
     str(b, KEY("side"), out_side_name(f->side));
@@ -387,13 +387,13 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
         evidence(b, &f->evidence[i], c);
     }
     kw_buf_put(b, "}", 1);
-    finish(o);
+    event_end(o);
 }
 
 static void json_server(struct kw_out *o, const struct kw_server_policy *p)
 {
     struct kw_buf *b = &o->buf;
-    common_server(o, "server", p->ts, NULL, NULL, &p->server);
+    event_head_server(o, "server", p->ts, NULL, NULL, &p->server);
     if (p->software) {
         key(b, KEY("server_software"));
         kw_buf_put(b, "\"", 1);
@@ -427,7 +427,7 @@ static void json_server(struct kw_out *o, const struct kw_server_policy *p)
     u64(b, KEY("max_request_closes"), p->max_closes);
     u64(b, KEY("requests_lost_to_idle_close"), p->lost_to_idle);
     count_or_null(b, KEY("close_announced_after_requests"), p->close_announced_after);
-    finish(o);
+    event_end(o);
 }
 
 const struct out_format out_format_json = {

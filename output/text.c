@@ -36,7 +36,7 @@ struct text_conn {
     uint32_t n_findings;
 };
 
-static void rel(struct kw_buf *b, kw_usec t, kw_usec start)
+static void time_offset(struct kw_buf *b, kw_usec t, kw_usec start)
 {
     char s[KW_DURATION_LEN];
     kw_buf_put(b, t >= start ? "   +" : "   ", 4 - (t < start));
@@ -44,14 +44,14 @@ static void rel(struct kw_buf *b, kw_usec t, kw_usec start)
     kw_buf_put(b, "  ", 2);
 }
 
-static void dur(struct kw_buf *b, kw_usec d)
+static void duration(struct kw_buf *b, kw_usec d)
 {
     char s[KW_DURATION_LEN];
     kw_buf_put(b, s, kw_time_human(d, s));
 }
 
 /* Moves the line formatted in `line` into the connection's lines. */
-static void keep(struct text_conn *tc, struct kw_buf *line, kw_usec ts)
+static void keep_line(struct text_conn *tc, struct kw_buf *line, kw_usec ts)
 {
     kw_buf_put(line, "\n", 1);
     if (tc->lines.len + line->len <= KEEP_BYTES && !tc->n_tail) {
@@ -115,7 +115,7 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
-    rel(b, t->has_request ? t->req_first : t->resp_first, c->start);
+    time_offset(b, t->has_request ? t->req_first : t->resp_first, c->start);
     if (t->has_request) {
         wire_text(b, &t->method);
         kw_buf_puts(b, " ");
@@ -129,7 +129,7 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
         }
         if (t->idle_before != KW_TS_NONE && t->idle_before > 0 && !t->pipelined) {
             kw_buf_puts(b, "  (idle ");
-            dur(b, t->idle_before);
+            duration(b, t->idle_before);
             kw_buf_puts(b, ")");
         }
         if (t->pipelined)
@@ -160,7 +160,7 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
         kw_buf_printf(b, "  %" PRIu64 " B %s", t->resp_body_len, out_framing_name(t->framing));
         if (t->response_complete && t->req_last != KW_TS_NONE) {
             kw_buf_puts(b, "  ");
-            dur(b, t->resp_last - t->req_last);
+            duration(b, t->resp_last - t->req_last);
         }
         if (!t->response_complete)
             kw_buf_puts(b, "  (cut short)");
@@ -174,7 +174,7 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
             tc->last_resp_index = t->index;
         }
     }
-    keep(tc, b, t->has_request ? t->req_first : t->resp_first);
+    keep_line(tc, b, t->has_request ? t->req_first : t->resp_first);
 }
 
 static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum kw_side who,
@@ -183,14 +183,14 @@ static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum 
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
-    rel(b, ts, c->start);
+    time_offset(b, ts, c->start);
     kw_buf_printf(b, "%s FIN", out_side_name(who));
     if (tc->last_resp_end != KW_TS_NONE && tc->last_resp_index && ts >= tc->last_resp_end) {
         kw_buf_puts(b, ", ");
-        dur(b, ts - tc->last_resp_end);
+        duration(b, ts - tc->last_resp_end);
         kw_buf_printf(b, " after response %u", tc->last_resp_index);
     }
-    keep(tc, b, ts);
+    keep_line(tc, b, ts);
 }
 
 static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct text_conn *tc,
@@ -218,7 +218,7 @@ static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct t
                       e->close == KW_CLOSE_RST ? "RST" : "FIN");
         if (e->idle_before_close != KW_TS_NONE) {
             kw_buf_puts(b, " after ");
-            dur(b, e->idle_before_close);
+            duration(b, e->idle_before_close);
             kw_buf_puts(b, " idle");
         }
         kw_buf_puts(b, e->close_announced ? ", announced)" : ")");
@@ -256,17 +256,17 @@ static void kept_lines(struct kw_buf *b, struct text_conn *tc)
 static void end_line(struct kw_buf *b, struct kw_conn_info *c, const struct kw_conn_end *e)
 {
     if (e->rst_by != KW_SIDE_NONE) {
-        rel(b, e->end_ts, c->start);
+        time_offset(b, e->end_ts, c->start);
         kw_buf_printf(b, "RST from %s\n", out_side_name(e->rst_by));
     } else if (e->ended == KW_CLOSE_CAPTURE_END) {
         int fins = (e->fin_ts[0] != KW_TS_NONE) + (e->fin_ts[1] != KW_TS_NONE);
         if (fins < 2) { /* with both FINs seen, the FIN lines say it all */
-            rel(b, e->end_ts, c->start);
+            time_offset(b, e->end_ts, c->start);
             kw_buf_puts(b, fins ? "capture ends, connection half-closed\n"
                                 : "capture ends, connection still open\n");
         }
     } else if (e->ended == KW_CLOSE_TIMEOUT) {
-        rel(b, e->end_ts, c->start);
+        time_offset(b, e->end_ts, c->start);
         kw_buf_puts(b, "dropped by the reassembler (stream table full, or its ports reused)\n");
     }
 }
@@ -433,7 +433,7 @@ static void text_server(struct kw_out *o, const struct kw_server_policy *p)
         if (p->longest_idle_reuse != KW_TS_NONE) {
             kw_buf_puts(b, p->honors_http10_keepalive >= 0 ? "; " : "");
             kw_buf_puts(b, "longest idle reuse ");
-            dur(b, p->longest_idle_reuse);
+            duration(b, p->longest_idle_reuse);
         }
         kw_buf_puts(b, "\n");
     }
@@ -444,7 +444,7 @@ static void text_server(struct kw_out *o, const struct kw_server_policy *p)
                           p->lost_to_idle == 1 ? "" : "s");
         else {
             kw_buf_puts(b, "clients reuse its connections after up to ");
-            dur(b, p->longest_idle_reuse);
+            duration(b, p->longest_idle_reuse);
             kw_buf_puts(b, " idle, within 10% of its idle timeout");
         }
         kw_buf_printf(b, "; set the clients' idle timeout (connection pool, load balancer) "
