@@ -61,11 +61,14 @@ static void method_end(struct kw_http_dec *d, const uint8_t *mark, const uint8_t
     d->text_started = false; /* the target's pieces come next */
 }
 
-/* A request target is visible ASCII (RFC 7230 3.1.1, 3986): it runs to a
- * byte that is not. */
+/* The request target runs to the first SP (RFC 7230 3.1.1). Any other byte
+ * but CR and LF belongs to it, control bytes, DEL and bytes that are not
+ * UTF-8 included: clients and scanners send such targets and servers answer
+ * them, often with a 400 and a close, which is the persistence behaviour
+ * keepwatch is here to see. The output edge escapes them. */
 static inline bool ends_target(uint8_t c)
 {
-    return c <= ' ' || c == 0x7f;
+    return c <= ' ' && (c == ' ' || c == '\r' || c == '\n');
 }
 
 /* "HTTP/1.1\r\n" (request) or "HTTP/1.1 200" (response), the common case,
@@ -202,8 +205,8 @@ const uint8_t *dec_start_line(struct kw_http_dec *d, const struct dec_chunk *c, 
                 error = KW_HTTP_E_HTTP09; /* "GET /" alone: no version */
                 goto fail;
             }
-            if (*p != ' ' || (!d->text_started && p == mark)) {
-                error = KW_HTTP_E_BAD_URI; /* a control byte, or an empty target */
+            if (!d->text_started && p == mark) {
+                error = KW_HTTP_E_BAD_URI; /* an empty target: two spaces */
                 goto fail;
             }
             dec_emit(d, (struct dec_piece){ KW_FIELD_URI, mark, p });

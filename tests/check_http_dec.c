@@ -39,11 +39,24 @@ static void logf_(struct log *l, const char *fmt, ...)
         l->len += (size_t)n < sizeof(l->text) - l->len ? (size_t)n : sizeof(l->text) - l->len - 1;
 }
 
+/* Text as it came, but for control bytes, DEL, bytes >= 0x80 and the
+ * backslash, written \xNN and \\, so that the log says exactly which bytes
+ * were delivered. */
 static void flush_text(struct log *l)
 {
     if (l->pending_field < 0)
         return;
-    logf_(l, "text %s \"%.*s\"\n", field_names[l->pending_field], (int)l->pending_len, l->pending);
+    logf_(l, "text %s \"", field_names[l->pending_field]);
+    for (size_t i = 0; i < l->pending_len; i++) {
+        uint8_t c = (uint8_t)l->pending[i];
+        if (c == '\\')
+            logf_(l, "\\\\");
+        else if (c < 0x20 || c >= 0x7f)
+            logf_(l, "\\x%02x", c);
+        else
+            logf_(l, "%c", c);
+    }
+    logf_(l, "\"\n");
     l->pending_field = -1;
     l->pending_len = 0;
 }
@@ -308,6 +321,75 @@ START_TEST(bare_lf_and_leading_empty_lines)
 }
 END_TEST
 
+/* --- the request target (RFC 7230 3.1.1) ------------------------------ */
+
+/* The log of "GET <target> HTTP/1.1\r\nHost: h\r\n\r\n", with the target
+ * as the log writes it. */
+static void expect_target(const char *target, size_t target_len, const char *logged, bool pairs)
+{
+    char in[128], expected[512];
+    size_t n = 0;
+    memcpy(in, "GET ", 4);
+    n += 4;
+    memcpy(in + n, target, target_len);
+    n += target_len;
+    static const char rest[] = " HTTP/1.1\r\nHost: h\r\n\r\n";
+    memcpy(in + n, rest, sizeof(rest) - 1);
+    n += sizeof(rest) - 1;
+    snprintf(expected, sizeof(expected),
+             "begin req\ntext method \"GET\"\ntext uri \"%s\"\ntext host \"h\"\n"
+             "head req v=11 status=0 method=1 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 "
+             "anom=0 expect=0 upgrade=0\nend req framing=0 body=0\n",
+             logged);
+    struct result r = check_splits(KW_TO_SERVER, NULL, in, n, false, pairs);
+    ck_assert_msg(r.ok, "target %s: %s", logged, kw_http_error_text(r.err));
+    ck_assert_str_eq(r.log.text, expected);
+}
+
+#define EXPECT_TARGET(target, logged, pairs) \
+    expect_target((target), sizeof(target) - 1, (logged), (pairs))
+
+START_TEST(request_target_runs_to_the_first_space)
+{
+    /* Bytes a scanner or a broken client puts in a target: kept, delivered as
+     * they came (the output edge escapes them), whatever TCP cut them. */
+    EXPECT_TARGET("/a\\b", "/a\\\\b", false);                /* backslash */
+    EXPECT_TARGET("/say?\"hi\"", "/say?\"hi\"", false);       /* double quotes */
+    EXPECT_TARGET("/\x1b[31mred", "/\\x1b[31mred", false);     /* ESC */
+    EXPECT_TARGET("/del\x7f", "/del\\x7f", false);             /* DEL */
+    EXPECT_TARGET("/caf\xff", "/caf\\xff", false);             /* not UTF-8 */
+    EXPECT_TARGET("/\\\"\x1b\x7f\xff", "/\\\\\"\\x1b\\x7f\\xff", true); /* all: every pair of cuts */
+}
+END_TEST
+
+START_TEST(request_target_takes_every_byte_but_sp_cr_lf)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        char target[3] = { '/', 'x', (char)b }, logged[16];
+        if (b == ' ' || b == '\r' || b == '\n')
+            continue;
+        if (b == '\\')
+            snprintf(logged, sizeof(logged), "/x\\\\");
+        else if (b < 0x20 || b >= 0x7f)
+            snprintf(logged, sizeof(logged), "/x\\x%02x", b);
+        else
+            snprintf(logged, sizeof(logged), "/x%c", (char)b);
+        expect_target(target, 3, logged, false);
+    }
+    /* CR or LF before any SP: no version (HTTP/0.9), the target read so far
+     * delivered first; two spaces: an empty target */
+    static const char cr_in_target[] = "GET /x\ry HTTP/1.1\r\n\r\n";
+    struct result r = check_splits(KW_TO_SERVER, NULL, cr_in_target, sizeof(cr_in_target) - 1,
+                                   false, false);
+    ck_assert_int_eq(r.err, KW_HTTP_E_HTTP09);
+    ck_assert_uint_eq(r.err_offset, 6);
+    ck_assert_str_eq(r.log.text, "begin req\ntext method \"GET\"\ntext uri \"/x\"\n");
+    EXPECT_FAIL(KW_TO_SERVER, "GET /x\n", KW_HTTP_E_HTTP09, 6);
+    EXPECT_FAIL(KW_TO_SERVER, "GET \r\n", KW_HTTP_E_HTTP09, 4);
+    EXPECT_FAIL(KW_TO_SERVER, "GET  /x HTTP/1.1\r\n\r\n", KW_HTTP_E_BAD_URI, 4);
+}
+END_TEST
+
 /* --- framing anomalies (RFC 7230 3.3.3) ------------------------------ */
 
 START_TEST(content_length_and_transfer_encoding)
@@ -557,6 +639,8 @@ static Suite *dec_suite(void)
     tcase_add_test(req, pipelined_requests_every_pair_of_cuts);
     tcase_add_test(req, connection_tokens_lists_and_folding);
     tcase_add_test(req, bare_lf_and_leading_empty_lines);
+    tcase_add_test(req, request_target_runs_to_the_first_space);
+    tcase_add_test(req, request_target_takes_every_byte_but_sp_cr_lf);
     tcase_set_timeout(req, 120);
     suite_add_tcase(s, req);
     TCase *fr = tcase_create("framing");
