@@ -1,8 +1,9 @@
 /* fuzz_http.c: libFuzzer target for the HTTP/1.x decoder, both directions.
  * The first input byte picks the direction, a cut and how responses are
- * answered; the rest is fed whole, then again cut in two, then the
- * connection closes. Beside crashes, over-reads (AddressSanitizer) and
- * undefined behaviour (UBSan), it is a bug when the two runs' events differ
+ * answered; the rest is fed three times, then the connection closes: whole,
+ * cut in two, and one byte at a time (every section of a message then
+ * resumes at every byte). Beside crashes, over-reads (AddressSanitizer) and
+ * undefined behaviour (UBSan), it is a bug when the runs' events differ
  * (the same bytes must give the same result however TCP cut them), or when
  * decoding fails without a reason.
  *   fuzz/run.sh   (clang -fsanitize=fuzzer,address,undefined) */
@@ -78,14 +79,25 @@ static void on_end(void *ctx, enum kw_dir dir, kw_usec ts, enum kw_framing frami
     mix(ctx, (uint64_t)framing << 56 ^ body_len);
 }
 
-static uint64_t run(unsigned mode, const uint8_t *data, size_t size, size_t cut)
+/* Feeds data[0, size) in pieces of `step` bytes (0: cut once, at `cut`). */
+static uint64_t run(unsigned mode, const uint8_t *data, size_t size, size_t cut, size_t step)
 {
     struct digest g = { 1469598103934665603ull, mode, -1 };
     struct kw_http_dec d;
     struct kw_http_sink sink = { &g, on_begin, on_text, on_head, on_end };
     kw_http_dec_init(&d, (mode & 1) ? KW_TO_CLIENT : KW_TO_SERVER, 256, &sink);
-    bool ok = kw_http_dec_feed(&d, 1, kw_slice_make(data, cut));
-    ok = kw_http_dec_feed(&d, 2, kw_slice_make(data + cut, size - cut)) && ok;
+    bool ok = true;
+    if (step) {
+        for (size_t at = 0; at < size; at += step) {
+            size_t n = size - at < step ? size - at : step;
+            ok = kw_http_dec_feed(&d, 1, kw_slice_make(data + at, n)) && ok;
+        }
+    } else {
+        ok = kw_http_dec_feed(&d, 1, kw_slice_make(data, cut));
+        ok = kw_http_dec_feed(&d, 2, kw_slice_make(data + cut, size - cut)) && ok;
+    }
+    if (d.offset != size)
+        abort(); /* every byte is consumed, decoded or not */
     if (!ok && kw_http_dec_error(&d) == KW_HTTP_E_NONE && !kw_http_dec_tunnel(&d))
         abort(); /* failed without saying why */
     mark_event(&g, 5);
@@ -107,8 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(copy, data, size);
     size_t cut = size ? (mode >> 3) % (size + 1) : 0;
-    if (run(mode, copy, size, size) != run(mode, copy, size, cut))
-        abort(); /* the cut changed what was decoded */
+    uint64_t whole = run(mode, copy, size, size, 0);
+    if (whole != run(mode, copy, size, cut, 0) || whole != run(mode, copy, size, 0, 1))
+        abort(); /* the cuts changed what was decoded */
     free(copy);
     return 0;
 }

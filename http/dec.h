@@ -87,7 +87,8 @@ enum kw_http_body {
 #define KW_TEXT_START 0x01 /* first piece of a new occurrence of the field */
 
 /* Callbacks, called from inside kw_http_dec_feed(). Slices are valid only
- * until the callback returns. */
+ * until the callback returns. on_begin and on_end may stop the decoder
+ * (kw_http_dec_stop); on_head stops it by answering KW_BODY_TUNNEL. */
 struct kw_http_sink {
     void *ctx;
     void (*on_begin)(void *ctx, enum kw_dir dir, kw_usec ts);

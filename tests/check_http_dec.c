@@ -22,6 +22,9 @@ struct log {
     int pending_field;
     const char *methods; /* per response, the request method: G(et) H(ead) C(onnect) */
     size_t n_resp;
+    struct kw_http_dec *dec;       /* for a receiver that stops it */
+    int stop_at_begin, stop_at_end; /* stop it in this on_begin or on_end (from 1), or never */
+    int n_begin, n_end;
 };
 
 static const char *const field_names[] = { "method", "uri", "host", "user-agent", "server",
@@ -39,11 +42,24 @@ static void logf_(struct log *l, const char *fmt, ...)
         l->len += (size_t)n < sizeof(l->text) - l->len ? (size_t)n : sizeof(l->text) - l->len - 1;
 }
 
+/* Text as it came, but for control bytes, DEL, bytes >= 0x80 and the
+ * backslash, written \xNN and \\, so that the log says exactly which bytes
+ * were delivered. */
 static void flush_text(struct log *l)
 {
     if (l->pending_field < 0)
         return;
-    logf_(l, "text %s \"%.*s\"\n", field_names[l->pending_field], (int)l->pending_len, l->pending);
+    logf_(l, "text %s \"", field_names[l->pending_field]);
+    for (size_t i = 0; i < l->pending_len; i++) {
+        uint8_t c = (uint8_t)l->pending[i];
+        if (c == '\\')
+            logf_(l, "\\\\");
+        else if (c < 0x20 || c >= 0x7f)
+            logf_(l, "\\x%02x", c);
+        else
+            logf_(l, "%c", c);
+    }
+    logf_(l, "\"\n");
     l->pending_field = -1;
     l->pending_len = 0;
 }
@@ -59,6 +75,8 @@ static void on_begin(void *ctx, enum kw_dir dir, kw_usec ts)
     (void)ts;
     flush_text(l);
     logf_(l, "begin %s\n", dir_name(dir));
+    if (++l->n_begin == l->stop_at_begin)
+        kw_http_dec_stop(l->dec); /* as the tracker does with too many requests in flight */
 }
 
 static void on_text(void *ctx, enum kw_dir dir, enum kw_http_field f, struct kw_slice piece,
@@ -104,6 +122,8 @@ static void on_end(void *ctx, enum kw_dir dir, kw_usec ts, enum kw_framing frami
     flush_text(l);
     logf_(l, "end %s framing=%d body=%llu\n", dir_name(dir), (int)framing,
           (unsigned long long)body_len);
+    if (++l->n_end == l->stop_at_end)
+        kw_http_dec_stop(l->dec);
 }
 
 /* --- guard page ------------------------------------------------------- */
@@ -137,9 +157,11 @@ struct result {
     enum kw_http_error err;
     uint64_t err_offset;
     bool cut; /* kw_http_dec_close said a message was cut short */
+    bool tunnel; /* the decoder was stopped, or a tunnel began */
 };
 
 static uint32_t g_head_max; /* 0: the default cap */
+static int g_stop_at_begin, g_stop_at_end; /* the receiver stops the decoder there; 0: never */
 
 /* Feeds `in` cut at the offsets in `cuts` (ascending), then closes if asked. */
 static void run(enum kw_dir dir, const char *methods, const uint8_t *in, size_t n,
@@ -149,6 +171,9 @@ static void run(enum kw_dir dir, const char *methods, const uint8_t *in, size_t 
     memset(r, 0, sizeof(*r));
     r->log.pending_field = -1;
     r->log.methods = methods;
+    r->log.dec = &d;
+    r->log.stop_at_begin = g_stop_at_begin;
+    r->log.stop_at_end = g_stop_at_end;
     struct kw_http_sink sink = { &r->log, on_begin, on_text, on_head, on_end };
     kw_http_dec_init(&d, dir, g_head_max, &sink);
     size_t from = 0;
@@ -158,6 +183,7 @@ static void run(enum kw_dir dir, const char *methods, const uint8_t *in, size_t 
         r->ok = kw_http_dec_feed(&d, 1000, kw_slice_make(in + from, to - from)) && r->ok;
         from = to;
     }
+    r->tunnel = kw_http_dec_tunnel(&d);
     if (close_at_end)
         r->cut = kw_http_dec_close(&d, 2000);
     flush_text(&r->log);
@@ -169,7 +195,7 @@ static void same(const struct result *a, const struct result *b, const char *wha
                  size_t c2)
 {
     if (strcmp(a->log.text, b->log.text) || a->ok != b->ok || a->err != b->err ||
-        a->err_offset != b->err_offset || a->cut != b->cut)
+        a->err_offset != b->err_offset || a->cut != b->cut || a->tunnel != b->tunnel)
         ck_abort_msg("%s: cut at %zu,%zu changed the result:\n--- whole\n%s--- cut\n%s", what, c1,
                      c2, a->log.text, b->log.text);
 }
@@ -305,6 +331,75 @@ START_TEST(bare_lf_and_leading_empty_lines)
            "begin req\ntext method \"GET\"\ntext uri \"/\"\ntext host \"h\"\n"
            "head req v=11 status=0 method=1 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 anom=0 "
            "expect=0 upgrade=0\nend req framing=0 body=0\n");
+}
+END_TEST
+
+/* --- the request target (RFC 7230 3.1.1) ------------------------------ */
+
+/* The log of "GET <target> HTTP/1.1\r\nHost: h\r\n\r\n", with the target
+ * as the log writes it. */
+static void expect_target(const char *target, size_t target_len, const char *logged, bool pairs)
+{
+    char in[128], expected[512];
+    size_t n = 0;
+    memcpy(in, "GET ", 4);
+    n += 4;
+    memcpy(in + n, target, target_len);
+    n += target_len;
+    static const char rest[] = " HTTP/1.1\r\nHost: h\r\n\r\n";
+    memcpy(in + n, rest, sizeof(rest) - 1);
+    n += sizeof(rest) - 1;
+    snprintf(expected, sizeof(expected),
+             "begin req\ntext method \"GET\"\ntext uri \"%s\"\ntext host \"h\"\n"
+             "head req v=11 status=0 method=1 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 "
+             "anom=0 expect=0 upgrade=0\nend req framing=0 body=0\n",
+             logged);
+    struct result r = check_splits(KW_TO_SERVER, NULL, in, n, false, pairs);
+    ck_assert_msg(r.ok, "target %s: %s", logged, kw_http_error_text(r.err));
+    ck_assert_str_eq(r.log.text, expected);
+}
+
+#define EXPECT_TARGET(target, logged, pairs) \
+    expect_target((target), sizeof(target) - 1, (logged), (pairs))
+
+START_TEST(request_target_runs_to_the_first_space)
+{
+    /* Bytes a scanner or a broken client puts in a target: kept, delivered as
+     * they came (the output edge escapes them), whatever TCP cut them. */
+    EXPECT_TARGET("/a\\b", "/a\\\\b", false);                /* backslash */
+    EXPECT_TARGET("/say?\"hi\"", "/say?\"hi\"", false);       /* double quotes */
+    EXPECT_TARGET("/\x1b[31mred", "/\\x1b[31mred", false);     /* ESC */
+    EXPECT_TARGET("/del\x7f", "/del\\x7f", false);             /* DEL */
+    EXPECT_TARGET("/caf\xff", "/caf\\xff", false);             /* not UTF-8 */
+    EXPECT_TARGET("/\\\"\x1b\x7f\xff", "/\\\\\"\\x1b\\x7f\\xff", true); /* all: every pair of cuts */
+}
+END_TEST
+
+START_TEST(request_target_takes_every_byte_but_sp_cr_lf)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        char target[3] = { '/', 'x', (char)b }, logged[16];
+        if (b == ' ' || b == '\r' || b == '\n')
+            continue;
+        if (b == '\\')
+            snprintf(logged, sizeof(logged), "/x\\\\");
+        else if (b < 0x20 || b >= 0x7f)
+            snprintf(logged, sizeof(logged), "/x\\x%02x", b);
+        else
+            snprintf(logged, sizeof(logged), "/x%c", (char)b);
+        expect_target(target, 3, logged, false);
+    }
+    /* CR or LF before any SP: no version (HTTP/0.9), the target read so far
+     * delivered first; two spaces: an empty target */
+    static const char cr_in_target[] = "GET /x\ry HTTP/1.1\r\n\r\n";
+    struct result r = check_splits(KW_TO_SERVER, NULL, cr_in_target, sizeof(cr_in_target) - 1,
+                                   false, false);
+    ck_assert_int_eq(r.err, KW_HTTP_E_HTTP09);
+    ck_assert_uint_eq(r.err_offset, 6);
+    ck_assert_str_eq(r.log.text, "begin req\ntext method \"GET\"\ntext uri \"/x\"\n");
+    EXPECT_FAIL(KW_TO_SERVER, "GET /x\n", KW_HTTP_E_HTTP09, 6);
+    EXPECT_FAIL(KW_TO_SERVER, "GET \r\n", KW_HTTP_E_HTTP09, 4);
+    EXPECT_FAIL(KW_TO_SERVER, "GET  /x HTTP/1.1\r\n\r\n", KW_HTTP_E_BAD_URI, 4);
 }
 END_TEST
 
@@ -450,6 +545,126 @@ START_TEST(keep_alive_parameters)
 }
 END_TEST
 
+/* --- where one section hands over to the next ------------------------- */
+
+START_TEST(chunked_body_trailers_then_next_message_every_pair_of_cuts)
+{
+    /* head -> chunk-size line -> data -> last chunk -> trailers -> the next
+     * message's start line -> a Content-Length body -> a message with none */
+    static const char in[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"
+                             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                             "HTTP/1.0 304 Not Modified\r\n\r\n";
+    struct result r = check_splits(KW_TO_CLIENT, NULL, in, sizeof(in) - 1, false, true);
+    ck_assert(r.ok);
+    ck_assert_str_eq(r.log.text,
+                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=-0 te=1 chunked=1 anom=0 expect=0 upgrade=0\nend resp framing=2 body=3\n"
+                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=2 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=2\n"
+                     "begin resp\nhead resp v=10 status=304 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=-0 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n");
+}
+END_TEST
+
+START_TEST(trailers_fall_under_the_cap)
+{
+    /* The cap counts again from the trailers' first byte: a head of exactly
+     * the cap passes, trailers of exactly the cap pass, one byte more fails
+     * at the cap's byte, whatever the cuts. */
+    static const char head[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    static const char chunks[] = "1\r\nx\r\n0\r\n";
+    static const char fits[] = "X-Checksum: 0123456789abcdef0123456789abcde\r\n\r\n";
+    static const char over[] = "X-Checksum: 0123456789abcdef0123456789abcdef\r\n\r\n";
+    ck_assert_uint_eq(sizeof(head), sizeof(fits));
+    char in[256];
+    g_head_max = sizeof(head) - 1;
+    int n = snprintf(in, sizeof(in), "%s%s%s%s", head, chunks, fits, head);
+    struct result r = check_splits(KW_TO_CLIENT, NULL, in, (size_t)n, false, true);
+    ck_assert_msg(r.ok, "%s", kw_http_error_text(r.err));
+    ck_assert_str_eq(r.log.text,
+                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=-0 te=1 chunked=1 anom=0 expect=0 upgrade=0\nend resp framing=2 body=1\n"
+                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "cl=-0 te=1 chunked=1 anom=0 expect=0 upgrade=0\n");
+    n = snprintf(in, sizeof(in), "%s%s%s", head, chunks, over);
+    r = check_splits(KW_TO_CLIENT, NULL, in, (size_t)n, false, true);
+    g_head_max = 0;
+    ck_assert(!r.ok);
+    ck_assert_int_eq(r.err, KW_HTTP_E_HEAD_TOO_BIG);
+    ck_assert_uint_eq(r.err_offset, (sizeof(head) - 1) + (sizeof(chunks) - 1) + (sizeof(head) - 1));
+}
+END_TEST
+
+START_TEST(start_line_falls_under_the_cap)
+{
+    /* The cap inside the method, inside the target, just after the request
+     * line, inside a reason phrase: the text read up to it is delivered, the
+     * error is at the cap, whatever the cuts. */
+    static const struct {
+        enum kw_dir dir;
+        uint32_t cap;
+        const char *in, *log;
+    } cases[] = {
+        { KW_TO_SERVER, 2, "GET /abcdef HTTP/1.1\r\nHost: h\r\n\r\n",
+          "begin req\ntext method \"GE\"\n" },
+        { KW_TO_SERVER, 7, "GET /abcdef HTTP/1.1\r\nHost: h\r\n\r\n",
+          "begin req\ntext method \"GET\"\ntext uri \"/ab\"\n" },
+        { KW_TO_SERVER, 22, "GET /abcdef HTTP/1.1\r\nHost: h\r\n\r\n",
+          "begin req\ntext method \"GET\"\ntext uri \"/abcdef\"\n" },
+        { KW_TO_CLIENT, 14, "HTTP/1.1 200 OK\r\n\r\n", "begin resp\n" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        g_head_max = cases[i].cap;
+        struct result r = check_splits(cases[i].dir, NULL, cases[i].in, strlen(cases[i].in),
+                                       false, true);
+        g_head_max = 0;
+        ck_assert_msg(!r.ok && r.err == KW_HTTP_E_HEAD_TOO_BIG, "case %zu", i);
+        ck_assert_uint_eq(r.err_offset, cases[i].cap);
+        ck_assert_str_eq(r.log.text, cases[i].log);
+    }
+}
+END_TEST
+
+START_TEST(empty_lines_between_messages)
+{
+    /* Up to eight empty lines before a message are tolerated (RFC 7230 3.5);
+     * bare CRs are skipped and not counted; the ninth LF is not HTTP. */
+    static const char eight[] = "GET /1 HTTP/1.1\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\n"
+                                "\r\r\r\r\r\r\r\r\r\rGET /2 HTTP/1.1\r\n\r\n";
+    struct result r = check_splits(KW_TO_SERVER, NULL, eight, sizeof(eight) - 1, false, false);
+    ck_assert_msg(r.ok, "%s", kw_http_error_text(r.err));
+    ck_assert_ptr_nonnull(strstr(r.log.text, "text uri \"/2\""));
+    EXPECT_FAIL(KW_TO_SERVER, "GET /1 HTTP/1.1\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET /2",
+                KW_HTTP_E_TOO_MANY_EMPTY_LINES, 19 + 8 * 2 + 1);
+}
+END_TEST
+
+START_TEST(receiver_stops_the_decoder)
+{
+    /* From on_begin (the tracker, with too many requests in flight) and from
+     * on_end: the rest is ignored, feeding goes on without error, and the
+     * decoder says it is no longer decoding, whatever the cuts. */
+    static const char in[] = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n";
+    static const char first[] = "begin req\ntext method \"GET\"\ntext uri \"/1\"\n"
+                                "head req v=11 status=0 method=1 conn=0 pconn=0 ka=-1/-1 cl=-0 "
+                                "te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
+                                "end req framing=0 body=0\n";
+    char expected[1024];
+    g_stop_at_begin = 2;
+    struct result r = check_splits(KW_TO_SERVER, NULL, in, sizeof(in) - 1, true, true);
+    g_stop_at_begin = 0;
+    snprintf(expected, sizeof(expected), "%sbegin req\n", first);
+    ck_assert(r.ok && r.tunnel && !r.cut);
+    ck_assert_str_eq(r.log.text, expected);
+    g_stop_at_end = 1;
+    r = check_splits(KW_TO_SERVER, NULL, in, sizeof(in) - 1, true, true);
+    g_stop_at_end = 0;
+    ck_assert(r.ok && r.tunnel && !r.cut);
+    ck_assert_str_eq(r.log.text, first);
+}
+END_TEST
+
 /* --- not HTTP --------------------------------------------------------- */
 
 START_TEST(not_http_is_named)
@@ -557,6 +772,8 @@ static Suite *dec_suite(void)
     tcase_add_test(req, pipelined_requests_every_pair_of_cuts);
     tcase_add_test(req, connection_tokens_lists_and_folding);
     tcase_add_test(req, bare_lf_and_leading_empty_lines);
+    tcase_add_test(req, request_target_runs_to_the_first_space);
+    tcase_add_test(req, request_target_takes_every_byte_but_sp_cr_lf);
     tcase_set_timeout(req, 120);
     suite_add_tcase(s, req);
     TCase *fr = tcase_create("framing");
@@ -573,6 +790,14 @@ static Suite *dec_suite(void)
     tcase_add_test(resp, upgrade_and_connect_tunnel);
     tcase_add_test(resp, keep_alive_parameters);
     suite_add_tcase(s, resp);
+    TCase *sec = tcase_create("sections");
+    tcase_add_test(sec, chunked_body_trailers_then_next_message_every_pair_of_cuts);
+    tcase_add_test(sec, trailers_fall_under_the_cap);
+    tcase_add_test(sec, start_line_falls_under_the_cap);
+    tcase_add_test(sec, empty_lines_between_messages);
+    tcase_add_test(sec, receiver_stops_the_decoder);
+    tcase_set_timeout(sec, 120);
+    suite_add_tcase(s, sec);
     TCase *bad = tcase_create("hostile");
     tcase_add_test(bad, not_http_is_named);
     tcase_add_test(bad, header_bomb_hits_the_cap);
