@@ -255,9 +255,9 @@ int main(int argc, char **argv)
         setvbuf(json_file, json_buffer, _IOFBF, sizeof(json_buffer));
     /* The text report goes to standard output unless JSON does. */
     if (!o.json_path || json_file)
-        outs[n_outs++] = kw_out_new("text", stdout);
+        outs[n_outs++] = kw_out_new("text", stdout, NULL);
     if (o.json_path)
-        outs[n_outs++] = kw_out_new("json", json_file ? json_file : stdout);
+        outs[n_outs++] = kw_out_new("json", json_file ? json_file : stdout, NULL);
     rules = kw_rules_new(o.rules);
     track = rules ? kw_track_new(o.head_max, &stats) : NULL;
     for (size_t i = 0; track && i < n_outs; i++)

@@ -1,5 +1,6 @@
 /* json.c: one JSON object per line. Field names are a public contract:
  * add fields, never rename them. */
+#include "output/community_id.h"
 #include "output/escape.h"
 #include "output/out-impl.h"
 
@@ -106,10 +107,11 @@ static void anomalies(struct kw_buf *b, const char *k, size_t kn, uint8_t a)
 /* The connection's part of the common fields, formatted at its first event. */
 struct json_conn {
     uint16_t len;
-    char text[160];
+    char text[208];
 };
 
-static const struct json_conn *conn_fields(struct json_conn *jc, const struct kw_conn_info *c)
+static const struct json_conn *conn_fields(const struct kw_out *o, struct json_conn *jc,
+                                           const struct kw_conn_info *c)
 {
     if (jc->len)
         return jc;
@@ -123,6 +125,9 @@ static const struct json_conn *conn_fields(struct json_conn *jc, const struct kw
     out_endpoint_ip(&b, &c->key.server);
     kw_buf_put(&b, "\"", 1);
     u64(&b, KEY("server_port"), c->key.server.port);
+    char id[KW_COMMUNITY_ID_LEN];
+    kw_community_id(&c->key, o->opts.community_id_seed, id);
+    str(&b, KEY("community_id"), id);
     jc->len = (uint16_t)(b.len < sizeof(jc->text) ? b.len : sizeof(jc->text));
     memcpy(jc->text, b.p, jc->len);
     kw_buf_free(&b);
@@ -147,7 +152,7 @@ static void event_head_server(struct kw_out *o, const char *event, kw_usec ts,
         kw_buf_put(b, "\"", 1);
     }
     if (c) {
-        conn_fields(jc, c);
+        conn_fields(o, jc, c);
         kw_buf_put(b, jc->text, jc->len);
     } else if (server) {
         kw_buf_put(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"", sizeof(",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"") - 1);

@@ -32,6 +32,7 @@ extern const struct out_format out_format_text, out_format_json;
 
 struct kw_out {
     const struct out_format *format;
+    struct kw_out_options opts;
     FILE *f;
     struct kw_buf buf; /* one event is formatted here, then written */
     struct kw_txn_consumer txn_consumer;

@@ -149,7 +149,7 @@ static void on_server(void *ctx, const struct kw_server_policy *p)
 
 /* --- public ------------------------------------------------------------ */
 
-struct kw_out *kw_out_new(const char *format, FILE *f)
+struct kw_out *kw_out_new(const char *format, FILE *f, const struct kw_out_options *opts)
 {
     const struct out_format *fmt = NULL;
     for (size_t i = 0; i < N_FORMATS; i++)
@@ -159,6 +159,8 @@ struct kw_out *kw_out_new(const char *format, FILE *f)
     if (!o)
         return NULL;
     o->format = fmt;
+    if (opts)
+        o->opts = *opts;
     o->f = f;
     o->txn_consumer = (struct kw_txn_consumer){ .ctx = o, .on_txn = on_txn, .on_fin = on_fin,
                                                 .on_end = on_end };

@@ -5,6 +5,7 @@
 #ifndef KW_OUT_H
 #define KW_OUT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/stats.h"
@@ -14,10 +15,16 @@
 
 struct kw_out;
 
+/* How outputs write; zeroed means the defaults. */
+struct kw_out_options {
+    uint16_t community_id_seed; /* Community ID v1 seed (JSON `community_id`) */
+};
+
 /* An output in format `format` ("text", "json"; kw_out_formats() lists
  * them) writing to `f`, which the caller keeps open until kw_out_free().
- * NULL for an unknown format or no memory. */
-struct kw_out *kw_out_new(const char *format, FILE *f);
+ * `opts` is copied; NULL: the defaults. NULL for an unknown format or no
+ * memory. */
+struct kw_out *kw_out_new(const char *format, FILE *f, const struct kw_out_options *opts);
 
 /* The format names, comma-separated, for messages. */
 const char *kw_out_formats(void);
