@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "capture/cap.h"
-#include "capture/link.h"
 #include "common/stats.h"
 #include "http/track.h"
 #include "output/out.h"
@@ -199,18 +198,6 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
-static void skip(struct kw_stats *st, enum kw_link_res r)
-{
-    switch (r) {
-    case KW_LINK_IPV6: st->skip_ipv6++; break;
-    case KW_LINK_NOT_IP: st->skip_not_ip++; break;
-    case KW_LINK_TRUNCATED: st->skip_truncated++; break;
-    case KW_LINK_FRAGMENT: st->skip_fragment++; break;
-    case KW_LINK_INVALID: st->skip_invalid++; break;
-    case KW_LINK_IPV4: break;
-    }
-}
-
 int main(int argc, char **argv)
 {
     struct options o;
@@ -265,20 +252,16 @@ int main(int argc, char **argv)
     }
 
     struct kw_pkt pkt;
-    kw_usec last_ts = KW_TS_NONE;
-    while (kw_cap_next(cap, &pkt) == KW_CAP_PKT) {
-        struct kw_slice ip;
-        if (pkt.ts > last_ts)
-            last_ts = pkt.ts;
-        enum kw_link_res r = kw_link_ip(pkt.linktype, pkt.bytes, pkt.wire_len, &ip);
-        if (r == KW_LINK_IPV4) {
-            kw_reasm_feed(reasm, pkt.ts, pkt.frame, ip);
-            continue;
-        }
-        skip(&stats, r);
-        if (r == KW_LINK_TRUNCATED && ip.len)
-            kw_reasm_feed_cut(reasm, pkt.ts, pkt.frame, ip);
+    const char *stopped_by = NULL; /* a read error */
+    for (enum kw_cap_res res; !stopped_by && (res = kw_cap_next(cap, &pkt)) != KW_CAP_END;) {
+        if (res == KW_CAP_ERROR)
+            stopped_by = kw_cap_error(cap);
+        else if (res == KW_CAP_PKT)
+            kw_reasm_feed(reasm, &pkt);
+        /* KW_CAP_TIMEOUT: a quiet live capture, nothing to do yet */
     }
+    /* Stopped or not, everything decoded so far is reported. */
+    kw_usec last_ts = kw_cap_latest_ts(cap);
     kw_reasm_finish(reasm, last_ts);
     kw_rules_finish(rules, last_ts);
     stats.servers_untracked = kw_rules_servers_untracked(rules);
@@ -286,6 +269,10 @@ int main(int argc, char **argv)
     status = o.fail_on >= 0 && kw_rules_worst(rules) >= o.fail_on ? 1 : 0;
     if (ferror(out_file) || fflush(out_file) == EOF) {
         fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
+        status = EXIT_USAGE;
+    }
+    if (stopped_by) { /* after the report, which holds what came before it */
+        fprintf(stderr, "keepwatch: %s\n", stopped_by);
         status = EXIT_USAGE;
     }
 
