@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture/cap.h"
 #include "common/stats.h"
@@ -47,6 +48,8 @@ static void usage(FILE *f)
           "                        (default 65536)\n"
           "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
           "                        old starts a new connection (default 1)\n"
+          "  --flow-timeout-idle S end a connection with no data, FIN or RST for S seconds\n"
+          "                        (close \"timeout\"; default 300, 0: never)\n"
           "  --max-header-bytes N  cap on a message's start line and headers (default 65536)\n"
           "  --rules FILE          rule settings: disable, severity, grace, suppress, expect\n"
           "                        (docs/rules.md)\n"
@@ -84,6 +87,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         return -1;
     o->reasm.n_tcp_streams = KW_REASM_STREAMS_DEFAULT;
     o->reasm.flow_timeout_s = KW_REASM_FLOW_TIMEOUT_DEFAULT;
+    o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
     o->rules = kw_rules_config_new();
@@ -122,7 +126,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (!strncmp(a, "--json=", 7)) {
             o->json_path = a + 7;
         } else if (!strcmp(a, "--max-streams") || !strcmp(a, "--flow-timeout") ||
-                   !strcmp(a, "--max-header-bytes")) {
+                   !strcmp(a, "--flow-timeout-idle") || !strcmp(a, "--max-header-bytes")) {
             if (!val) {
                 fprintf(stderr, "keepwatch: %s wants a number\n", a);
                 return -1;
@@ -135,6 +139,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                 if (parse_number(a, val, 0, 86400, &v) < 0)
                     return -1;
                 o->reasm.flow_timeout_s = (int)v;
+            } else if (!strcmp(a, "--flow-timeout-idle")) {
+                if (parse_number(a, val, 0, 31 * 86400, &v) < 0)
+                    return -1;
+                o->reasm.idle_timeout_s = (int)v;
             } else {
                 if (parse_number(a, val, 256, 16 << 20, &v) < 0)
                     return -1;
@@ -252,13 +260,24 @@ int main(int argc, char **argv)
     }
 
     struct kw_pkt pkt;
+    kw_usec next_tick = KW_TS_NONE;
     const char *stopped_by = NULL; /* a read error */
     for (enum kw_cap_res res; !stopped_by && (res = kw_cap_next(cap, &pkt)) != KW_CAP_END;) {
-        if (res == KW_CAP_ERROR)
+        if (res == KW_CAP_ERROR) {
             stopped_by = kw_cap_error(cap);
-        else if (res == KW_CAP_PKT)
+        } else if (res == KW_CAP_TIMEOUT) {
+            /* A quiet live capture: its packet times are the clock's. */
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            kw_reasm_tick(reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+        } else {
+            if (pkt.ts >= next_tick) { /* idle connections end before their late packets */
+                kw_reasm_tick(reasm, pkt.ts);
+                next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
+                                                                 : INT64_MAX;
+            }
             kw_reasm_feed(reasm, &pkt);
-        /* KW_CAP_TIMEOUT: a quiet live capture, nothing to do yet */
+        }
     }
     /* Stopped or not, everything decoded so far is reported. */
     kw_usec last_ts = kw_cap_latest_ts(cap);

@@ -28,6 +28,8 @@ struct kw_stats {
     uint64_t tcp_invalid;      /* TCP headers the reassembler rejected */
     uint64_t connections_gap;  /* connections where a missing segment stopped reassembly */
     uint64_t connections;      /* TCP connections seen from their handshake */
+    uint64_t idle_timeouts;    /* connections ended by the idle limit (--flow-timeout-idle):
+                                * no data, FIN or RST for longer */
     /* http/ */
     uint64_t http_connections; /* connections with at least one HTTP message */
     uint64_t requests;

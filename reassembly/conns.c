@@ -1,5 +1,6 @@
 /* conns.c: our connection records beside libnids' streams: a fixed pool, a
- * hash table on the 4-tuple, the opening order, FINs in stream order and gaps. Nothing here allocates after reasm_table_init(). */
+ * hash table on the 4-tuple, the activity and opening orders, FINs in stream
+ * order and gaps. Nothing here allocates after reasm_table_init(). */
 #include "reassembly/conns.h"
 
 #include <stdlib.h>
@@ -100,41 +101,49 @@ static void slot_remove(struct reasm_table *t, const struct reasm_conn *c)
     t->slots[i] = 0;
 }
 
-/* --- the opening order ------------------------------------------------------- */
+/* --- the two orders ---------------------------------------------------------- */
 
-static void list_append(struct reasm_table *t, uint32_t ci)
+static void list_append(struct reasm_table *t, enum reasm_order o, uint32_t ci)
 {
-    struct reasm_list *l = &t->opened;
-    t->conns[ci].opening = (struct reasm_link){ l->tail, 0 };
+    struct reasm_list *l = &t->lists[o];
+    t->conns[ci].order[o] = (struct reasm_link){ l->tail, 0 };
     if (l->tail)
-        t->conns[l->tail].opening.next = ci;
+        t->conns[l->tail].order[o].next = ci;
     else
         l->head = ci;
     l->tail = ci;
 }
 
-static void list_unlink(struct reasm_table *t, uint32_t ci)
+static void list_unlink(struct reasm_table *t, enum reasm_order o, uint32_t ci)
 {
-    struct reasm_list *l = &t->opened;
-    struct reasm_link k = t->conns[ci].opening;
+    struct reasm_list *l = &t->lists[o];
+    struct reasm_link k = t->conns[ci].order[o];
     if (k.prev)
-        t->conns[k.prev].opening.next = k.next;
+        t->conns[k.prev].order[o].next = k.next;
     else
         l->head = k.next;
     if (k.next)
-        t->conns[k.next].opening.prev = k.prev;
+        t->conns[k.next].order[o].prev = k.prev;
     else
         l->tail = k.prev;
 }
 
-struct reasm_conn *reasm_conn_first_opened(const struct reasm_table *t)
+struct reasm_conn *reasm_conn_first(const struct reasm_table *t, enum reasm_order order)
 {
-    uint32_t ci = t->opened.head;
+    uint32_t ci = t->lists[order].head;
     return ci ? &t->conns[ci] : NULL;
 }
 
+void reasm_conn_move_to_tail(struct reasm_table *t, struct reasm_conn *c,
+                             enum reasm_order order)
+{
+    uint32_t ci = (uint32_t)(c - t->conns);
+    list_unlink(t, order, ci);
+    list_append(t, order, ci);
+}
+
 struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uint16_t cli_port,
-                                   uint32_t srv_addr, uint16_t srv_port)
+                                   uint32_t srv_addr, uint16_t srv_port, kw_usec now)
 {
     uint32_t ci;
     if (t->free_head) {
@@ -152,9 +161,11 @@ struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uin
     c->srv_addr = srv_addr;
     c->srv_port = srv_port;
     c->is_open = true;
+    c->last_active = now;
     c->fin_at[0] = c->fin_at[1] = -1;
     *conn_slot(t, cli_addr, cli_port, srv_addr, srv_port) = ci;
-    list_append(t, ci);
+    list_append(t, REASM_BY_ACTIVITY, ci);
+    list_append(t, REASM_BY_OPENING, ci);
     return c;
 }
 
@@ -223,7 +234,8 @@ void reasm_conn_end(struct reasm_table *t, struct reasm_conn *c, struct kw_reasm
     void *user = c->user;
     uint32_t ci = (uint32_t)(c - t->conns);
     slot_remove(t, c);
-    list_unlink(t, ci);
+    list_unlink(t, REASM_BY_ACTIVITY, ci);
+    list_unlink(t, REASM_BY_OPENING, ci);
     c->is_open = false;
     c->stream = NULL;
     c->user = NULL;

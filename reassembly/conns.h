@@ -1,6 +1,7 @@
 /* conns.h: reassembly/'s own record of each connection libnids follows, for
  * what libnids does not tell: who sent a FIN and when, how far each direction
- * went on the wire (gaps), the order connections opened in. Internal to reassembly/: no other folder includes it,
+ * went on the wire (gaps), how long a connection has been idle, the order
+ * connections opened in. Internal to reassembly/: no other folder includes it,
  * and nothing here knows libnids' types. */
 #ifndef KW_REASM_CONNS_H
 #define KW_REASM_CONNS_H
@@ -22,9 +23,13 @@ struct reasm_segment {
     size_t payload;    /* as the IP length says, captured or not */
 };
 
-/* The open connections in the order they opened (the order of the final
- * flush): a doubly linked list of pool indices (0: none), so that a record
- * leaves it in O(1) and nothing is allocated. */
+/* Two orders over the open connections, each a doubly linked list of pool
+ * indices (0: none): moving a record costs O(1), nothing is allocated. */
+enum reasm_order {
+    REASM_BY_ACTIVITY = 0, /* least recently active first: the next to go idle */
+    REASM_BY_OPENING = 1,  /* first opened first: the order of the final flush */
+};
+
 struct reasm_link {
     uint32_t prev, next;
 };
@@ -40,7 +45,8 @@ struct reasm_conn {
     bool fin_seen[2];
     struct tcp_stream *stream;   /* libnids' stream while it follows the connection */
     void *user;                  /* what the sink's on_open returned */
-    struct reasm_link opening;   /* its place in reasm_table.opened */
+    kw_usec last_active;         /* capture time of its last data, FIN or RST, or opening */
+    struct reasm_link order[2];  /* by enum reasm_order */
     uint32_t next_free;
     uint32_t seq_base[2];        /* sequence number of each direction's first data byte */
     uint64_t delivered[2];       /* bytes handed to the sink (libnids' counters are int) */
@@ -58,7 +64,7 @@ struct reasm_table {
     uint32_t never_used;       /* records from here on were never taken */
     uint32_t *slots;           /* open addressing, linear probing: record index or 0 */
     uint32_t slot_mask;
-    struct reasm_list opened;  /* by opening, first opened first */
+    struct reasm_list lists[2]; /* by enum reasm_order */
     struct kw_reasm_sink sink;
     struct kw_stats *stats;
 };
@@ -72,13 +78,25 @@ void reasm_table_free(struct reasm_table *t);
 struct reasm_conn *reasm_conn_find(const struct reasm_table *t, uint32_t a1, uint16_t p1,
                                    uint32_t a2, uint16_t p2);
 
-/* Takes a record for a connection not in the table; NULL when the pool is
- * empty. The caller fills in the stream and sequence bases. */
+/* Takes a record for a connection not in the table, active at `now`; NULL
+ * when the pool is empty. The caller fills in the stream and sequence bases. */
 struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uint16_t cli_port,
-                                   uint32_t srv_addr, uint16_t srv_port);
+                                   uint32_t srv_addr, uint16_t srv_port, kw_usec now);
 
-/* The open connection opened first, or NULL when none is open. */
-struct reasm_conn *reasm_conn_first_opened(const struct reasm_table *t);
+void reasm_conn_move_to_tail(struct reasm_table *t, struct reasm_conn *c,
+                             enum reasm_order order);
+
+/* A packet of `c` was seen at `now`: it is the most recently active. O(1);
+ * inline, as it runs for most packets, and most of them find `c` last already. */
+static inline void reasm_conn_touch(struct reasm_table *t, struct reasm_conn *c, kw_usec now)
+{
+    c->last_active = now;
+    if (t->lists[REASM_BY_ACTIVITY].tail != (uint32_t)(c - t->conns))
+        reasm_conn_move_to_tail(t, c, REASM_BY_ACTIVITY);
+}
+
+/* The first connection in `order`, or NULL when none is open. */
+struct reasm_conn *reasm_conn_first(const struct reasm_table *t, enum reasm_order order);
 
 /* What a packet of `c` shows that libnids does not tell: how far its
  * direction's data went on the wire, and its first FIN, at the packet's time

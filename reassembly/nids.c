@@ -4,8 +4,9 @@
  *
  * Beside libnids' stream table we keep our own connection records (conns.c),
  * for what libnids does not tell: who sent a FIN or RST and when, packets of
- * connections it does not follow, and segments missing from the capture
- * (libnids stalls a direction at a hole, silently). */
+ * connections it does not follow, segments missing from the capture (libnids
+ * stalls a direction at a hole, silently), and idle connections (libnids has
+ * no idle timeout: a connection whose FIN or RST was lost would stay open). */
 #include "reassembly/reasm.h"
 
 #include <netinet/in.h>
@@ -27,6 +28,9 @@ struct kw_reasm {
     struct reasm_table conns;
     struct kw_stats *stats;
     pcap_t *dead;                /* DLT_RAW: libnids takes its link offset from it */
+    kw_usec idle_limit;          /* 0: connections never go idle */
+    kw_usec clock;               /* the latest packet time fed: activity is stamped with it,
+                                  * so the activity order is also an order in time */
     /* the packet being fed */
     kw_usec ts;
     uint64_t frame;
@@ -49,6 +53,8 @@ static void end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_e
     c->stream = NULL;
     if (!r->ended)
         r->ended = c;
+    if (end.how == KW_CLOSE_TIMEOUT && end.timeout == KW_TIMEOUT_IDLE)
+        r->stats->idle_timeouts++;
     reasm_conn_end(&r->conns, c, &end);
 }
 
@@ -58,6 +64,22 @@ static void end_now(struct kw_reasm *r, struct reasm_conn *c, enum kw_close how,
 {
     end_conn(r, c, (struct kw_reasm_end){ .how = how, .timeout = why, .rst_dir = rst_dir,
                                           .ts = r->ts, .frame = r->frame });
+}
+
+/* Lets libnids forget a connection we end ourselves; from outside any libnids
+ * callback only (freeing there is a double free: API.txt 7). libnids may have
+ * freed the stream silently (a tcp_flow_timeout takeover) and reused it for a
+ * new half-open connection on the same 4-tuple: it is still ours only if the
+ * 4-tuple finds it and it points back at our record. */
+static void release_stream(struct reasm_conn *c)
+{
+    struct tuple4 t = { c->cli_port, c->srv_port, c->cli_addr, c->srv_addr };
+    struct tcp_stream *s = nids_find_tcp_stream(&t);
+    if (s && s == c->stream && s->user == c) {
+        s->user = NULL;
+        nids_free_tcp_stream(s); /* no callback */
+    }
+    c->stream = NULL;
 }
 
 /* --- libnids callbacks ------------------------------------------------------- */
@@ -73,7 +95,7 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
         end_now(r, old, KW_CLOSE_TIMEOUT, KW_TIMEOUT_REUSED, KW_TO_SERVER);
     }
     struct reasm_conn *c = reasm_conn_open(&r->conns, a->addr.saddr, a->addr.source,
-                                           a->addr.daddr, a->addr.dest);
+                                           a->addr.daddr, a->addr.dest, r->clock);
     if (!c) { /* cannot happen: our pool is as large as libnids' */
         r->stats->streams_evicted++;
         return;
@@ -202,6 +224,10 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
                  cfg->n_tcp_streams);
         return NULL;
     }
+    if (cfg->idle_timeout_s < 0) {
+        snprintf(err, KW_REASM_ERRBUF, "idle timeout %d s is negative", cfg->idle_timeout_s);
+        return NULL;
+    }
     struct kw_reasm *r = calloc(1, sizeof(*r));
     /* libnids' pool: 3/4 of its hash size, and one */
     if (!r || reasm_table_init(&r->conns, (uint32_t)cfg->n_tcp_streams * 3 / 4 + 1, sink,
@@ -211,6 +237,8 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
         return NULL;
     }
     r->stats = stats;
+    r->idle_limit = (kw_usec)cfg->idle_timeout_s * KW_USEC_PER_SEC;
+    r->clock = KW_TS_NONE;
     set_libnids_params(cfg, r->dead);
     if (!nids_init()) {
         snprintf(err, KW_REASM_ERRBUF, "cannot start the TCP reassembler: %s", nids_errbuf);
@@ -302,6 +330,7 @@ static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
         return;
     }
     reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
+    reasm_conn_touch(&r->conns, c, r->clock);
 }
 
 /* A TCP/IPv4 packet the snaplen cut: its data is missing, the gap shows at the end. */
@@ -314,10 +343,13 @@ static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
     if (!c)
         return;
     reasm_conn_note_segment(&r->conns, c, &sg, pkt->ts, pkt->frame);
+    reasm_conn_touch(&r->conns, c, r->clock);
 }
 
 void kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
+    if (pkt->ts > r->clock)
+        r->clock = pkt->ts;
     const struct kw_ip *ip = &pkt->ip;
     if (ip->family != 4) { /* libnids has no IPv6 */
         r->stats->skip_ipv6++;
@@ -357,14 +389,32 @@ void kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
         after_segment(r, &sg, c, unknown);
 }
 
+/* --- time ---------------------------------------------------------------------- */
+
+void kw_reasm_tick(struct kw_reasm *r, kw_usec now)
+{
+    if (!r->idle_limit || now < 0)
+        return;
+    struct reasm_conn *c;
+    while ((c = reasm_conn_first(&r->conns, REASM_BY_ACTIVITY)) &&
+           now - c->last_active > r->idle_limit) {
+        release_stream(c);
+        end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_TIMEOUT,
+                                              .timeout = KW_TIMEOUT_IDLE,
+                                              .rst_dir = KW_TO_SERVER,
+                                              .ts = c->last_active + r->idle_limit });
+    }
+}
+
 void kw_reasm_finish(struct kw_reasm *r, kw_usec ts)
 {
+    kw_reasm_tick(r, ts);
     r->ts = ts;
     r->frame = 0;
     /* libnids would flush in hash order, which its random seed changes from run
      * to run: flush ourselves in opening order, so the report is reproducible. */
     struct reasm_conn *c;
-    while ((c = reasm_conn_first_opened(&r->conns)))
+    while ((c = reasm_conn_first(&r->conns, REASM_BY_OPENING)))
         end_now(r, c, KW_CLOSE_CAPTURE_END, KW_TIMEOUT_NONE, KW_TO_SERVER);
     nids_exit(); /* frees libnids' streams; each has user == NULL now */
     kw_nids_owner = NULL;

@@ -26,6 +26,7 @@ enum kw_timeout {
     KW_TIMEOUT_NONE = 0, /* not a timeout */
     KW_TIMEOUT_EVICTED,  /* the stream table was full: the oldest connection made room */
     KW_TIMEOUT_REUSED,   /* a new connection took over its 4-tuple */
+    KW_TIMEOUT_IDLE,     /* no data, FIN or RST for longer than the idle limit */
 };
 
 #define KW_NO_GAP (-1)
@@ -33,7 +34,7 @@ enum kw_timeout {
 struct kw_reasm_end {
     enum kw_close how;
     enum kw_dir rst_dir;     /* KW_CLOSE_RST: the direction the RST travelled */
-    kw_usec ts;
+    kw_usec ts;              /* for KW_TIMEOUT_IDLE, when the idle limit passed */
     uint64_t frame;          /* the packet that ended it (0: none, e.g. at the end of input) */
     /* Stream offset in each direction where a segment missing from the capture
      * stopped reassembly for good, or KW_NO_GAP. */
@@ -41,7 +42,7 @@ struct kw_reasm_end {
     enum kw_timeout timeout; /* KW_CLOSE_TIMEOUT: why; else KW_TIMEOUT_NONE */
 };
 
-/* Called from inside kw_reasm_feed() and kw_reasm_finish().
+/* Called from inside kw_reasm_feed(), kw_reasm_tick() and kw_reasm_finish().
  * `conn` is what on_open returned; `data` is valid only until on_data returns. */
 struct kw_reasm_sink {
     void *ctx;
@@ -55,10 +56,12 @@ struct kw_reasm_sink {
 struct kw_reasm_config {
     int n_tcp_streams;  /* libnids hash size; 3/4 of it (+1) connections are followed at once */
     int flow_timeout_s; /* a SYN on a 4-tuple older than this starts a new connection */
+    int idle_timeout_s; /* a connection with no data, FIN or RST for longer ends (0: never) */
 };
 
 #define KW_REASM_STREAMS_DEFAULT 65536
 #define KW_REASM_FLOW_TIMEOUT_DEFAULT 1
+#define KW_REASM_IDLE_TIMEOUT_DEFAULT 300 /* as Zeek's tcp_inactivity_timeout */
 
 #define KW_REASM_ERRBUF 256
 
@@ -73,8 +76,16 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
  * reported as a gap. IPv6 is counted and not analysed yet. */
 void kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt);
 
-/* End of input at `ts`: every open connection ends as KW_CLOSE_CAPTURE_END,
- * in the order they were opened. */
+/* Ends, as KW_CLOSE_TIMEOUT / KW_TIMEOUT_IDLE, every connection idle for
+ * longer than the configured limit at capture time `now`; its end time is when
+ * the limit passed. O(connections ended). Call it as capture time advances
+ * (before feeding the packet that advanced it) and when a live capture is
+ * quiet; nothing happens with idle_timeout_s 0. */
+void kw_reasm_tick(struct kw_reasm *r, kw_usec now);
+
+/* End of input at `ts`: connections idle past the limit by then end as
+ * timeouts (as kw_reasm_tick would), every other open connection as
+ * KW_CLOSE_CAPTURE_END, in the order they were opened. */
 void kw_reasm_finish(struct kw_reasm *r, kw_usec ts);
 
 void kw_reasm_free(struct kw_reasm *r);

@@ -1,7 +1,8 @@
 /* check_reasm.c: reassembly/ as the packet loop drives it, with real libnids:
  * packets built here, decoded by capture/'s kw_link_decode(), fed one by one;
  * a sink writes every event as a line of text, and each test compares the
- * log. Covers why a connection timed out (evicted, 4-tuple reused).
+ * log. Covers the idle limit (kw_reasm_tick), why a connection timed out
+ * (evicted, 4-tuple reused, idle), and libnids forgetting the streams we end.
  *
  * libnids keeps its state in globals: Check runs each test in a process of
  * its own, so each starts from a fresh libnids. */
@@ -66,7 +67,7 @@ static void on_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t 
 }
 
 static const char *const close_names[] = { "fin", "rst", "timeout", "capture-end" };
-static const char *const timeout_names[] = { "", "/evicted", "/reused" };
+static const char *const timeout_names[] = { "", "/evicted", "/reused", "/idle" };
 
 static void on_end(void *ctx, void *conn, const struct kw_reasm_end *e)
 {
@@ -81,9 +82,9 @@ static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_en
 static struct kw_stats stats;
 static struct kw_reasm *reasm;
 
-static void start(int n_streams, int flow_timeout_s)
+static void start(int n_streams, int flow_timeout_s, int idle_timeout_s)
 {
-    struct kw_reasm_config cfg = { n_streams, flow_timeout_s };
+    struct kw_reasm_config cfg = { n_streams, flow_timeout_s, idle_timeout_s };
     char err[KW_REASM_ERRBUF];
     reasm = kw_reasm_new(&cfg, &sink, &stats, err);
     ck_assert_msg(reasm != NULL, "%s", err);
@@ -177,13 +178,158 @@ static void talk(struct client *c, double at)
     to_client(c, at + 0.001, TH_PSH | TH_ACK, 20);
 }
 
+/* ---- the idle limit --------------------------------------------------------- */
+
+/* Client 1 goes quiet while client 2 keeps talking: client 1 ends 300 s after
+ * its last data, at the first tick past that; its late packet is mid-stream,
+ * because libnids has forgotten it too. */
+START_TEST(test_idle_ends_connection)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    handshake(&a, 1);
+    handshake(&b, 1.5);
+    talk(&a, 2);
+    for (int t = 10; t <= 400; t += 10) {
+        kw_reasm_tick(reasm, SEC(t));
+        talk(&b, t + 0.5);
+    }
+    uint64_t mid_stream = stats.skip_mid_stream;
+    to_server(&a, 401, TH_PSH | TH_ACK, 10);
+    ck_assert_uint_eq(stats.skip_mid_stream, mid_stream + 1);
+    ck_assert_uint_eq(stats.idle_timeouts, 1);
+    kw_reasm_finish(reasm, SEC(401));
+    ck_assert(strstr(event_log, "open #1 1:40001 @1.000200\n"
+                                "open #2 2:40002 @1.500200\n"
+                                "data #1 c>s 10 @2.000000 frame 7\n"
+                                "data #1 s>c 20 @2.001000 frame 8\n") == event_log);
+    /* the tick at 310 s, between client 2's data at 300.5 and 310.5; client 1's
+     * last activity was the server's answer at 2.001 s */
+    ck_assert_msg(strstr(event_log, "data #2 s>c 20 @300.501000 frame 68\n"
+                                    "end #1 timeout/idle @302.001000 frame 0\n"
+                                    "data #2 c>s 10 @310.500000 frame 69\n"),
+                  "%s", event_log);
+    ck_assert_msg(strstr(event_log, "data #2 s>c 20 @400.501000 frame 88\n"
+                                    "end #2 capture-end @401.000000 frame 0\n"),
+                  "%s", event_log);
+    ck_assert_int_eq(n_opened, 2);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+START_TEST(test_idle_zero_is_never)
+{
+    start(1024, 1, 0);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    talk(&a, 2);
+    kw_reasm_tick(reasm, SEC(100000));
+    talk(&a, 100001);
+    kw_reasm_finish(reasm, SEC(100002));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "data #1 c>s 10 @100001.000000 frame 6\n"
+               "data #1 s>c 20 @100001.001000 frame 7\n"
+               "end #1 capture-end @100002.000000 frame 0\n");
+    ck_assert_uint_eq(stats.idle_timeouts, 0);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* Data, and a FIN, count as activity; a tick exactly at the limit ends nothing
+ * ("longer than"); several connections end in the order they went quiet. */
+START_TEST(test_activity_and_order)
+{
+    start(1024, 1, 100);
+    struct client a = client_n(1), b = client_n(2), c = client_n(3);
+    handshake(&a, 1);
+    handshake(&b, 2);
+    handshake(&c, 3);
+    talk(&c, 10);
+    talk(&a, 20);
+    to_server(&b, 30, TH_FIN | TH_ACK, 0); /* half closed */
+    kw_reasm_tick(reasm, SEC(110.001)); /* c has been idle exactly 100 s */
+    kw_reasm_tick(reasm, SEC(1000));
+    kw_reasm_finish(reasm, SEC(1000));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "open #2 2:40002 @2.000200\n"
+               "open #3 3:40003 @3.000200\n"
+               "data #3 c>s 10 @10.000000 frame 10\n"
+               "data #3 s>c 20 @10.001000 frame 11\n"
+               "data #1 c>s 10 @20.000000 frame 12\n"
+               "data #1 s>c 20 @20.001000 frame 13\n"
+               "fin #2 c>s @30.000000\n"
+               "end #3 timeout/idle @110.001000 frame 0\n"
+               "end #1 timeout/idle @120.001000 frame 0\n"
+               "end #2 timeout/idle @130.000000 frame 0\n");
+    ck_assert_uint_eq(stats.idle_timeouts, 3);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* At the end of the input, a connection past the limit ends as a timeout, the
+ * others as capture-end, in the order they opened. */
+START_TEST(test_finish_ends_idle_first)
+{
+    start(1024, 1, 50);
+    struct client a = client_n(1), b = client_n(2), c = client_n(3);
+    handshake(&a, 1);
+    handshake(&b, 2);
+    handshake(&c, 3);
+    talk(&a, 60);
+    talk(&c, 61);
+    kw_reasm_finish(reasm, SEC(70));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "open #2 2:40002 @2.000200\n"
+               "open #3 3:40003 @3.000200\n"
+               "data #1 c>s 10 @60.000000 frame 10\n"
+               "data #1 s>c 20 @60.001000 frame 11\n"
+               "data #3 c>s 10 @61.000000 frame 12\n"
+               "data #3 s>c 20 @61.001000 frame 13\n"
+               "end #2 timeout/idle @52.000200 frame 0\n"
+               "end #1 capture-end @70.000000 frame 0\n"
+               "end #3 capture-end @70.000000 frame 0\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* libnids may free a stream silently and reuse it at once for a new SYN on the
+ * same 4-tuple (tcp_flow_timeout). Ending the old connection must leave the
+ * new half-open stream alone: its handshake completes and it is followed. */
+START_TEST(test_idle_after_takeover_spares_new_stream)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    talk(&a, 2);
+    struct client again = client_n(1);
+    again.seq = 777777, again.server_seq = 888888;
+    to_server(&again, 400, TH_SYN, 0); /* takes over the 4-tuple */
+    kw_reasm_tick(reasm, SEC(400));
+    to_client(&again, 400.0001, TH_SYN | TH_ACK, 0);
+    to_server(&again, 400.0002, TH_ACK, 0);
+    talk(&again, 401);
+    kw_reasm_finish(reasm, SEC(402));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "end #1 timeout/idle @302.001000 frame 0\n"
+               "open #2 1:40001 @400.000200\n"
+               "data #2 c>s 10 @401.000000 frame 9\n"
+               "data #2 s>c 20 @401.001000 frame 10\n"
+               "end #2 capture-end @402.000000 frame 0\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- why a connection timed out -------------------------------------------- */
 
 /* A new connection on a 4-tuple still open, its handshake older than the flow
  * timeout: libnids replaces the stream, and the old connection ends as reused. */
 START_TEST(test_timeout_reused)
 {
-    start(1024, 1);
+    start(1024, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     talk(&a, 2);
@@ -205,7 +351,7 @@ END_TEST
  * the oldest, which ends as evicted and is counted. */
 START_TEST(test_timeout_evicted)
 {
-    start(16, 1);
+    start(16, 1, 300);
     for (uint8_t i = 1; i <= 14; i++) {
         struct client c = client_n(i);
         handshake(&c, i);
@@ -225,7 +371,14 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("reassembly");
-    TCase *tc = tcase_create("timeout causes");
+    TCase *tc = tcase_create("idle");
+    tcase_add_test(tc, test_idle_ends_connection);
+    tcase_add_test(tc, test_idle_zero_is_never);
+    tcase_add_test(tc, test_activity_and_order);
+    tcase_add_test(tc, test_finish_ends_idle_first);
+    tcase_add_test(tc, test_idle_after_takeover_spares_new_stream);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("timeout causes");
     tcase_add_test(tc, test_timeout_reused);
     tcase_add_test(tc, test_timeout_evicted);
     suite_add_tcase(s, tc);
