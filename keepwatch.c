@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 
     struct kw_pkt pkt;
     kw_usec next_tick = KW_TS_NONE;
-    const char *stopped_by = NULL; /* a read error */
+    const char *stopped_by = NULL; /* a read error or the reassembler's failure */
     for (enum kw_cap_res res; !stopped_by && (res = kw_cap_next(cap, &pkt)) != KW_CAP_END;) {
         if (res == KW_CAP_ERROR) {
             stopped_by = kw_cap_error(cap);
@@ -276,7 +276,8 @@ int main(int argc, char **argv)
                 next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
                                                                  : INT64_MAX;
             }
-            kw_reasm_feed(reasm, &pkt);
+            if (kw_reasm_feed(reasm, &pkt) < 0)
+                stopped_by = kw_reasm_error(reasm);
         }
     }
     /* Stopped or not, everything decoded so far is reported. */

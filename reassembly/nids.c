@@ -12,9 +12,11 @@
 #include <netinet/in.h>
 #include <nids.h>
 #include <pcap/pcap.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/cursor.h"
 #include "reassembly/conns.h"
@@ -23,6 +25,12 @@
 #define TH_SYN_BIT 0x02
 #define TH_RST_BIT 0x04
 #define TCP_HEADER_MIN 20
+
+/* Address space set aside at start and given back when libnids runs out of
+ * memory, so that the report of what was decoded can still be written (the
+ * output formats each connection's end into buffers it may have to grow).
+ * Never touched: it costs no memory, only address space. */
+#define NO_MEM_RESERVE_BYTES (4u << 20)
 
 struct kw_reasm {
     struct reasm_table conns;
@@ -40,6 +48,12 @@ struct kw_reasm {
     struct reasm_conn *opened;       /* set when the packet completed a handshake */
     struct reasm_conn *delivered_to; /* set when the packet's data was delivered */
     struct reasm_conn *ended;        /* set when the packet ended a connection */
+    /* out of memory inside libnids: its no_mem hook jumps back to the call */
+    sigjmp_buf no_mem_jump;
+    bool in_libnids;             /* no_mem_jump is armed */
+    bool failed;                 /* libnids' state may be half updated: never call it again */
+    void *no_mem_reserve;        /* NO_MEM_RESERVE_BYTES, given back on failure */
+    char error[KW_REASM_ERRBUF];
 };
 
 static struct kw_reasm *kw_nids_owner; /* libnids' callbacks have no context pointer */
@@ -48,7 +62,7 @@ static struct kw_reasm *kw_nids_owner; /* libnids' callbacks have no context poi
 
 static void end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_end end)
 {
-    if (c->stream)
+    if (c->stream && !r->failed)
         c->stream->user = NULL; /* libnids may still call back for it: nothing to do then */
     c->stream = NULL;
     if (!r->ended)
@@ -187,13 +201,46 @@ static void kw_nids_on_warning(int type, int err, struct ip *ip, void *data)
         r->stats->tcp_invalid++;
 }
 
+/* libnids' hook for a failed allocation (its default calls exit()). libnids
+ * goes on as if it had memory, so we must not return: jump back to where we
+ * called it, and never call it again. */
 static void kw_nids_no_mem(char *where)
 {
-    fprintf(stderr, "keepwatch: out of memory in the TCP reassembler (%s)\n", where);
-    exit(2);
+    struct kw_reasm *r = kw_nids_owner;
+    if (!r || !r->in_libnids) { /* cannot happen: every call that allocates is guarded */
+        fprintf(stderr, "keepwatch: out of memory in the TCP reassembler (%s)\n", where);
+        abort();
+    }
+    snprintf(r->error, sizeof(r->error),
+             "out of memory in the TCP reassembler (libnids, %s) at frame %llu; the report "
+             "covers the packets before it",
+             where, (unsigned long long)r->frame);
+    if (r->no_mem_reserve) {
+        munmap(r->no_mem_reserve, NO_MEM_RESERVE_BYTES);
+        r->no_mem_reserve = NULL;
+    }
+    r->failed = true;
+    r->in_libnids = false;
+    siglongjmp(r->no_mem_jump, 1);
 }
 
 /* --- start and stop ------------------------------------------------------------ */
+
+/* nids_init() allocates its tables, so it is guarded like a feed. After the
+ * jump nothing but r is used (locals may be lost: C11 7.13.2.1). */
+static bool init_libnids(struct kw_reasm *r)
+{
+    kw_nids_owner = r;
+    if (sigsetjmp(r->no_mem_jump, 0))
+        return false;
+    r->in_libnids = true;
+    bool started = nids_init() != 0;
+    r->in_libnids = false;
+    if (!started)
+        snprintf(r->error, sizeof(r->error), "cannot start the TCP reassembler: %s",
+                 nids_errbuf);
+    return started;
+}
 
 static void set_libnids_params(const struct kw_reasm_config *cfg, pcap_t *dead)
 {
@@ -239,14 +286,16 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
     r->stats = stats;
     r->idle_limit = (kw_usec)cfg->idle_timeout_s * KW_USEC_PER_SEC;
     r->clock = KW_TS_NONE;
+    void *reserve = mmap(NULL, NO_MEM_RESERVE_BYTES, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    r->no_mem_reserve = reserve == MAP_FAILED ? NULL : reserve; /* best effort */
     set_libnids_params(cfg, r->dead);
-    if (!nids_init()) {
-        snprintf(err, KW_REASM_ERRBUF, "cannot start the TCP reassembler: %s", nids_errbuf);
+    if (!init_libnids(r)) {
+        snprintf(err, KW_REASM_ERRBUF, "%s", r->error);
         kw_reasm_free(r);
         return NULL;
     }
     nids_register_tcp(kw_nids_on_tcp); /* after nids_init, which resets the list */
-    kw_nids_owner = r;
     return r;
 }
 
@@ -255,13 +304,21 @@ void kw_reasm_free(struct kw_reasm *r)
     if (!r)
         return;
     if (kw_nids_owner == r) {
-        nids_exit();
+        if (!r->failed && !r->error[0]) /* started, and libnids' state is whole */
+            nids_exit();
         kw_nids_owner = NULL;
     }
     if (r->dead)
         pcap_close(r->dead);
+    if (r->no_mem_reserve)
+        munmap(r->no_mem_reserve, NO_MEM_RESERVE_BYTES);
     reasm_table_free(&r->conns);
     free(r);
+}
+
+const char *kw_reasm_error(const struct kw_reasm *r)
+{
+    return r->error;
 }
 
 /* --- feeding ----------------------------------------------------------------- */
@@ -301,8 +358,10 @@ static bool unknown_to_libnids(const struct reasm_segment *sg)
     return !nids_find_tcp_stream(&fwd) && !nids_find_tcp_stream(&back);
 }
 
-/* Hands the IPv4 packet to libnids. */
-static void feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
+/* Hands the IPv4 packet to libnids. An allocation failing inside it comes back
+ * here through the no_mem hook, with the reassembler failed: false. Nothing
+ * but r is used after the jump (locals may be lost: C11 7.13.2.1). */
+static bool feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
     r->ts = pkt->ts;
     r->frame = pkt->frame;
@@ -310,7 +369,12 @@ static void feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
     r->hdr.ts.tv_sec = (time_t)(pkt->ts / KW_USEC_PER_SEC);
     r->hdr.ts.tv_usec = (suseconds_t)(pkt->ts % KW_USEC_PER_SEC);
     r->hdr.caplen = r->hdr.len = (bpf_u_int32)pkt->ip.packet.len;
+    if (sigsetjmp(r->no_mem_jump, 0))
+        return false;
+    r->in_libnids = true;
     nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)pkt->ip.packet.p);
+    r->in_libnids = false;
+    return true;
 }
 
 /* After libnids has seen an unfragmented segment with data, a FIN or a RST:
@@ -346,32 +410,32 @@ static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
     reasm_conn_touch(&r->conns, c, r->clock);
 }
 
-void kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
+int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
+    if (r->failed)
+        return -1;
     if (pkt->ts > r->clock)
         r->clock = pkt->ts;
     const struct kw_ip *ip = &pkt->ip;
     if (ip->family != 4) { /* libnids has no IPv6 */
         r->stats->skip_ipv6++;
-        return;
+        return 0;
     }
     if (ip->is_cut) {
         r->stats->skip_truncated++;
         note_cut_segment(r, pkt);
-        return;
+        return 0;
     }
     if (ip->protocol != IPPROTO_TCP) {
         r->stats->skip_not_tcp++;
-        return;
+        return 0;
     }
-    if (ip->is_fragment) { /* libnids puts the datagram together */
-        feed_libnids(r, pkt);
-        return;
-    }
+    if (ip->is_fragment) /* libnids puts the datagram together */
+        return feed_libnids(r, pkt) ? 0 : -1;
     struct reasm_segment sg;
     if (!parse_segment(ip, &sg)) {
         r->stats->tcp_invalid++;
-        return;
+        return 0;
     }
     struct reasm_conn *c = NULL;
     bool unknown = false;
@@ -382,18 +446,20 @@ void kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
     }
     r->src_addr = sg.src;
     r->src_port = sg.sport;
-    feed_libnids(r, pkt);
+    if (!feed_libnids(r, pkt))
+        return -1;
     /* A bare ACK carries nothing to note: no lookup (most packets are data,
      * whose connection the data callback names, or bare ACKs). */
     if (sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
         after_segment(r, &sg, c, unknown);
+    return 0;
 }
 
 /* --- time ---------------------------------------------------------------------- */
 
 void kw_reasm_tick(struct kw_reasm *r, kw_usec now)
 {
-    if (!r->idle_limit || now < 0)
+    if (!r->idle_limit || r->failed || now < 0)
         return;
     struct reasm_conn *c;
     while ((c = reasm_conn_first(&r->conns, REASM_BY_ACTIVITY)) &&
@@ -416,6 +482,7 @@ void kw_reasm_finish(struct kw_reasm *r, kw_usec ts)
     struct reasm_conn *c;
     while ((c = reasm_conn_first(&r->conns, REASM_BY_OPENING)))
         end_now(r, c, KW_CLOSE_CAPTURE_END, KW_TIMEOUT_NONE, KW_TO_SERVER);
-    nids_exit(); /* frees libnids' streams; each has user == NULL now */
+    if (!r->failed) /* after a failure libnids' state may be half updated: leave it */
+        nids_exit(); /* frees libnids' streams; each has user == NULL now */
     kw_nids_owner = NULL;
 }

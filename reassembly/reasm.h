@@ -73,20 +73,27 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
 /* Feeds one packet. A TCP/IPv4 packet the snaplen cut (pkt->ip.is_cut) is
  * counted as truncated; libnids cannot use it, but its sequence numbers and
  * FIN still tell how far the connection went, so the hole it leaves is
- * reported as a gap. IPv6 is counted and not analysed yet. */
-void kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt);
+ * reported as a gap. IPv6 is counted and not analysed yet.
+ * Returns 0, or -1 once the reassembler has failed (out of memory inside
+ * libnids): kw_reasm_error() says why, and every later call returns -1 and
+ * does nothing. After a failure, kw_reasm_finish() still ends every open
+ * connection through the sink. */
+int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt);
 
 /* Ends, as KW_CLOSE_TIMEOUT / KW_TIMEOUT_IDLE, every connection idle for
  * longer than the configured limit at capture time `now`; its end time is when
  * the limit passed. O(connections ended). Call it as capture time advances
  * (before feeding the packet that advanced it) and when a live capture is
- * quiet; nothing happens with idle_timeout_s 0. */
+ * quiet; nothing happens with idle_timeout_s 0 or after a failure. */
 void kw_reasm_tick(struct kw_reasm *r, kw_usec now);
 
 /* End of input at `ts`: connections idle past the limit by then end as
  * timeouts (as kw_reasm_tick would), every other open connection as
  * KW_CLOSE_CAPTURE_END, in the order they were opened. */
 void kw_reasm_finish(struct kw_reasm *r, kw_usec ts);
+
+/* Why the reassembler failed, one sentence; "" while it has not. */
+const char *kw_reasm_error(const struct kw_reasm *r);
 
 void kw_reasm_free(struct kw_reasm *r);
 

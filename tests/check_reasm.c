@@ -2,7 +2,8 @@
  * packets built here, decoded by capture/'s kw_link_decode(), fed one by one;
  * a sink writes every event as a line of text, and each test compares the
  * log. Covers the idle limit (kw_reasm_tick), why a connection timed out
- * (evicted, 4-tuple reused, idle), and libnids forgetting the streams we end.
+ * (evicted, 4-tuple reused, idle), libnids forgetting the streams we end, and
+ * running out of memory inside libnids.
  *
  * libnids keeps its state in globals: Check runs each test in a process of
  * its own, so each starts from a fresh libnids. */
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "capture/link.h"
 #include "reassembly/reasm.h"
@@ -106,8 +108,8 @@ static void expect_log(const char *want)
 static uint64_t next_frame;
 static uint8_t packet[65536];
 
-/* One TCP/IPv4 packet, decoded as capture/ would and fed. */
-static void feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint8_t dst[4],
+/* One TCP/IPv4 packet, decoded as capture/ would and fed; kw_reasm_feed's result. */
+static int feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint8_t dst[4],
                     uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, size_t payload)
 {
     size_t total = 40 + payload;
@@ -133,7 +135,7 @@ static void feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uin
                           .frame = ++next_frame };
     pkt.bytes = kw_slice_make(packet, total);
     ck_assert_int_eq(kw_link_decode(LT_RAW, pkt.bytes, pkt.wire_len, &pkt.ip), KW_LINK_IP);
-    kw_reasm_feed(reasm, &pkt);
+    return kw_reasm_feed(reasm, &pkt);
 }
 
 static const uint8_t server_ip[4] = { 10, 0, 0, 2 };
@@ -151,31 +153,33 @@ static struct client client_n(uint8_t n)
     return c;
 }
 
-static void to_server(struct client *c, double at, uint8_t flags, size_t payload)
+static int to_server(struct client *c, double at, uint8_t flags, size_t payload)
 {
-    feed_tcp(SEC(at), c->ip, c->port, server_ip, 80, c->seq, c->server_seq, flags,
+    int rc = feed_tcp(SEC(at), c->ip, c->port, server_ip, 80, c->seq, c->server_seq, flags,
                       payload);
     c->seq += (uint32_t)payload + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+    return rc;
 }
 
-static void to_client(struct client *c, double at, uint8_t flags, size_t payload)
+static int to_client(struct client *c, double at, uint8_t flags, size_t payload)
 {
-    feed_tcp(SEC(at), server_ip, 80, c->ip, c->port, c->server_seq, c->seq, flags,
+    int rc = feed_tcp(SEC(at), server_ip, 80, c->ip, c->port, c->server_seq, c->seq, flags,
                       payload);
     c->server_seq += (uint32_t)payload + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+    return rc;
 }
 
 static void handshake(struct client *c, double at)
 {
-    to_server(c, at, TH_SYN, 0);
-    to_client(c, at + 0.0001, TH_SYN | TH_ACK, 0);
-    to_server(c, at + 0.0002, TH_ACK, 0);
+    ck_assert_int_eq(to_server(c, at, TH_SYN, 0), 0);
+    ck_assert_int_eq(to_client(c, at + 0.0001, TH_SYN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(c, at + 0.0002, TH_ACK, 0), 0);
 }
 
 static void talk(struct client *c, double at)
 {
-    to_server(c, at, TH_PSH | TH_ACK, 10);
-    to_client(c, at + 0.001, TH_PSH | TH_ACK, 20);
+    ck_assert_int_eq(to_server(c, at, TH_PSH | TH_ACK, 10), 0);
+    ck_assert_int_eq(to_client(c, at + 0.001, TH_PSH | TH_ACK, 20), 0);
 }
 
 /* ---- the idle limit --------------------------------------------------------- */
@@ -195,7 +199,7 @@ START_TEST(test_idle_ends_connection)
         talk(&b, t + 0.5);
     }
     uint64_t mid_stream = stats.skip_mid_stream;
-    to_server(&a, 401, TH_PSH | TH_ACK, 10);
+    ck_assert_int_eq(to_server(&a, 401, TH_PSH | TH_ACK, 10), 0);
     ck_assert_uint_eq(stats.skip_mid_stream, mid_stream + 1);
     ck_assert_uint_eq(stats.idle_timeouts, 1);
     kw_reasm_finish(reasm, SEC(401));
@@ -248,7 +252,7 @@ START_TEST(test_activity_and_order)
     handshake(&c, 3);
     talk(&c, 10);
     talk(&a, 20);
-    to_server(&b, 30, TH_FIN | TH_ACK, 0); /* half closed */
+    ck_assert_int_eq(to_server(&b, 30, TH_FIN | TH_ACK, 0), 0); /* half closed */
     kw_reasm_tick(reasm, SEC(110.001)); /* c has been idle exactly 100 s */
     kw_reasm_tick(reasm, SEC(1000));
     kw_reasm_finish(reasm, SEC(1000));
@@ -305,10 +309,10 @@ START_TEST(test_idle_after_takeover_spares_new_stream)
     talk(&a, 2);
     struct client again = client_n(1);
     again.seq = 777777, again.server_seq = 888888;
-    to_server(&again, 400, TH_SYN, 0); /* takes over the 4-tuple */
+    ck_assert_int_eq(to_server(&again, 400, TH_SYN, 0), 0); /* takes over the 4-tuple */
     kw_reasm_tick(reasm, SEC(400));
-    to_client(&again, 400.0001, TH_SYN | TH_ACK, 0);
-    to_server(&again, 400.0002, TH_ACK, 0);
+    ck_assert_int_eq(to_client(&again, 400.0001, TH_SYN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&again, 400.0002, TH_ACK, 0), 0);
     talk(&again, 401);
     kw_reasm_finish(reasm, SEC(402));
     expect_log("open #1 1:40001 @1.000200\n"
@@ -366,6 +370,63 @@ START_TEST(test_timeout_evicted)
 }
 END_TEST
 
+/* ---- out of memory inside libnids ---------------------------------------------- */
+
+static size_t vm_size_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    size_t kib = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmSize: %zu kB", &kib) == 1)
+            break;
+    fclose(f);
+    ck_assert_uint_gt(kib, 0);
+    return kib;
+}
+
+/* Each connection sends one 30,000-byte segment, which libnids copies into a
+ * 60,000-byte buffer, under an address-space limit: libnids runs out, the
+ * feed says so, the reassembler stays failed, and finishing still ends every
+ * open connection through the sink, without calling libnids again. */
+START_TEST(test_out_of_memory)
+{
+    if (getenv("KW_SANITIZED")) /* sanitizers reserve terabytes of address space */
+        return;
+    start(4096, 1, 300);
+    struct client first = client_n(1);
+    handshake(&first, 1);
+    struct rlimit lim = { (vm_size_kib() + 8 * 1024) * 1024, RLIM_INFINITY };
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+    int failed_at = 0;
+    for (int i = 0; i < 1000 && !failed_at; i++) {
+        struct client c = { { 10, 2, (uint8_t)(i >> 8), (uint8_t)i }, 50000, 1, 2 };
+        handshake(&c, 10 + i);
+        if (to_server(&c, 10.5 + i, TH_PSH | TH_ACK, 30000) < 0)
+            failed_at = i + 1;
+    }
+    ck_assert_msg(failed_at > 10, "failed at connection %d", failed_at);
+    const char *why = kw_reasm_error(reasm);
+    ck_assert_msg(strstr(why, "out of memory in the TCP reassembler (libnids, ") == why, "%s",
+                  why);
+    ck_assert_int_eq(to_server(&first, 2000, TH_PSH | TH_ACK, 10), -1); /* sticky */
+    kw_reasm_tick(reasm, SEC(100000));                                  /* does nothing */
+    log_len = 0;
+    event_log[0] = '\0';
+    kw_reasm_finish(reasm, SEC(2000));
+    /* every connection opened ends, the first one first */
+    ck_assert_msg(strstr(event_log, "end #1 capture-end @2000.000000 frame 0\n") == event_log,
+                  "%s", event_log);
+    int n_ends = 0;
+    for (const char *p = event_log; (p = strstr(p, "end #")); p++)
+        n_ends++;
+    ck_assert_int_eq(n_ends, n_opened);
+    ck_assert_int_eq(n_opened, failed_at + 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 int main(void)
@@ -381,6 +442,10 @@ int main(void)
     tc = tcase_create("timeout causes");
     tcase_add_test(tc, test_timeout_reused);
     tcase_add_test(tc, test_timeout_evicted);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("out of memory");
+    tcase_add_test(tc, test_out_of_memory);
+    tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
