@@ -134,12 +134,11 @@ struct reasm_conn *reasm_conn_first(const struct reasm_table *t, enum reasm_orde
     return ci ? &t->conns[ci] : NULL;
 }
 
-void reasm_conn_move_to_tail(struct reasm_table *t, struct reasm_conn *c,
-                             enum reasm_order order)
+void reasm_conn_make_latest(struct reasm_table *t, struct reasm_conn *c)
 {
     uint32_t ci = (uint32_t)(c - t->conns);
-    list_unlink(t, order, ci);
-    list_append(t, order, ci);
+    list_unlink(t, REASM_BY_ACTIVITY, ci);
+    list_append(t, REASM_BY_ACTIVITY, ci);
 }
 
 struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uint16_t cli_port,

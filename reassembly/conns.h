@@ -83,16 +83,15 @@ struct reasm_conn *reasm_conn_find(const struct reasm_table *t, uint32_t a1, uin
 struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uint16_t cli_port,
                                    uint32_t srv_addr, uint16_t srv_port, kw_usec now);
 
-void reasm_conn_move_to_tail(struct reasm_table *t, struct reasm_conn *c,
-                             enum reasm_order order);
+void reasm_conn_make_latest(struct reasm_table *t, struct reasm_conn *c);
 
 /* A packet of `c` was seen at `now`: it is the most recently active. O(1);
- * inline, as it runs for most packets, and most of them find `c` last already. */
+ * inline, as it runs for most packets, and many find `c` last already. */
 static inline void reasm_conn_touch(struct reasm_table *t, struct reasm_conn *c, kw_usec now)
 {
     c->last_active = now;
-    if (t->lists[REASM_BY_ACTIVITY].tail != (uint32_t)(c - t->conns))
-        reasm_conn_move_to_tail(t, c, REASM_BY_ACTIVITY);
+    if (&t->conns[t->lists[REASM_BY_ACTIVITY].tail] != c)
+        reasm_conn_make_latest(t, c);
 }
 
 /* The first connection in `order`, or NULL when none is open. */
