@@ -206,6 +206,40 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* Feeds every packet to the reassembler, and time to it: idle connections
+ * end before their late packets (at most one tick per second of capture
+ * time), and while a live capture is quiet. NULL when the input was read to
+ * its end, else the sentence that stopped reading: a read error, or the
+ * reassembler's failure. */
+static const char *read_packets(struct kw_cap *cap, struct kw_reasm *reasm)
+{
+    struct kw_pkt pkt;
+    kw_usec next_tick = KW_TS_NONE;
+    for (;;) {
+        switch (kw_cap_next(cap, &pkt)) {
+        case KW_CAP_END:
+            return NULL;
+        case KW_CAP_ERROR:
+            return kw_cap_error(cap);
+        case KW_CAP_TIMEOUT: { /* a live capture's packet times are the clock's */
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            kw_reasm_tick(reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+            continue;
+        }
+        case KW_CAP_PKT:
+            break;
+        }
+        if (pkt.ts >= next_tick) {
+            kw_reasm_tick(reasm, pkt.ts);
+            next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
+                                                             : INT64_MAX;
+        }
+        if (kw_reasm_feed(reasm, &pkt) < 0)
+            return kw_reasm_error(reasm);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -259,27 +293,7 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    struct kw_pkt pkt;
-    kw_usec next_tick = KW_TS_NONE;
-    const char *stopped_by = NULL; /* a read error or the reassembler's failure */
-    for (enum kw_cap_res res; !stopped_by && (res = kw_cap_next(cap, &pkt)) != KW_CAP_END;) {
-        if (res == KW_CAP_ERROR) {
-            stopped_by = kw_cap_error(cap);
-        } else if (res == KW_CAP_TIMEOUT) {
-            /* A quiet live capture: its packet times are the clock's. */
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            kw_reasm_tick(reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
-        } else {
-            if (pkt.ts >= next_tick) { /* idle connections end before their late packets */
-                kw_reasm_tick(reasm, pkt.ts);
-                next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
-                                                                 : INT64_MAX;
-            }
-            if (kw_reasm_feed(reasm, &pkt) < 0)
-                stopped_by = kw_reasm_error(reasm);
-        }
-    }
+    const char *stopped_by = read_packets(cap, reasm);
     /* Stopped or not, everything decoded so far is reported. */
     kw_usec last_ts = kw_cap_latest_ts(cap);
     kw_reasm_finish(reasm, last_ts);
