@@ -211,10 +211,14 @@ static void kw_nids_no_mem(char *where)
         fprintf(stderr, "keepwatch: out of memory in the TCP reassembler (%s)\n", where);
         abort();
     }
-    snprintf(r->error, sizeof(r->error),
-             "out of memory in the TCP reassembler (libnids, %s) at frame %llu; the report "
-             "covers the packets before it",
-             where, (unsigned long long)r->frame);
+    if (r->frame)
+        snprintf(r->error, sizeof(r->error),
+                 "out of memory in the TCP reassembler (libnids, %s) at frame %llu; the "
+                 "report covers the packets before it",
+                 where, (unsigned long long)r->frame);
+    else
+        snprintf(r->error, sizeof(r->error),
+                 "out of memory starting the TCP reassembler (libnids, %s)", where);
     if (r->no_mem_reserve) {
         munmap(r->no_mem_reserve, NO_MEM_RESERVE_BYTES);
         r->no_mem_reserve = NULL;
@@ -380,7 +384,7 @@ static bool feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
 /* After libnids has seen an unfragmented segment with data, a FIN or a RST:
  * which of our connections it belongs to, if any, and what it shows. */
 static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
-                          struct reasm_conn *c, bool unknown)
+                          struct reasm_conn *c, bool rst_was_unknown)
 {
     if (!c)
         c = r->delivered_to ? r->delivered_to : r->opened;
@@ -389,7 +393,7 @@ static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
     if (!c || c == r->ended || !c->is_open) {
         /* data, a FIN or a RST of a connection whose handshake was not captured */
         if (!r->opened && !r->ended && !(sg->flags & TH_SYN_BIT) &&
-            ((sg->flags & TH_RST_BIT) ? unknown : unknown_to_libnids(sg)))
+            ((sg->flags & TH_RST_BIT) ? rst_was_unknown : unknown_to_libnids(sg)))
             r->stats->skip_mid_stream++;
         return;
     }
@@ -438,11 +442,11 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
         return 0;
     }
     struct reasm_conn *c = NULL;
-    bool unknown = false;
+    bool rst_was_unknown = false;
     if (sg.flags & TH_RST_BIT) {
         /* Looked up before feeding: a RST frees what it ends. */
         c = lookup(r, &sg);
-        unknown = !c && unknown_to_libnids(&sg);
+        rst_was_unknown = !c && unknown_to_libnids(&sg);
     }
     r->src_addr = sg.src;
     r->src_port = sg.sport;
@@ -451,7 +455,7 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
     /* A bare ACK carries nothing to note: no lookup (most packets are data,
      * whose connection the data callback names, or bare ACKs). */
     if (sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
-        after_segment(r, &sg, c, unknown);
+        after_segment(r, &sg, c, rst_was_unknown);
     return 0;
 }
 
