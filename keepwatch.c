@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture/cap.h"
-#include "capture/link.h"
 #include "common/stats.h"
 #include "http/track.h"
 #include "output/out.h"
@@ -48,6 +48,8 @@ static void usage(FILE *f)
           "                        (default 65536)\n"
           "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
           "                        old starts a new connection (default 1)\n"
+          "  --flow-timeout-idle S end a connection with no data, FIN or RST for S seconds\n"
+          "                        (close \"timeout\"; default 300, 0: never)\n"
           "  --max-header-bytes N  cap on a message's start line and headers (default 65536)\n"
           "  --rules FILE          rule settings: disable, severity, grace, suppress, expect\n"
           "                        (docs/rules.md)\n"
@@ -85,6 +87,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         return -1;
     o->reasm.n_tcp_streams = KW_REASM_STREAMS_DEFAULT;
     o->reasm.flow_timeout_s = KW_REASM_FLOW_TIMEOUT_DEFAULT;
+    o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
     o->rules = kw_rules_config_new();
@@ -123,7 +126,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (!strncmp(a, "--json=", 7)) {
             o->json_path = a + 7;
         } else if (!strcmp(a, "--max-streams") || !strcmp(a, "--flow-timeout") ||
-                   !strcmp(a, "--max-header-bytes")) {
+                   !strcmp(a, "--flow-timeout-idle") || !strcmp(a, "--max-header-bytes")) {
             if (!val) {
                 fprintf(stderr, "keepwatch: %s wants a number\n", a);
                 return -1;
@@ -136,6 +139,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                 if (parse_number(a, val, 0, 86400, &v) < 0)
                     return -1;
                 o->reasm.flow_timeout_s = (int)v;
+            } else if (!strcmp(a, "--flow-timeout-idle")) {
+                if (parse_number(a, val, 0, 31 * 86400, &v) < 0)
+                    return -1;
+                o->reasm.idle_timeout_s = (int)v;
             } else {
                 if (parse_number(a, val, 256, 16 << 20, &v) < 0)
                     return -1;
@@ -199,15 +206,37 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
-static void skip(struct kw_stats *st, enum kw_link_res r)
+/* Feeds every packet to the reassembler, and time to it: idle connections
+ * end before their late packets (at most one tick per second of capture
+ * time), and while a live capture is quiet. NULL when the input was read to
+ * its end, else the sentence that stopped reading: a read error, or the
+ * reassembler's failure. */
+static const char *read_packets(struct kw_cap *cap, struct kw_reasm *reasm)
 {
-    switch (r) {
-    case KW_LINK_IPV6: st->skip_ipv6++; break;
-    case KW_LINK_NOT_IP: st->skip_not_ip++; break;
-    case KW_LINK_TRUNCATED: st->skip_truncated++; break;
-    case KW_LINK_FRAGMENT: st->skip_fragment++; break;
-    case KW_LINK_INVALID: st->skip_invalid++; break;
-    case KW_LINK_IPV4: break;
+    struct kw_pkt pkt;
+    kw_usec next_tick = KW_TS_NONE;
+    for (;;) {
+        switch (kw_cap_next(cap, &pkt)) {
+        case KW_CAP_END:
+            return NULL;
+        case KW_CAP_ERROR:
+            return kw_cap_error(cap);
+        case KW_CAP_TIMEOUT: { /* a live capture's packet times are the clock's */
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            kw_reasm_tick(reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+            continue;
+        }
+        case KW_CAP_PKT:
+            break;
+        }
+        if (pkt.ts >= next_tick) {
+            kw_reasm_tick(reasm, pkt.ts);
+            next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
+                                                             : INT64_MAX;
+        }
+        if (kw_reasm_feed(reasm, &pkt) < 0)
+            return kw_reasm_error(reasm);
     }
 }
 
@@ -278,21 +307,9 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    struct kw_pkt pkt;
-    kw_usec last_ts = KW_TS_NONE;
-    while (kw_cap_next(cap, &pkt) == KW_CAP_PKT) {
-        struct kw_slice ip;
-        if (pkt.ts > last_ts)
-            last_ts = pkt.ts;
-        enum kw_link_res r = kw_link_ip(pkt.linktype, pkt.bytes, pkt.wire_len, &ip);
-        if (r == KW_LINK_IPV4) {
-            kw_reasm_feed(reasm, pkt.ts, pkt.frame, ip);
-            continue;
-        }
-        skip(&stats, r);
-        if (r == KW_LINK_TRUNCATED && ip.len)
-            kw_reasm_feed_cut(reasm, pkt.ts, pkt.frame, ip);
-    }
+    const char *stopped_by = read_packets(cap, reasm);
+    /* Stopped or not, everything decoded so far is reported. */
+    kw_usec last_ts = kw_cap_latest_ts(cap);
     kw_reasm_finish(reasm, last_ts);
     kw_rules_finish(rules, last_ts);
     stats.servers_untracked = kw_rules_servers_untracked(rules);
@@ -305,6 +322,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
             status = EXIT_USAGE;
         }
+    if (stopped_by) { /* after the report, which holds what came before it */
+        fprintf(stderr, "keepwatch: %s\n", stopped_by);
+        status = EXIT_USAGE;
+    }
 
 done:
     kw_reasm_free(reasm);

@@ -1,4 +1,6 @@
-/* cap.c: saved captures, read in order with libpcap; pcap and pcapng, us and ns. */
+/* cap.c: saved captures, read in order; pcap and pcapng, us and ns. libpcap
+ * opens and checks every input and reads pcapng and pipes; classic pcap files
+ * are read in place by savefile.c. Each record is decoded by link.c. */
 #include "capture/cap.h"
 
 #include <pcap/pcap.h>
@@ -11,13 +13,18 @@
 #define KW_SEC_MAX ((INT64_MAX - KW_USEC_PER_SEC) / KW_USEC_PER_SEC)
 
 #include "capture/link.h"
+#include "capture/savefile.h"
 
 struct cap_file {
     const char *path;
     pcap_t *pcap;
     int linktype;
     uint64_t frame;
-    char *buffer; /* stdio buffer of the file */
+    char *buffer;              /* stdio buffer of the file */
+    bool has_filter;
+    struct bpf_program filter; /* libpcap applies its own copy; savefile.c reads need this one */
+    bool is_direct;            /* read by savefile.c */
+    struct savefile direct;
 };
 
 struct kw_cap {
@@ -26,19 +33,39 @@ struct kw_cap {
     size_t n_files, cur;
     struct kw_stats *stats;
     FILE *warn;
+    kw_usec latest_ts;
+    char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
 };
+
+/* Safe on a half-opened file and on one closed already. */
+static void close_file(struct cap_file *f)
+{
+    if (f->is_direct)
+        savefile_close(&f->direct);
+    f->is_direct = false;
+    if (f->has_filter)
+        pcap_freecode(&f->filter);
+    f->has_filter = false;
+    if (f->pcap)
+        pcap_close(f->pcap);
+    f->pcap = NULL;
+    free(f->buffer);
+    f->buffer = NULL;
+}
 
 void kw_cap_close(struct kw_cap *cap)
 {
     if (!cap)
         return;
     for (size_t i = 0; i < cap->n_files; i++)
-        if (cap->files[i].pcap)
-            pcap_close(cap->files[i].pcap);
-    for (size_t i = 0; i < cap->n_files; i++)
-        free(cap->files[i].buffer);
+        close_file(&cap->files[i]);
     free(cap->files);
     free(cap);
+}
+
+static const char *display_name(const struct cap_file *f)
+{
+    return strcmp(f->path, "-") ? f->path : "standard input";
 }
 
 static int open_one(struct cap_file *f, const char *bpf, char err[KW_CAP_ERRBUF])
@@ -60,33 +87,31 @@ static int open_one(struct cap_file *f, const char *bpf, char err[KW_CAP_ERRBUF]
     if (!f->pcap) {
         if (!is_stdin)
             fclose(fp);
-        snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s",
-                 strcmp(f->path, "-") ? f->path : "standard input", pe);
+        snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s", display_name(f), pe);
         return -1;
     }
     f->linktype = pcap_datalink(f->pcap);
     if (!kw_link_supported(f->linktype)) {
         const char *name = pcap_datalink_val_to_name(f->linktype);
-        snprintf(err, KW_CAP_ERRBUF,
-                 "%s: unsupported link type %s (%d); keepwatch reads Ethernet, Linux cooked "
-                 "(SLL, SLL2), BSD loopback and raw IP",
-                 f->path, name ? name : "unknown", f->linktype);
+        char supported[KW_CAP_ERRBUF / 2];
+        kw_link_list_supported(supported, sizeof(supported));
+        snprintf(err, KW_CAP_ERRBUF, "%s: unsupported link type %s (%d); keepwatch reads %s",
+                 f->path, name ? name : "unknown", f->linktype, supported);
         return -1;
     }
     if (bpf) {
-        struct bpf_program prog;
-        if (pcap_compile(f->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        if (pcap_compile(f->pcap, &f->filter, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
             snprintf(err, KW_CAP_ERRBUF, "invalid filter '%s': %s", bpf, pcap_geterr(f->pcap));
             return -1;
         }
-        int rc = pcap_setfilter(f->pcap, &prog);
-        pcap_freecode(&prog);
-        if (rc < 0) {
+        f->has_filter = true;
+        if (pcap_setfilter(f->pcap, &f->filter) < 0) {
             snprintf(err, KW_CAP_ERRBUF, "%s: cannot set filter: %s", f->path,
                      pcap_geterr(f->pcap));
             return -1;
         }
     }
+    f->is_direct = savefile_open(&f->direct, f->pcap);
     return 0;
 }
 
@@ -100,6 +125,7 @@ struct kw_cap *kw_cap_open_files(const char *const *paths, size_t n_paths, const
     }
     cap->n_files = n_paths;
     cap->stats = stats;
+    cap->latest_ts = KW_TS_NONE;
     cap->warn = warn;
     size_t n_stdin = 0;
     for (size_t i = 0; i < n_paths; i++) {
@@ -117,43 +143,121 @@ fail:
     return NULL;
 }
 
+/* What capture/ drops, by kind. IPv6 is counted as IPv6 whatever its header
+ * holds, as it was before IPv6 headers were decoded: the reassembler does not
+ * analyse IPv6 yet, and a cut or bad IPv6 header is no more use to it. */
+static void count_skip(struct kw_stats *st, enum kw_link_res r, const struct kw_ip *ip)
+{
+    if (ip->family == 6) {
+        st->skip_ipv6++;
+        return;
+    }
+    switch (r) {
+    case KW_LINK_NOT_IP: st->skip_not_ip++; break;
+    case KW_LINK_TRUNCATED: st->skip_truncated++; break;
+    case KW_LINK_FRAGMENT: st->skip_fragment++; break;
+    case KW_LINK_INVALID: st->skip_invalid++; break;
+    case KW_LINK_IP: break;
+    }
+}
+
+/* One record read: counts it and decodes it. True when it is for the reassembler. */
+static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pcap_pkthdr *h,
+                        const uint8_t *bytes, struct kw_pkt *pkt)
+{
+    f->frame++;
+    cap->frame++;
+    cap->stats->packets++;
+    cap->stats->bytes += h->len;
+    if (h->ts.tv_sec < 0 || h->ts.tv_sec > KW_SEC_MAX || h->ts.tv_usec < 0 ||
+        h->ts.tv_usec >= KW_USEC_PER_SEC) {
+        /* pcapng carries 64-bit times: one past year 292,000 cannot be kw_usec */
+        cap->stats->skip_invalid++;
+        return false;
+    }
+    pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
+    if (pkt->ts > cap->latest_ts)
+        cap->latest_ts = pkt->ts;
+    pkt->linktype = f->linktype;
+    pkt->wire_len = h->len;
+    pkt->frame = cap->frame;
+    pkt->bytes = kw_slice_make(bytes, h->caplen);
+    enum kw_link_res r = kw_link_decode(f->linktype, pkt->bytes, h->len, &pkt->ip);
+    if (r == KW_LINK_IP)
+        return true;
+    count_skip(cap->stats, r, &pkt->ip);
+    return false;
+}
+
+/* The next record that passes the filter, as pcap_next_ex() gives it: 1, 0
+ * (a live handle's timeout), PCAP_ERROR, or PCAP_ERROR_BREAK at the end. */
+static int next_record(struct cap_file *f, const struct pcap_pkthdr **h, const u_char **bytes)
+{
+    if (!f->is_direct) {
+        struct pcap_pkthdr *ph;
+        int rc = pcap_next_ex(f->pcap, &ph, bytes);
+        *h = ph;
+        return rc;
+    }
+    for (;;) {
+        int rc = savefile_next(&f->direct, h, bytes);
+        if (rc <= 0)
+            return rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
+        if (!f->has_filter || pcap_offline_filter(&f->filter, *h, *bytes))
+            return 1;
+    }
+}
+
+/* Reading failed. A read error sets the stream's error flag (libpcap) or
+ * savefile's; otherwise the file ended inside a record ("truncated dump
+ * file"), which is counted and passed over. True for a read error: reading stops. */
+static bool read_failed(struct kw_cap *cap, struct cap_file *f)
+{
+    FILE *fp = pcap_file(f->pcap);
+    bool is_read_error = f->is_direct ? f->direct.read_error : fp && ferror(fp);
+    const char *why = f->is_direct ? f->direct.errbuf : pcap_geterr(f->pcap);
+    if (is_read_error) {
+        snprintf(cap->error, sizeof(cap->error), "%s: %s after %llu packets; reading stopped",
+                 display_name(f), why, (unsigned long long)f->frame);
+        return true;
+    }
+    cap->stats->files_truncated++;
+    if (cap->warn)
+        fprintf(cap->warn, "keepwatch: %s: %s after %llu packets; going on\n", display_name(f),
+                why, (unsigned long long)f->frame);
+    return false;
+}
+
 enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
 {
+    if (cap->error[0])
+        return KW_CAP_ERROR;
     while (cap->cur < cap->n_files) {
         struct cap_file *f = &cap->files[cap->cur];
-        struct pcap_pkthdr *h;
+        const struct pcap_pkthdr *h;
         const u_char *bytes;
-        int rc = pcap_next_ex(f->pcap, &h, &bytes);
+        int rc = next_record(f, &h, &bytes);
         if (rc == 1) {
-            f->frame++;
-            cap->frame++;
-            cap->stats->packets++;
-            cap->stats->bytes += h->len;
-            if (h->ts.tv_sec < 0 || h->ts.tv_sec > KW_SEC_MAX || h->ts.tv_usec < 0 ||
-                h->ts.tv_usec >= KW_USEC_PER_SEC) {
-                /* pcapng carries 64-bit times: one past year 292,000 cannot be kw_usec */
-                cap->stats->skip_invalid++;
-                continue;
-            }
-            pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
-            pkt->linktype = f->linktype;
-            pkt->wire_len = h->len;
-            pkt->frame = cap->frame;
-            pkt->bytes = kw_slice_make(bytes, h->caplen);
-            return KW_CAP_PKT;
+            if (take_record(cap, f, h, bytes, pkt))
+                return KW_CAP_PKT;
+            continue;
         }
-        if (rc == PCAP_ERROR) { /* e.g. "truncated dump file; tried to read 54 ..." */
-            cap->stats->files_truncated++;
-            if (cap->warn)
-                fprintf(cap->warn, "keepwatch: %s: %s after %llu packets; going on\n",
-                        strcmp(f->path, "-") ? f->path : "standard input",
-                        pcap_geterr(f->pcap), (unsigned long long)f->frame);
-        }
-        pcap_close(f->pcap); /* end of this file: on to the next */
-        f->pcap = NULL;
-        free(f->buffer);
-        f->buffer = NULL;
+        if (rc == 0)
+            return KW_CAP_TIMEOUT;
+        if (rc == PCAP_ERROR && read_failed(cap, f))
+            return KW_CAP_ERROR;
+        close_file(f); /* end of this file: on to the next */
         cap->cur++;
     }
     return KW_CAP_END;
+}
+
+kw_usec kw_cap_latest_ts(const struct kw_cap *cap)
+{
+    return cap->latest_ts;
+}
+
+const char *kw_cap_error(const struct kw_cap *cap)
+{
+    return cap->error;
 }

@@ -478,6 +478,69 @@ t_suppress()
     fi
 }
 
+# --- the idle limit -----------------------------------------------------------
+
+# idle-timeout.pcap (tests/pcaps/README.md): connection 1 is silent for 400 s
+# while connection 2 talks, then its client sends again.
+t_idle_timeout_default()
+{
+    run idle --json -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/idle.out" \
+        '[(e["conn"], e["ts"], e["close"], e["closed_by"], e["requests"], e["duration_s"]) for e in by("connection")]' \
+        "[(1, '1970-01-01T00:00:01.000020Z', 'timeout', 'none', 1, 300.10098), (2, '1970-01-01T00:00:01.500020Z', 'fin', 'client', 24, 478.50018)]" &&
+        want_py "$tmp/idle.out" '[by("stats")[0][k] for k in ("requests", "responses", "lost_requests")]' '[25, 25, 0]' &&
+        want_py "$tmp/idle.out" 'by("stats")[0]["skipped"]["mid_stream"]' 4 &&
+        want_py "$tmp/idle.out" 'sum(1 for e in by("transaction") if e["conn"] == 2 and e["status"] == 200)' 24
+}
+
+# The connection ends when the limit passes, reported between the other
+# connection's requests around that time, not at the end of the capture.
+t_idle_timeout_in_order()
+{
+    run idleorder --json -r "$PCAPS/idle-timeout.pcap"
+    want_py "$tmp/idleorder.out" \
+        '[e.get("uri", "end %d" % e["conn"]) for e in ev if e["event"] in ("transaction", "connection")][15:18]' \
+        "['/b14', 'end 1', '/b15']"
+}
+
+t_idle_timeout_shorter()
+{
+    run idle100 --json --flow-timeout-idle 100 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/idle100.out" '[(e["close"], e["duration_s"]) for e in by("connection") if e["conn"] == 1]' \
+        "[('timeout', 100.10098)]"
+}
+
+t_idle_timeout_never()
+{
+    run idle0 --json --flow-timeout-idle 0 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/idle0.out" \
+        '[(e["conn"], e["close"], e["closed_by"], e["requests"], e["responses"]) for e in by("connection")]' \
+        "[(1, 'fin', 'client', 2, 2), (2, 'fin', 'client', 24, 24)]" &&
+        want_py "$tmp/idle0.out" 'by("stats")[0]["skipped"]["mid_stream"]' 0
+}
+
+t_idle_timeout_option()
+{
+    run idlehelp --help
+    grep -q -- '--flow-timeout-idle S' "$tmp/idlehelp.out" || { why+=("not in --help"); return 1; }
+    run idlebad --flow-timeout-idle -5 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 2 && err_has idlebad --flow-timeout-idle || return 1
+    run idleword --flow-timeout-idle soon -r "$PCAPS/idle-timeout.pcap"
+    want_rc 2 && err_has idleword soon
+}
+
+check "--flow-timeout-idle default 300: the silent connection ends as a timeout 300 s after its last packet; its late packets are mid-stream; nothing lost from the other" \
+    t_idle_timeout_default
+check "an idle timeout is reported when the limit passes, among the other connection's requests" \
+    t_idle_timeout_in_order
+check "--flow-timeout-idle 100 ends it 100 s after its last packet" t_idle_timeout_shorter
+check "--flow-timeout-idle 0: never ended for idleness; its late request is seen" t_idle_timeout_never
+check "--flow-timeout-idle: in --help; a negative or non-numeric value is exit 2" \
+    t_idle_timeout_option
+
 check "--fail-on error: exit 1 on an error finding, 0 without findings or without the option" \
     t_fail_on
 check "--fail-on ignores disabled rules" t_fail_on_disabled
