@@ -1,6 +1,4 @@
-/* cap.c: saved captures, read in order; pcap and pcapng, us and ns. libpcap
- * opens and checks every input and reads pcapng and pipes; classic pcap files
- * are read in place by savefile.c. Each record is decoded by link.c. */
+/* cap.c: saved captures, read in order with libpcap; pcap and pcapng, us and ns. */
 #include "capture/cap.h"
 
 #include <pcap/pcap.h>
@@ -13,18 +11,13 @@
 #define KW_SEC_MAX ((INT64_MAX - KW_USEC_PER_SEC) / KW_USEC_PER_SEC)
 
 #include "capture/link.h"
-#include "capture/savefile.h"
 
 struct cap_file {
     const char *path;
     pcap_t *pcap;
     int linktype;
     uint64_t frame;
-    char *buffer;              /* stdio buffer of the file */
-    bool has_filter;
-    struct bpf_program filter; /* libpcap applies its own copy; savefile.c reads need this one */
-    bool is_direct;            /* read by savefile.c */
-    struct savefile direct;
+    char *buffer; /* stdio buffer of the file */
 };
 
 struct kw_cap {
@@ -37,28 +30,15 @@ struct kw_cap {
     char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
 };
 
-/* Safe on a half-opened file and on one closed already. */
-static void close_file(struct cap_file *f)
-{
-    if (f->is_direct)
-        savefile_close(&f->direct);
-    f->is_direct = false;
-    if (f->has_filter)
-        pcap_freecode(&f->filter);
-    f->has_filter = false;
-    if (f->pcap)
-        pcap_close(f->pcap);
-    f->pcap = NULL;
-    free(f->buffer);
-    f->buffer = NULL;
-}
-
 void kw_cap_close(struct kw_cap *cap)
 {
     if (!cap)
         return;
     for (size_t i = 0; i < cap->n_files; i++)
-        close_file(&cap->files[i]);
+        if (cap->files[i].pcap)
+            pcap_close(cap->files[i].pcap);
+    for (size_t i = 0; i < cap->n_files; i++)
+        free(cap->files[i].buffer);
     free(cap->files);
     free(cap);
 }
@@ -100,18 +80,19 @@ static int open_one(struct cap_file *f, const char *bpf, char err[KW_CAP_ERRBUF]
         return -1;
     }
     if (bpf) {
-        if (pcap_compile(f->pcap, &f->filter, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        struct bpf_program prog;
+        if (pcap_compile(f->pcap, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) < 0) {
             snprintf(err, KW_CAP_ERRBUF, "invalid filter '%s': %s", bpf, pcap_geterr(f->pcap));
             return -1;
         }
-        f->has_filter = true;
-        if (pcap_setfilter(f->pcap, &f->filter) < 0) {
+        int rc = pcap_setfilter(f->pcap, &prog);
+        pcap_freecode(&prog);
+        if (rc < 0) {
             snprintf(err, KW_CAP_ERRBUF, "%s: cannot set filter: %s", f->path,
                      pcap_geterr(f->pcap));
             return -1;
         }
     }
-    f->is_direct = savefile_open(&f->direct, f->pcap);
     return 0;
 }
 
@@ -163,7 +144,7 @@ static void count_skip(struct kw_stats *st, enum kw_link_res r, const struct kw_
 
 /* One record read: counts it and decodes it. True when it is for the reassembler. */
 static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pcap_pkthdr *h,
-                        const uint8_t *bytes, struct kw_pkt *pkt)
+                        const u_char *bytes, struct kw_pkt *pkt)
 {
     f->frame++;
     cap->frame++;
@@ -189,42 +170,21 @@ static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pca
     return false;
 }
 
-/* The next record that passes the filter, as pcap_next_ex() gives it: 1, 0
- * (a live handle's timeout), PCAP_ERROR, or PCAP_ERROR_BREAK at the end. */
-static int next_record(struct cap_file *f, const struct pcap_pkthdr **h, const u_char **bytes)
-{
-    if (!f->is_direct) {
-        struct pcap_pkthdr *ph;
-        int rc = pcap_next_ex(f->pcap, &ph, bytes);
-        *h = ph;
-        return rc;
-    }
-    for (;;) {
-        int rc = savefile_next(&f->direct, h, bytes);
-        if (rc <= 0)
-            return rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
-        if (!f->has_filter || pcap_offline_filter(&f->filter, *h, *bytes))
-            return 1;
-    }
-}
-
-/* Reading failed. A read error sets the stream's error flag (libpcap) or
- * savefile's; otherwise the file ended inside a record ("truncated dump
- * file"), which is counted and passed over. True for a read error: reading stops. */
+/* pcap_next_ex() failed. A read error sets the stream's error flag; without it
+ * the file ended inside a record ("truncated dump file"), which is counted and
+ * passed over. True for a read error: reading stops. */
 static bool read_failed(struct kw_cap *cap, struct cap_file *f)
 {
     FILE *fp = pcap_file(f->pcap);
-    bool is_read_error = f->is_direct ? f->direct.read_error : fp && ferror(fp);
-    const char *why = f->is_direct ? f->direct.errbuf : pcap_geterr(f->pcap);
-    if (is_read_error) {
+    if (fp && ferror(fp)) {
         snprintf(cap->error, sizeof(cap->error), "%s: %s after %llu packets; reading stopped",
-                 display_name(f), why, (unsigned long long)f->frame);
+                 display_name(f), pcap_geterr(f->pcap), (unsigned long long)f->frame);
         return true;
     }
     cap->stats->files_truncated++;
     if (cap->warn)
         fprintf(cap->warn, "keepwatch: %s: %s after %llu packets; going on\n", display_name(f),
-                why, (unsigned long long)f->frame);
+                pcap_geterr(f->pcap), (unsigned long long)f->frame);
     return false;
 }
 
@@ -234,9 +194,9 @@ enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
         return KW_CAP_ERROR;
     while (cap->cur < cap->n_files) {
         struct cap_file *f = &cap->files[cap->cur];
-        const struct pcap_pkthdr *h;
+        struct pcap_pkthdr *h;
         const u_char *bytes;
-        int rc = next_record(f, &h, &bytes);
+        int rc = pcap_next_ex(f->pcap, &h, &bytes);
         if (rc == 1) {
             if (take_record(cap, f, h, bytes, pkt))
                 return KW_CAP_PKT;
@@ -246,7 +206,10 @@ enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
             return KW_CAP_TIMEOUT;
         if (rc == PCAP_ERROR && read_failed(cap, f))
             return KW_CAP_ERROR;
-        close_file(f); /* end of this file: on to the next */
+        pcap_close(f->pcap); /* end of this file: on to the next */
+        f->pcap = NULL;
+        free(f->buffer);
+        f->buffer = NULL;
         cap->cur++;
     }
     return KW_CAP_END;

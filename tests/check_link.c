@@ -8,7 +8,6 @@
 #define _GNU_SOURCE /* fopencookie: a stream that fails the way a disk does */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 
 #include "capture/cap.h"
 #include "capture/link.h"
-#include "capture/savefile.h"
 #include "common/cursor.h"
 
 /* Link types, spelled out so the test says which numbers the files carry. */
@@ -1233,201 +1231,6 @@ START_TEST(test_cap_unsupported_link_type)
 }
 END_TEST
 
-/* ---- savefile.c: classic pcap read in place, as libpcap reads it -------------- */
-
-/* Every packet of a run: what kw_cap_next() hands on, and the counters. */
-struct run_log {
-    char text[8192];
-    size_t len;
-};
-
-static void log_run(struct run_log *lg, struct kw_cap *cap, const struct kw_stats *st)
-{
-    struct kw_pkt pkt;
-    enum kw_cap_res res;
-    lg->len = 0;
-    while ((res = kw_cap_next(cap, &pkt)) == KW_CAP_PKT) {
-        unsigned sum = 0;
-        for (size_t i = 0; i < pkt.bytes.len; i++)
-            sum = sum * 31 + pkt.bytes.p[i];
-        lg->len += (size_t)snprintf(lg->text + lg->len, sizeof(lg->text) - lg->len,
-                                    "%llu %lld %u %zu %08x %u\n", (unsigned long long)pkt.frame,
-                                    (long long)pkt.ts, pkt.wire_len, pkt.bytes.len, sum,
-                                    pkt.ip.family);
-        ck_assert_uint_lt(lg->len, sizeof(lg->text));
-    }
-    lg->len += (size_t)snprintf(lg->text + lg->len, sizeof(lg->text) - lg->len,
-                                "res %d packets %llu invalid %llu truncated %llu files_truncated "
-                                "%llu latest %lld\n", res, (unsigned long long)st->packets,
-                                (unsigned long long)st->skip_invalid,
-                                (unsigned long long)st->skip_truncated,
-                                (unsigned long long)st->files_truncated,
-                                (long long)kw_cap_latest_ts(cap));
-}
-
-/* Reads `bytes` as a file (savefile.c) and as standard input (libpcap), with
- * filter `bpf`: the packets, counters and warnings must be the same. */
-static void expect_same_readers(const char *what, const uint8_t *bytes, size_t len,
-                                const char *bpf)
-{
-    char path[96];
-    snprintf(path, sizeof(path), "%s/same.pcap", tmp_dir);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
-    fclose(f);
-    struct run_log direct, piped;
-    char said_direct[1024] = "", said_piped[1024] = "", err[KW_CAP_ERRBUF];
-    for (int pass = 0; pass < 2; pass++) {
-        const char *name = pass ? "-" : path;
-        if (pass) {
-            stdin = fmemopen((void *)(uintptr_t)bytes, len, "r"); /* no file: libpcap reads it */
-            ck_assert_ptr_nonnull(stdin);
-        }
-        struct kw_stats st;
-        memset(&st, 0, sizeof(st));
-        FILE *warn = fmemopen(pass ? said_piped : said_direct, 1024, "w");
-        struct kw_cap *cap = kw_cap_open_files(&name, 1, bpf, &st, warn, err);
-        ck_assert_msg(cap != NULL, "%s: %s", what, err);
-        log_run(pass ? &piped : &direct, cap, &st);
-        fclose(warn);
-        kw_cap_close(cap);
-    }
-    ck_assert_msg(!strcmp(direct.text, piped.text), "%s: read in place:\n%s\nby libpcap:\n%s",
-                  what, direct.text, piped.text);
-    /* the warnings name the input: compare what follows the name */
-    const char *a = strstr(said_direct, ": "), *b = strstr(said_piped, ": ");
-    ck_assert_msg((!a && !b) || (a && b && !strcmp(strstr(a + 2, ": "), strstr(b + 2, ": "))),
-                  "%s: warnings differ:\n%s%s", what, said_direct, said_piped);
-}
-
-/* Appends a record with the given header fields and `n_bytes` of `frame`. */
-static size_t put_record(uint8_t *out, uint32_t sec, uint32_t frac, uint32_t caplen,
-                         uint32_t wire_len, const uint8_t *frame, size_t n_bytes)
-{
-    uint32_t rh[4] = { sec, frac, caplen, wire_len };
-    memcpy(out, rh, sizeof(rh));
-    memcpy(out + sizeof(rh), frame, n_bytes);
-    return sizeof(rh) + n_bytes;
-}
-
-static size_t put_file_header(uint8_t *out, uint32_t magic, uint32_t snaplen)
-{
-    uint32_t head[6] = { magic, 2 | 4u << 16, 0, 0, snaplen, LT_EN10MB };
-    memcpy(out, head, sizeof(head));
-    return sizeof(head);
-}
-
-/* Records longer than the snapshot (cut to it, the rest skipped), times with
- * the sign bit set, nanoseconds, every place a file can end, a filter. */
-START_TEST(test_savefile_as_libpcap)
-{
-    static uint8_t file[4096];
-    const struct frame *f = &eth_ipv4;
-    for (int ns = 0; ns < 2; ns++) {
-        size_t n = put_file_header(file, ns ? 0xa1b23c4d : 0xa1b2c3d4, 40);
-        n += put_record(file + n, 1700000000, ns ? 123456789 : 123456, (uint32_t)f->len,
-                        (uint32_t)f->len, f->bytes, f->len); /* 60 > snapshot 40 */
-        n += put_record(file + n, 0x80000001, 999999, 30, 60, f->bytes, 30);
-        n += put_record(file + n, 1700000001, 0xffffffff, 34, 60, f->bytes, 34);
-        n += put_record(file + n, 1700000002, 5, (uint32_t)f->len, 1500, f->bytes, f->len);
-        for (size_t cut = 24; cut <= n; cut++) {
-            char what[64];
-            snprintf(what, sizeof(what), "%s file cut at %zu of %zu", ns ? "ns" : "us", cut, n);
-            expect_same_readers(what, file, cut, NULL);
-        }
-        expect_same_readers("filter", file, n, "tcp port 80");
-        expect_same_readers("filter, none pass", file, n, "udp");
-    }
-}
-END_TEST
-
-/* A captured length past libpcap's maximum (262144) is an error, worded by
- * whether it passes the snapshot too. */
-START_TEST(test_savefile_impossible_length)
-{
-    static uint8_t file[512];
-    for (int big_snapshot = 0; big_snapshot < 2; big_snapshot++) {
-        size_t n = put_file_header(file, 0xa1b2c3d4, big_snapshot ? 300000 : 65535);
-        n += put_record(file + n, 1, 0, (uint32_t)eth_ipv4.len, (uint32_t)eth_ipv4.len,
-                        eth_ipv4.bytes, eth_ipv4.len);
-        n += put_record(file + n, 2, 0, 262145, 262145, eth_ipv4.bytes, eth_ipv4.len);
-        expect_same_readers(big_snapshot ? "caplen 262145, snapshot 300000"
-                                         : "caplen 262145, snapshot 65535",
-                            file, n, NULL);
-    }
-}
-END_TEST
-
-/* savefile.c takes regular files in classic pcap 2.4 in this host's order,
- * and leaves everything else to libpcap. */
-START_TEST(test_savefile_takes_only_what_it_reads)
-{
-    static uint8_t file[256];
-    char path[96], eb[PCAP_ERRBUF_SIZE];
-    snprintf(path, sizeof(path), "%s/which.pcap", tmp_dir);
-    static const struct {
-        uint32_t magic;
-        uint16_t minor;
-        bool taken;
-    } cases[] = {
-        { 0xa1b2c3d4, 4, true },  { 0xa1b23c4d, 4, true },  { 0xd4c3b2a1, 4, false },
-        { 0xa1b2c3d4, 3, false }, { 0xa1b2cd34, 4, false },
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        size_t n = put_file_header(file, cases[i].magic, 65535);
-        uint16_t minor = cases[i].minor;
-        memcpy(file + 6, &minor, 2);
-        FILE *f = fopen(path, "wb");
-        fwrite(file, 1, n, f);
-        fclose(f);
-        pcap_t *p = pcap_open_offline(path, eb);
-        if (!p) { /* byte-swapped headers are fine for libpcap; ours need not open */
-            ck_assert(!cases[i].taken);
-            continue;
-        }
-        struct savefile s;
-        ck_assert_msg(savefile_open(&s, p) == cases[i].taken, "magic %08x minor %u",
-                      cases[i].magic, minor);
-        if (cases[i].taken)
-            savefile_close(&s);
-        pcap_close(p);
-    }
-    /* a stream that is no file */
-    put_file_header(file, 0xa1b2c3d4, 65535);
-    FILE *mem = fmemopen(file, 24, "r");
-    pcap_t *p = pcap_fopen_offline(mem, eb);
-    ck_assert_ptr_nonnull(p);
-    struct savefile s;
-    ck_assert(!savefile_open(&s, p));
-    pcap_close(p);
-}
-END_TEST
-
-/* A read error (here, pread() on a directory) is reported as one, not as a cut file. */
-START_TEST(test_savefile_read_error)
-{
-    struct rec recs[] = { whole(&eth_ipv4, 1) };
-    const char *path = pcap_write("eio.pcap", LT_EN10MB, recs, 1, 0);
-    char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(path, eb);
-    ck_assert_ptr_nonnull(p);
-    struct savefile s;
-    ck_assert(savefile_open(&s, p));
-    int dir = open(tmp_dir, O_RDONLY | O_DIRECTORY);
-    ck_assert_int_ge(dir, 0);
-    s.fd = dir;
-    const struct pcap_pkthdr *h;
-    const uint8_t *data;
-    ck_assert_int_eq(savefile_next(&s, &h, &data), -1);
-    ck_assert(s.read_error);
-    ck_assert_str_eq(s.errbuf, "error reading dump file: Is a directory");
-    close(dir);
-    savefile_close(&s);
-    pcap_close(p);
-}
-END_TEST
-
 /* ---- suite --------------------------------------------------------------- */
 
 static TCase *tcase(const char *name)
@@ -1508,10 +1311,6 @@ static Suite *link_suite(void)
     tcase_add_test(tc, test_cap_cut_file_goes_on);
     tcase_add_test(tc, test_cap_read_error);
     tcase_add_test(tc, test_cap_unsupported_link_type);
-    tcase_add_test(tc, test_savefile_as_libpcap);
-    tcase_add_test(tc, test_savefile_impossible_length);
-    tcase_add_test(tc, test_savefile_takes_only_what_it_reads);
-    tcase_add_test(tc, test_savefile_read_error);
     suite_add_tcase(s, tc);
 
     return s;
