@@ -211,32 +211,42 @@ static int parse_args(int argc, char **argv, struct options *o)
  * time), and while a live capture is quiet. NULL when the input was read to
  * its end, else the sentence that stopped reading: a read error, or the
  * reassembler's failure. */
-static const char *read_packets(struct kw_cap *cap, struct kw_reasm *reasm)
+/* The packet loop: from capture to reassembly, with the reassembler's idle
+ * timer driven by capture time. */
+struct reading {
+    struct kw_cap *cap;
+    struct kw_reasm *reasm;
+    const char *stopped_by; /* the sentence that stopped the reading, or NULL */
+};
+
+static void read_packets(void *ctx)
 {
+    struct reading *rd = ctx;
     struct kw_pkt pkt;
     kw_usec next_tick = KW_TS_NONE;
     for (;;) {
-        switch (kw_cap_next(cap, &pkt)) {
+        switch (kw_cap_next(rd->cap, &pkt)) {
         case KW_CAP_END:
-            return NULL;
+            return;
         case KW_CAP_ERROR:
-            return kw_cap_error(cap);
+            rd->stopped_by = kw_cap_error(rd->cap);
+            return;
         case KW_CAP_TIMEOUT: { /* a live capture's packet times are the clock's */
             struct timespec now;
             clock_gettime(CLOCK_REALTIME, &now);
-            kw_reasm_tick(reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+            kw_reasm_tick(rd->reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
             continue;
         }
         case KW_CAP_PKT:
             break;
         }
         if (pkt.ts >= next_tick) {
-            kw_reasm_tick(reasm, pkt.ts);
+            kw_reasm_tick(rd->reasm, pkt.ts);
             next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
                                                              : INT64_MAX;
         }
-        if (kw_reasm_feed(reasm, &pkt) < 0)
-            return kw_reasm_error(reasm);
+        if (kw_reasm_feed(rd->reasm, &pkt) < 0)
+            return;
     }
 }
 
@@ -307,7 +317,9 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    const char *stopped_by = read_packets(cap, reasm);
+    struct reading rd = { cap, reasm, NULL };
+    const char *stopped_by = kw_reasm_run(reasm, read_packets, &rd) < 0 ? kw_reasm_error(reasm)
+                                                                      : rd.stopped_by;
     /* Stopped or not, everything decoded so far is reported. */
     kw_usec last_ts = kw_cap_latest_ts(cap);
     kw_reasm_finish(reasm, last_ts);

@@ -50,7 +50,7 @@ struct kw_reasm {
     struct reasm_conn *ended;        /* set when the packet ended a connection */
     /* out of memory inside libnids: its no_mem hook jumps back to the call */
     sigjmp_buf no_mem_jump;
-    bool in_libnids;             /* no_mem_jump is armed */
+    bool armed;                  /* no_mem_jump is set, in an active frame */
     bool failed;                 /* libnids' state may be half updated: never call it again */
     void *no_mem_reserve;        /* NO_MEM_RESERVE_BYTES, given back on failure */
     char error[KW_REASM_ERRBUF];
@@ -207,7 +207,7 @@ static void kw_nids_on_warning(int type, int err, struct ip *ip, void *data)
 static void kw_nids_no_mem(char *where)
 {
     struct kw_reasm *r = kw_nids_owner;
-    if (!r || !r->in_libnids) { /* cannot happen: every call that allocates is guarded */
+    if (!r || !r->armed) { /* cannot happen: every call that allocates is guarded */
         fprintf(stderr, "keepwatch: out of memory in the TCP reassembler (%s)\n", where);
         abort();
     }
@@ -224,7 +224,7 @@ static void kw_nids_no_mem(char *where)
         r->no_mem_reserve = NULL;
     }
     r->failed = true;
-    r->in_libnids = false;
+    r->armed = false;
     siglongjmp(r->no_mem_jump, 1);
 }
 
@@ -237,9 +237,9 @@ static bool init_libnids(struct kw_reasm *r)
     kw_nids_owner = r;
     if (sigsetjmp(r->no_mem_jump, 0))
         return false;
-    r->in_libnids = true;
+    r->armed = true;
     bool started = nids_init() != 0;
-    r->in_libnids = false;
+    r->armed = false;
     if (!started)
         snprintf(r->error, sizeof(r->error), "cannot start the TCP reassembler: %s",
                  nids_errbuf);
@@ -362,9 +362,10 @@ static bool unknown_to_libnids(const struct reasm_segment *sg)
     return !nids_find_tcp_stream(&fwd) && !nids_find_tcp_stream(&back);
 }
 
-/* Hands the IPv4 packet to libnids. An allocation failing inside it comes back
- * here through the no_mem hook, with the reassembler failed: false. Nothing
- * but r is used after the jump (locals may be lost: C11 7.13.2.1). */
+/* Hands the IPv4 packet to libnids. Inside kw_reasm_run() an allocation
+ * failing in libnids jumps back there; outside one, back here, and the feed
+ * fails. Nothing but r is used after the jump (locals may be lost: C11
+ * 7.13.2.1). */
 static bool feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
     r->ts = pkt->ts;
@@ -373,12 +374,34 @@ static bool feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
     r->hdr.ts.tv_sec = (time_t)(pkt->ts / KW_USEC_PER_SEC);
     r->hdr.ts.tv_usec = (suseconds_t)(pkt->ts % KW_USEC_PER_SEC);
     r->hdr.caplen = r->hdr.len = (bpf_u_int32)pkt->ip.packet.len;
+    if (r->armed) {
+        nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)pkt->ip.packet.p);
+        return true;
+    }
     if (sigsetjmp(r->no_mem_jump, 0))
         return false;
-    r->in_libnids = true;
+    r->armed = true;
     nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)pkt->ip.packet.p);
-    r->in_libnids = false;
+    r->armed = false;
     return true;
+}
+
+/* One sigsetjmp for the whole run instead of one per packet (about 2% of the
+ * instructions on the benchmark capture). */
+int kw_reasm_run(struct kw_reasm *r, void (*feed)(void *ctx), void *ctx)
+{
+    if (r->failed)
+        return -1;
+    if (r->armed) { /* already inside a run: that one catches a failure */
+        feed(ctx);
+        return r->failed ? -1 : 0;
+    }
+    if (sigsetjmp(r->no_mem_jump, 0))
+        return -1;
+    r->armed = true;
+    feed(ctx);
+    r->armed = false;
+    return 0;
 }
 
 /* After libnids has seen an unfragmented segment with data, a FIN or a RST:

@@ -80,6 +80,13 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
  * connection through the sink. */
 int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt);
 
+/* Calls feed(ctx), which feeds packets with kw_reasm_feed(), guarded once
+ * against libnids running out of memory rather than once per packet. If it
+ * does, feed is abandoned where it was (it must hold nothing that needs
+ * releasing across kw_reasm_feed calls) and kw_reasm_run returns -1 with the
+ * reassembler failed; else 0 when feed returns. */
+int kw_reasm_run(struct kw_reasm *r, void (*feed)(void *ctx), void *ctx);
+
 /* Ends, as KW_CLOSE_TIMEOUT / KW_TIMEOUT_IDLE, every connection idle for
  * longer than the configured limit at capture time `now`; its end time is when
  * the limit passed. O(connections ended). Call it as capture time advances
