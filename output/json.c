@@ -28,16 +28,30 @@ static void str(struct kw_buf *b, const char *k, size_t kn, const char *v)
     kw_buf_put(b, "\"", sizeof("\"") - 1);
 }
 
-static void wire(struct kw_buf *b, const char *k, size_t kn, const struct kw_text *t)
+/* Wire bytes as a JSON string. Bytes that are not UTF-8 read as U+FFFD in it,
+ * so the exact bytes follow as hex in "<key>_raw". `k` is a KEY() literal. */
+static void wire_bytes(struct kw_buf *b, const char *k, size_t kn, const uint8_t *p, size_t n)
 {
     key(b, k, kn);
+    kw_buf_put(b, "\"", 1);
+    size_t replaced = kw_buf_json_str(b, p, n);
+    kw_buf_put(b, "\"", 1);
+    if (replaced) {
+        kw_buf_put(b, k, kn - 2); /* ,"key */
+        kw_buf_put(b, "_raw\":\"", 7);
+        kw_buf_hex(b, p, n);
+        kw_buf_put(b, "\"", 1);
+    }
+}
+
+static void wire(struct kw_buf *b, const char *k, size_t kn, const struct kw_text *t)
+{
     if (!t->present) {
+        key(b, k, kn);
         kw_buf_put(b, "null", sizeof("null") - 1);
         return;
     }
-    kw_buf_put(b, "\"", sizeof("\"") - 1);
-    kw_buf_json_str(b, t->p, t->len);
-    kw_buf_put(b, "\"", sizeof("\"") - 1);
+    wire_bytes(b, k, kn, t->p, t->len);
 }
 
 static void u64(struct kw_buf *b, const char *k, size_t kn, uint64_t v)
@@ -352,11 +366,13 @@ static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct
         break;
     case KW_EV_TEXT:
         kw_buf_put(b, "\"", 1);
-        kw_buf_json_str(b, e->v.text.bytes, e->v.text.len);
-        kw_buf_put(b, "\"", 1);
-        if (e->v.text.cut) {
-            kw_buf_printf(b, ",\"%s_truncated\":true", e->name);
+        if (kw_buf_json_str(b, e->v.text.bytes, e->v.text.len)) {
+            kw_buf_printf(b, "\",\"%s_raw\":\"", e->name);
+            kw_buf_hex(b, e->v.text.bytes, e->v.text.len);
         }
+        kw_buf_put(b, "\"", 1);
+        if (e->v.text.cut)
+            kw_buf_printf(b, ",\"%s_truncated\":true", e->name);
         break;
     case KW_EV_CONN_FILTER:
         kw_buf_put(b, "\"", 1);
@@ -400,10 +416,7 @@ static void json_server(struct kw_out *o, const struct kw_server_policy *p)
     struct kw_buf *b = &o->buf;
     event_head_server(o, "server", p->ts, NULL, NULL, &p->server);
     if (p->software) {
-        key(b, KEY("server_software"));
-        kw_buf_put(b, "\"", 1);
-        kw_buf_json_str(b, p->software, p->software_len);
-        kw_buf_put(b, "\"", 1);
+        wire_bytes(b, KEY("server_software"), p->software, p->software_len);
     } else {
         null(b, KEY("server_software"));
     }

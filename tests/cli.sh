@@ -548,5 +548,50 @@ check "a bad rules file: exit 2, stderr names FILE:LINE and the bad word" t_bad_
 check "--disable of an unknown rule, --fail-on of an unknown level: exit 2" t_bad_rule_option
 check "suppress server ADDR/BITS port P drops its alerts" t_suppress
 
+# --- outputs ------------------------------------------------------------------
+
+# The same wire bytes print the same way on every line: a target holding a
+# backslash, a double quote, ESC, a byte that is not UTF-8 and a valid UTF-8
+# character, on the transaction line and in the finding that quotes it.
+t_escaping_same_everywhere()
+{
+    run esctext -r "$PCAPS/escape-in-uri.pcap"
+    want_rc 0 || return 1
+    local want='GET /a\\b"c\x1bd\xffe\xc3\xa9f'
+    grep -qF -- "+0.099980  $want HTTP/1.1  ->" "$tmp/esctext.out" ||
+        { why+=("transaction line does not show $want"); return 1; }
+    grep -qF -- "response 1 ($want) though" "$tmp/esctext.out" ||
+        { why+=("finding does not quote $want"); return 1; }
+    run escjson --json -r "$PCAPS/escape-in-uri.pcap"
+    want_rc 0 || return 1
+    local t='by("transaction")[0]' a='by("alert")[0]'
+    want_py "$tmp/escjson.out" "$t[\"uri\"] == \"/a\\\\b\\\"c\\x1bd\\ufffde\\u00e9f\"" True &&
+    want_py "$tmp/escjson.out" "$t[\"uri_raw\"]" 2f615c6222631b64ff65c3a966 &&
+    want_py "$tmp/escjson.out" "$a[\"evidence\"][\"request_line\"] == \"GET \" + $t[\"uri\"]" True &&
+    want_py "$tmp/escjson.out" "$a[\"evidence\"][\"request_line_raw\"]" 474554202f615c6222631b64ff65c3a966 &&
+    want_py "$tmp/escjson.out" "(\"(GET \" + $t[\"uri\"] + \")\") in $a[\"message\"]" True &&
+    ! grep -q $'\x1b' "$tmp/escjson.out" || { why+=("a raw ESC in the JSON"); return 1; }
+}
+
+# Several outputs at once: text on standard output and JSON to a file, each
+# equal to its own run.
+t_text_and_json_at_once()
+{
+    local cap=$PCAPS/tornado-http10.pcap
+    run both -r "$cap" --json="$tmp/both.json"
+    want_rc 0 || return 1
+    run textonly -r "$cap"
+    run jsononly --json -r "$cap"
+    cmp -s "$tmp/both.out" "$tmp/textonly.out" || { why+=("text differs from a text-only run"); return 1; }
+    cmp -s "$tmp/both.json" "$tmp/jsononly.out" || { why+=("JSON differs from a JSON-only run"); return 1; }
+    grep -q '"event":"alert"' "$tmp/both.json" && grep -q 'ERROR lost-request' "$tmp/both.out" ||
+        { why+=("findings missing from one of them"); return 1; }
+}
+
+check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
+    t_escaping_same_everywhere
+check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
+    t_text_and_json_at_once
+
 echo "$n_passed passed, $n_failed failed"
 [ "$n_failed" -eq 0 ]

@@ -3,6 +3,12 @@
 written packet by packet (python3 stdlib only). Writes into the folder given
 (default: this one).
 
+  escape-in-uri.pcap: a request target holding a backslash, a double quote,
+  ESC, an invalid UTF-8 byte (0xff) and a valid one (e with acute accent),
+  answered by a server that then closes at once without Connection: close.
+  The same wire bytes must print the same way on the transaction line and
+  in the unannounced-close finding that quotes the request line.
+
   retransmit-after-fin.pcap: the server's response segment is missing at the
   capture point and its FIN is captured first; the response comes again 200 ms
   later (a retransmission). The FIN must be taken in stream order: the response
@@ -101,6 +107,15 @@ class Conn:
         self.p.packet(t + 0.001, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, PSH | ACK, resp))
         self.ss += len(resp)
 
+    def server_close(self, t):
+        """The server closes first: FIN, the client's FIN, the last ACK."""
+        c, s = self.c, self.s
+        self.p.packet(t, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, FIN | ACK))
+        self.ss += 1
+        self.p.packet(t + 0.0001, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, FIN | ACK))
+        self.cs += 1
+        self.p.packet(t + 0.0002, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, ACK))
+
     def close(self, t):
         c, s = self.c, self.s
         self.p.packet(t, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, FIN | ACK))
@@ -125,7 +140,17 @@ def idle_timeout(path):
     p.close()
 
 
+def escape_in_uri(path):
+    p = Pcap(path)
+    conn = Conn(p, "10.0.0.1", 40003, 3000, 8000)
+    conn.handshake(1.0)
+    conn.exchange(1.1, b'a\\b"c\x1bd\xffe\xc3\xa9f')
+    conn.server_close(1.1015)
+    p.close()
+
+
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     retransmit_after_fin(os.path.join(out, "retransmit-after-fin.pcap"))
     idle_timeout(os.path.join(out, "idle-timeout.pcap"))
+    escape_in_uri(os.path.join(out, "escape-in-uri.pcap"))
