@@ -285,6 +285,7 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     str(b, KEY("rst_by"), e->rst_by == KW_SIDE_NONE ? NULL : out_side_name(e->rst_by));
     str(b, KEY("tunnel"), e->tunnel == KW_TUNNEL_UPGRADE ? "upgrade"
                      : e->tunnel == KW_TUNNEL_CONNECT ? "connect" : NULL);
+    str(b, KEY("timeout_cause"), out_timeout_name(e->timeout));
     if (e->not_http) {
         str(b, KEY("not_http_direction"), dir_name(e->not_http_dir));
         u64(b, KEY("not_http_offset"), e->not_http_offset);
@@ -318,6 +319,7 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("connections_with_gap"), st->connections_gap);
     u64(b, KEY("files_truncated"), st->files_truncated);
     u64(b, KEY("servers_untracked"), st->servers_untracked);
+    u64(b, KEY("idle_timeouts"), st->idle_timeouts);
     event_end(o);
 }
 

@@ -49,6 +49,7 @@ void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e);
 /* "ip.addr==A && ip.addr==B && tcp.port==P && tcp.port==Q" for the connection */
 void out_wireshark_filter(struct kw_buf *b, const struct kw_conn_key *key);
 const char *out_close_name(enum kw_close c);
+const char *out_timeout_name(enum kw_timeout t); /* NULL for KW_TIMEOUT_NONE */
 const char *out_side_name(enum kw_side s);
 const char *out_framing_name(enum kw_framing f);
 

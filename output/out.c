@@ -54,6 +54,17 @@ const char *out_close_name(enum kw_close c)
     return "unknown";
 }
 
+const char *out_timeout_name(enum kw_timeout t)
+{
+    switch (t) {
+    case KW_TIMEOUT_EVICTED: return "evicted";
+    case KW_TIMEOUT_REUSED: return "reused";
+    case KW_TIMEOUT_IDLE: return "idle";
+    case KW_TIMEOUT_NONE: break;
+    }
+    return NULL;
+}
+
 const char *out_side_name(enum kw_side s)
 {
     switch (s) {

@@ -224,6 +224,8 @@ static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct t
         kw_buf_puts(b, e->close_announced ? ", announced)" : ")");
     } else if (e->close == KW_CLOSE_CAPTURE_END) {
         kw_buf_puts(b, ", open at the end of the capture");
+    } else if (e->timeout == KW_TIMEOUT_IDLE) {
+        kw_buf_puts(b, ", ended idle (--flow-timeout-idle)");
     } else {
         kw_buf_puts(b, ", dropped by the reassembler");
     }
@@ -267,7 +269,12 @@ static void end_line(struct kw_buf *b, struct kw_conn_info *c, const struct kw_c
         }
     } else if (e->ended == KW_CLOSE_TIMEOUT) {
         time_offset(b, e->end_ts, c->start);
-        kw_buf_puts(b, "dropped by the reassembler (stream table full, or its ports reused)\n");
+        kw_buf_puts(b, e->timeout == KW_TIMEOUT_IDLE
+                           ? "no data, FIN or RST for longer than --flow-timeout-idle: ended as idle\n"
+                       : e->timeout == KW_TIMEOUT_REUSED
+                           ? "dropped by the reassembler: a new connection took over its ports\n"
+                           : "dropped by the reassembler: the stream table was full "
+                             "(see --max-streams)\n");
     }
 }
 
@@ -344,6 +351,7 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
         { st->skip_fragment, "IP fragments too short to reassemble" },
         { st->tcp_invalid, "malformed TCP headers" },
         { st->streams_evicted, "connections dropped: stream table full (see --max-streams)" },
+        { st->idle_timeouts, "connections ended idle (--flow-timeout-idle)" },
         { st->queue_dropped, "out-of-order queues dropped by the reassembler" },
         { st->connections_gap, "connections with data missing from the capture" },
         { st->not_http, "connections whose bytes stopped being HTTP" },
