@@ -265,10 +265,59 @@ t_filter_invalid()
 
 t_json_file()
 {
-    run jsonfile --json "$tmp/report.json" -r "$PCAPS/tornado-http11.pcap"
+    run jsonfile --json="$tmp/report.json" -r "$PCAPS/tornado-http11.pcap"
     want_rc 0 || return 1
     ! grep -q '{' "$tmp/jsonfile.out" || { why+=("JSON on stdout"); return 1; }
-    want_py "$tmp/report.json" 'len(by("connection")), len(by("stats"))' '(1, 1)'
+    grep -q '^#1 ' "$tmp/jsonfile.out" || { why+=("no text report on stdout"); return 1; }
+    want_py "$tmp/report.json" 'len(by("connection")), len(by("stats"))' '(1, 1)' || return 1
+    run jsonfile2 --json "$tmp/report2.json" -r "$PCAPS/tornado-http11.pcap"
+    want_rc 2 && err_has jsonfile2 "--json=$tmp/report2.json" || return 1
+    [ ! -e "$tmp/report2.json" ] || { why+=("--json took the next word as its file"); return 1; }
+}
+
+# The traps of the old command line: --json never takes the next word, every
+# long option takes --opt=value, a capture without its -r is said to be one.
+t_json_never_takes_the_next_word()
+{
+    local cap kw
+    cap=$(cd "$PCAPS" && pwd)/tornado-http11.pcap
+    kw=$(cd "$(dirname "$KEEPWATCH")" && pwd)/$(basename "$KEEPWATCH")
+    ( cd "$tmp" && "$kw" -r "$cap" --json tcp port 18081 >"$tmp/jsonword.out" 2>"$tmp/jsonword.err" )
+    rc=$?
+    want_rc 0 || return 1
+    [ ! -e "$tmp/tcp" ] || { why+=("wrote a file named tcp"); return 1; }
+    want_py "$tmp/jsonword.out" 'by("stats")[0]["requests"]' 2
+}
+
+t_long_options_take_equals()
+{
+    run eq --grace=0.5 --fail-on=error --disable=lost-request --max-streams=4096 \
+        --flow-timeout-idle=60 --rules="$PCAPS/rule-policy-mismatch.pcap.rules" \
+        -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    ! grep -q 'lost-request' "$tmp/eq.out" || { why+=("--disable=RULE ignored"); return 1; }
+    run sp --grace 0.5 --fail-on error -r "$PCAPS/tornado-http10.pcap"
+    want_rc 1
+}
+
+t_capture_without_its_r()
+{
+    run two -r "$PCAPS/tornado-http11.pcap" "$PCAPS/nginx-pipelined.pcap"
+    want_rc 2 && err_has two "give each capture file its own -r"
+}
+
+t_filter_matching_nothing()
+{
+    run nothing -r "$PCAPS/tornado-http11.pcap" tcp port 1
+    want_rc 0 && err_has nothing "the filter 'tcp port 1' matched no packet"
+}
+
+t_fail_on_nothing_checked()
+{
+    run empty --fail-on notice -r "$PCAPS/tornado-http11.pcap" tcp port 1
+    want_rc 1 && err_has empty "no HTTP transaction was decoded" || return 1
+    run allowed --fail-on notice --allow-empty -r "$PCAPS/tornado-http11.pcap" tcp port 1
+    want_rc 0
 }
 
 # --- damaged and unusual captures ---------------------------------------------
@@ -415,7 +464,7 @@ check "filter 'tcp port 1' leaves no connection" t_filter_none
 check "filter 'tcp port 18081' keeps the tornado connection" t_filter_keep
 check "a filter works on a LINUX_SLL2 capture" t_filter_sll2
 check "an invalid filter: exit 2" t_filter_invalid
-check "--json FILE writes the file and no JSON to stdout" t_json_file
+check "--json=FILE writes the file beside the text report; --json FILE is refused, naming --json=FILE" t_json_file
 check "a file cut mid-packet: exit 0, warning, files_truncated 1, earlier connections kept" \
     t_truncated_file
 check "snaplen-cut packets are counted in skipped.truncated" t_snaplen_cut
@@ -588,6 +637,13 @@ t_text_and_json_at_once()
         { why+=("findings missing from one of them"); return 1; }
 }
 
+check "--json never takes the next word: no file named tcp, the words are the filter" \
+    t_json_never_takes_the_next_word
+check "every long option takes --opt=value as well as --opt value" t_long_options_take_equals
+check "-r a.pcap b.pcap: says each capture needs its own -r" t_capture_without_its_r
+check "a filter that matched no packet is said on standard error" t_filter_matching_nothing
+check "--fail-on fails when no HTTP was decoded at all, unless --allow-empty" \
+    t_fail_on_nothing_checked
 check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
     t_escaping_same_everywhere
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
