@@ -35,7 +35,7 @@
 struct kw_reasm {
     struct reasm_table conns;
     struct kw_stats *stats;
-    pcap_t *dead;                /* DLT_RAW: libnids takes its link offset from it */
+    pcap_t *raw_ip_handle;              /* DLT_RAW: libnids takes its link offset from it */
     kw_usec idle_limit;          /* 0: connections never go idle */
     kw_usec clock;               /* the latest packet time fed: activity is stamped with it,
                                   * so the activity order is also an order in time */
@@ -246,12 +246,12 @@ static bool init_libnids(struct kw_reasm *r)
     return started;
 }
 
-static void set_libnids_params(const struct kw_reasm_config *cfg, pcap_t *dead)
+static void set_libnids_params(const struct kw_reasm_config *cfg, pcap_t *raw_ip_handle)
 {
     /* libnids keeps the pointer: static */
     static struct nids_chksum_ctl no_checksums = { 0, 0, NIDS_DONT_CHKSUM, 0 };
     nids_register_chksum_ctl(&no_checksums, 1); /* loopback and offloaded captures: bad sums */
-    nids_params.pcap_desc = dead;               /* bare IPv4, link offset 0 */
+    nids_params.pcap_desc = raw_ip_handle;               /* bare IPv4, link offset 0 */
     nids_params.device = NULL;
     nids_params.filename = NULL;
     nids_params.syslog = kw_nids_on_warning;
@@ -282,7 +282,7 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
     struct kw_reasm *r = calloc(1, sizeof(*r));
     /* libnids' pool: 3/4 of its hash size, and one */
     if (!r || reasm_table_init(&r->conns, (uint32_t)cfg->n_tcp_streams * 3 / 4 + 1, sink,
-                               stats) < 0 || !(r->dead = pcap_open_dead(DLT_RAW, 262144))) {
+                               stats) < 0 || !(r->raw_ip_handle = pcap_open_dead(DLT_RAW, 262144))) {
         snprintf(err, KW_REASM_ERRBUF, "out of memory for %d streams", cfg->n_tcp_streams);
         kw_reasm_free(r);
         return NULL;
@@ -293,7 +293,7 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
     void *reserve = mmap(NULL, NO_MEM_RESERVE_BYTES, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     r->no_mem_reserve = reserve == MAP_FAILED ? NULL : reserve; /* best effort */
-    set_libnids_params(cfg, r->dead);
+    set_libnids_params(cfg, r->raw_ip_handle);
     if (!init_libnids(r)) {
         snprintf(err, KW_REASM_ERRBUF, "%s", r->error);
         kw_reasm_free(r);
@@ -312,8 +312,8 @@ void kw_reasm_free(struct kw_reasm *r)
             nids_exit();
         kw_nids_owner = NULL;
     }
-    if (r->dead)
-        pcap_close(r->dead);
+    if (r->raw_ip_handle)
+        pcap_close(r->raw_ip_handle);
     if (r->no_mem_reserve)
         munmap(r->no_mem_reserve, NO_MEM_RESERVE_BYTES);
     reasm_table_free(&r->conns);
