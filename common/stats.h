@@ -30,6 +30,8 @@ struct kw_stats {
     uint64_t connections;      /* TCP connections seen from their handshake */
     uint64_t idle_timeouts;    /* connections ended by the idle limit (--flow-timeout-idle):
                                 * no data, FIN or RST for longer */
+    uint64_t streams_refused;  /* connections not followed: their flow table slot would have
+                                * been past the probe bound (someone chose colliding ports) */
     /* http/ */
     uint64_t http_connections; /* connections with at least one HTTP message */
     uint64_t requests;

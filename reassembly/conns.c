@@ -24,6 +24,7 @@ int reasm_table_init(struct reasm_table *t, uint32_t n_conns, const struct kw_re
     t->conns = calloc(t->n_conns, sizeof(*t->conns));
     t->slots = calloc(size, sizeof(*t->slots));
     t->never_used = 1; /* records are taken in order first, so untouched pages stay unmapped */
+    reasm_key_init(&t->key);
     return t->conns && t->slots ? 0 : -1;
 }
 
@@ -35,20 +36,17 @@ void reasm_table_free(struct reasm_table *t)
     t->slots = NULL;
 }
 
-static uint32_t conn_hash(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
+/* Symmetric: the endpoints in order, so both directions find the record. */
+uint32_t reasm_conn_hash(const struct reasm_table *t, uint32_t a1, uint16_t p1, uint32_t a2,
+                         uint16_t p2)
 {
-    /* Symmetric: order the endpoints, so both directions find the record. */
-    uint64_t e1 = (uint64_t)a1 << 16 | p1, e2 = (uint64_t)a2 << 16 | p2;
-    if (e1 > e2) {
-        uint64_t e = e1;
-        e1 = e2;
-        e2 = e;
+    uint64_t e[2] = { (uint64_t)a1 << 16 | p1, (uint64_t)a2 << 16 | p2 };
+    if (e[0] > e[1]) {
+        uint64_t x = e[0];
+        e[0] = e[1];
+        e[1] = x;
     }
-    uint64_t h = e1 * 0x9e3779b97f4a7c15ull ^ e2;
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 29;
-    return (uint32_t)h;
+    return (uint32_t)reasm_hash_words(&t->key, e, 2);
 }
 
 static bool conn_matches(const struct reasm_conn *c, uint32_t sa, uint16_t sp, uint32_t da,
@@ -58,39 +56,58 @@ static bool conn_matches(const struct reasm_conn *c, uint32_t sa, uint16_t sp, u
            (c->cli_addr == da && c->cli_port == dp && c->srv_addr == sa && c->srv_port == sp);
 }
 
-/* The slot holding the connection, or the empty slot where it would go. */
+/* The slot holding the connection, or the empty slot where it would go; NULL
+ * when neither is within REASM_PROBE_MAX slots of its home. */
 static uint32_t *conn_slot(const struct reasm_table *t, uint32_t sa, uint16_t sp, uint32_t da,
                            uint16_t dp)
 {
-    uint32_t i = conn_hash(sa, sp, da, dp) & t->slot_mask;
-    for (;;) {
+    uint32_t i = reasm_conn_hash(t, sa, sp, da, dp) & t->slot_mask;
+    for (uint32_t n = 0; n <= REASM_PROBE_MAX; n++) {
         uint32_t ci = t->slots[i];
         if (!ci || conn_matches(&t->conns[ci], sa, sp, da, dp))
             return &t->slots[i];
         i = (i + 1) & t->slot_mask;
     }
+    return NULL;
 }
 
 struct reasm_conn *reasm_conn_find(const struct reasm_table *t, uint32_t a1, uint16_t p1,
                                    uint32_t a2, uint16_t p2)
 {
-    uint32_t ci = *conn_slot(t, a1, p1, a2, p2);
-    return ci ? &t->conns[ci] : NULL;
+    const uint32_t *slot = conn_slot(t, a1, p1, a2, p2);
+    return slot && *slot ? &t->conns[*slot] : NULL;
 }
 
-/* Backward-shift deletion keeps probe chains whole without tombstones. */
+uint32_t reasm_table_max_probe(const struct reasm_table *t)
+{
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i <= t->slot_mask; i++) {
+        uint32_t ci = t->slots[i];
+        if (!ci)
+            continue;
+        const struct reasm_conn *c = &t->conns[ci];
+        uint32_t home = reasm_conn_hash(t, c->cli_addr, c->cli_port, c->srv_addr, c->srv_port);
+        uint32_t d = (i - home) & t->slot_mask;
+        if (d > longest)
+            longest = d;
+    }
+    return longest;
+}
+
+/* Backward-shift deletion keeps probe chains whole without tombstones, and
+ * only ever moves a record closer to its home: the probe bound holds. */
 static void slot_remove(struct reasm_table *t, const struct reasm_conn *c)
 {
     uint32_t *slot = conn_slot(t, c->cli_addr, c->cli_port, c->srv_addr, c->srv_port);
-    uint32_t i = (uint32_t)(slot - t->slots);
-    if (t->slots[i] != (uint32_t)(c - t->conns))
+    if (!slot || *slot != (uint32_t)(c - t->conns))
         return;
+    uint32_t i = (uint32_t)(slot - t->slots);
     for (uint32_t j = (i + 1) & t->slot_mask;; j = (j + 1) & t->slot_mask) {
         uint32_t gi = t->slots[j];
         if (!gi)
             break;
         const struct reasm_conn *g = &t->conns[gi];
-        uint32_t home = conn_hash(g->cli_addr, g->cli_port, g->srv_addr, g->srv_port) &
+        uint32_t home = reasm_conn_hash(t, g->cli_addr, g->cli_port, g->srv_addr, g->srv_port) &
                         t->slot_mask;
         /* move g back into the hole at i when its home is not in (i, j] */
         if (((j - home) & t->slot_mask) >= ((j - i) & t->slot_mask)) {
@@ -144,6 +161,9 @@ void reasm_conn_make_latest(struct reasm_table *t, struct reasm_conn *c)
 struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uint16_t cli_port,
                                    uint32_t srv_addr, uint16_t srv_port, kw_usec now)
 {
+    uint32_t *slot = conn_slot(t, cli_addr, cli_port, srv_addr, srv_port);
+    if (!slot) /* past the probe bound: someone found keys that collide */
+        return NULL;
     uint32_t ci;
     if (t->free_head) {
         ci = t->free_head;
@@ -162,7 +182,7 @@ struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uin
     c->is_open = true;
     c->last_active = now;
     c->fin_at[0] = c->fin_at[1] = -1;
-    *conn_slot(t, cli_addr, cli_port, srv_addr, srv_port) = ci;
+    *slot = ci;
     list_append(t, REASM_BY_ACTIVITY, ci);
     list_append(t, REASM_BY_OPENING, ci);
     return c;

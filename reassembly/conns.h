@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reassembly/keyed.h"
 #include "reassembly/reasm.h"
 
 struct tcp_stream; /* libnids' stream: only nids.c looks inside */
@@ -58,12 +59,20 @@ struct reasm_conn {
     uint64_t fin_frame[2];
 };
 
+/* A record sits at most this many slots past its home slot. At most half the
+ * slots are taken, so with a hash nobody can predict a longer run has a
+ * chance of about 0.83^128 (1e-11) per connection; a record that would go
+ * further is refused and counted (stats.streams_refused) rather than making
+ * every lookup walk a pile someone built on purpose. */
+#define REASM_PROBE_MAX 128
+
 struct reasm_table {
     struct reasm_conn *conns;  /* pool; index 0 unused */
     uint32_t n_conns, free_head;
     uint32_t never_used;       /* records from here on were never taken */
     uint32_t *slots;           /* open addressing, linear probing: record index or 0 */
     uint32_t slot_mask;
+    struct reasm_key key;      /* the hash's key, drawn for this run */
     struct reasm_list lists[2]; /* by enum reasm_order */
     struct kw_reasm_sink sink;
     struct kw_stats *stats;
@@ -79,9 +88,19 @@ struct reasm_conn *reasm_conn_find(const struct reasm_table *t, uint32_t a1, uin
                                    uint32_t a2, uint16_t p2);
 
 /* Takes a record for a connection not in the table, active at `now`; NULL
- * when the pool is empty. The caller fills in the stream and sequence bases. */
+ * when its slot would be past REASM_PROBE_MAX (or the pool were empty, which
+ * cannot happen: it is as large as libnids' pool). The caller fills in the
+ * stream and sequence bases. */
 struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uint16_t cli_port,
                                    uint32_t srv_addr, uint16_t srv_port, kw_usec now);
+
+/* The keyed hash of a 4-tuple, the same either way round; its low bits are
+ * the record's home slot. */
+uint32_t reasm_conn_hash(const struct reasm_table *t, uint32_t a1, uint16_t p1, uint32_t a2,
+                         uint16_t p2);
+
+/* The longest distance of a record from its home slot (for tests). O(slots). */
+uint32_t reasm_table_max_probe(const struct reasm_table *t);
 
 void reasm_conn_make_latest(struct reasm_table *t, struct reasm_conn *c);
 

@@ -1,30 +1,15 @@
 /* nids.c: libnids, driven packet by packet from our loop. The one file that
  * includes <nids.h> and the one with file-scope mutable state: libnids'
- * callbacks carry no context, and its parameters are globals.
- *
- * Beside libnids' stream table we keep our own connection records (conns.c),
- * for what libnids does not tell: who sent a FIN or RST and when, packets of
- * connections it does not follow, segments missing from the capture (libnids
- * stalls a direction at a hole, silently), and idle connections (libnids has
- * no idle timeout: a connection whose FIN or RST was lost would stay open). */
-#include "reassembly/reasm.h"
-
+ * callbacks carry no context, and its parameters are globals. What each
+ * packet means for our own records is decided in feed.c. */
 #include <netinet/in.h>
 #include <nids.h>
-#include <pcap/pcap.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "common/cursor.h"
-#include "reassembly/conns.h"
-
-#define TH_FIN_BIT 0x01
-#define TH_SYN_BIT 0x02
-#define TH_RST_BIT 0x04
-#define TCP_HEADER_MIN 20
+#include "reassembly/reasm-impl.h"
 
 /* Address space set aside at start and given back when libnids runs out of
  * memory, so that the report of what was decoded can still be written (the
@@ -32,37 +17,30 @@
  * Never touched: it costs no memory, only address space. */
 #define NO_MEM_RESERVE_BYTES (4u << 20)
 
-struct kw_reasm {
-    struct reasm_table conns;
-    struct kw_stats *stats;
-    pcap_t *raw_ip_handle;              /* DLT_RAW: libnids takes its link offset from it */
-    kw_usec idle_limit;          /* 0: connections never go idle */
-    kw_usec clock;               /* the latest packet time fed: activity is stamped with it,
-                                  * so the activity order is also an order in time */
-    /* the packet being fed */
-    kw_usec ts;
-    uint64_t frame;
-    struct pcap_pkthdr hdr;      /* libnids keeps a pointer to it: it must outlive the call */
-    uint32_t src_addr;
-    uint16_t src_port;
-    struct reasm_conn *opened;       /* set when the packet completed a handshake */
-    struct reasm_conn *delivered_to; /* set when the packet's data was delivered */
-    struct reasm_conn *ended;        /* set when the packet ended a connection */
-    /* out of memory inside libnids: its no_mem hook jumps back to the call */
-    sigjmp_buf no_mem_jump;
-    bool armed;                  /* no_mem_jump is set, in an active frame */
-    bool failed;                 /* libnids' state may be half updated: never call it again */
-    void *no_mem_reserve;        /* NO_MEM_RESERVE_BYTES, given back on failure */
-    char error[KW_REASM_ERRBUF];
-};
-
 static struct kw_reasm *kw_nids_owner; /* libnids' callbacks have no context pointer */
 
-/* --- ending a connection ------------------------------------------------------ */
+/* --- streams and our records ------------------------------------------------------- */
 
-static void end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_end end)
+static struct tcp_stream *stream_of(const struct reasm_conn *c)
 {
-    if (c->stream && !r->failed)
+    struct tuple4 t = { c->cli_port, c->srv_port, c->cli_addr, c->srv_addr };
+    return nids_find_tcp_stream(&t);
+}
+
+/* libnids still follows c with the stream c holds. It frees streams without
+ * a callback (a SYN taking over an old 4-tuple, tcp_flow_timeout) and reuses
+ * them at once, maybe for another connection: c->stream is only a hint. */
+static bool owns_stream(const struct kw_reasm *r, const struct reasm_conn *c)
+{
+    if (!c->stream || r->failed)
+        return false;
+    struct tcp_stream *s = stream_of(c);
+    return s && s == c->stream && s->user == c;
+}
+
+void reasm_end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_end end)
+{
+    if (owns_stream(r, c))
         c->stream->user = NULL; /* libnids may still call back for it: nothing to do then */
     c->stream = NULL;
     if (!r->ended)
@@ -76,24 +54,24 @@ static void end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_e
 static void end_now(struct kw_reasm *r, struct reasm_conn *c, enum kw_close how,
                     enum kw_timeout why, enum kw_dir rst_dir)
 {
-    end_conn(r, c, (struct kw_reasm_end){ .how = how, .timeout = why, .rst_dir = rst_dir,
-                                          .ts = r->ts, .frame = r->frame });
+    reasm_end_conn(r, c, (struct kw_reasm_end){ .how = how, .timeout = why, .rst_dir = rst_dir,
+                                                .ts = r->ts, .frame = r->frame });
 }
 
-/* Lets libnids forget a connection we end ourselves; from outside any libnids
- * callback only (freeing there is a double free: API.txt 7). libnids may have
- * freed the stream silently (a tcp_flow_timeout takeover) and reused it for a
- * new half-open connection on the same 4-tuple: it is still ours only if the
- * 4-tuple finds it and it points back at our record. */
-static void release_stream(struct reasm_conn *c)
+void reasm_nids_release(struct kw_reasm *r, struct reasm_conn *c)
 {
-    struct tuple4 t = { c->cli_port, c->srv_port, c->cli_addr, c->srv_addr };
-    struct tcp_stream *s = nids_find_tcp_stream(&t);
-    if (s && s == c->stream && s->user == c) {
-        s->user = NULL;
-        nids_free_tcp_stream(s); /* no callback */
+    if (owns_stream(r, c)) {
+        c->stream->user = NULL;
+        nids_free_tcp_stream(c->stream); /* no callback */
     }
     c->stream = NULL;
+}
+
+bool reasm_nids_knows(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
+{
+    struct tuple4 fwd = { p1, p2, a1, a2 };
+    struct tuple4 back = { p2, p1, a2, a1 };
+    return nids_find_tcp_stream(&fwd) || nids_find_tcp_stream(&back);
 }
 
 /* --- libnids callbacks ------------------------------------------------------- */
@@ -110,8 +88,8 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
     }
     struct reasm_conn *c = reasm_conn_open(&r->conns, a->addr.saddr, a->addr.source,
                                            a->addr.daddr, a->addr.dest, r->clock);
-    if (!c) { /* cannot happen: our pool is as large as libnids' */
-        r->stats->streams_evicted++;
+    if (!c) { /* not collected: libnids frees the stream on return */
+        r->stats->streams_refused++;
         return;
     }
     c->stream = a;
@@ -263,125 +241,56 @@ static void set_libnids_params(const struct kw_reasm_config *cfg, pcap_t *raw_ip
     nids_params.tcp_flow_timeout = cfg->flow_timeout_s;
 }
 
-struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw_reasm_sink *sink,
-                              struct kw_stats *stats, char err[KW_REASM_ERRBUF])
+bool reasm_nids_start(struct kw_reasm *r, const struct kw_reasm_config *cfg)
 {
     if (kw_nids_owner) {
-        snprintf(err, KW_REASM_ERRBUF, "only one reassembler per process");
-        return NULL;
+        snprintf(r->error, sizeof(r->error), "only one reassembler per process");
+        return false;
     }
-    if (cfg->n_tcp_streams < 16 || cfg->n_tcp_streams > (1 << 24)) {
-        snprintf(err, KW_REASM_ERRBUF, "stream table size %d out of range (16 to 16777216)",
-                 cfg->n_tcp_streams);
-        return NULL;
+    if (!(r->raw_ip_handle = pcap_open_dead(DLT_RAW, 262144))) {
+        snprintf(r->error, sizeof(r->error), "out of memory for %d streams", cfg->n_tcp_streams);
+        return false;
     }
-    if (cfg->idle_timeout_s < 0) {
-        snprintf(err, KW_REASM_ERRBUF, "idle timeout %d s is negative", cfg->idle_timeout_s);
-        return NULL;
-    }
-    struct kw_reasm *r = calloc(1, sizeof(*r));
-    /* libnids' pool: 3/4 of its hash size, and one */
-    if (!r || reasm_table_init(&r->conns, (uint32_t)cfg->n_tcp_streams * 3 / 4 + 1, sink,
-                               stats) < 0 || !(r->raw_ip_handle = pcap_open_dead(DLT_RAW, 262144))) {
-        snprintf(err, KW_REASM_ERRBUF, "out of memory for %d streams", cfg->n_tcp_streams);
-        kw_reasm_free(r);
-        return NULL;
-    }
-    r->stats = stats;
-    r->idle_limit = (kw_usec)cfg->idle_timeout_s * KW_USEC_PER_SEC;
-    r->clock = KW_TS_NONE;
     void *reserve = mmap(NULL, NO_MEM_RESERVE_BYTES, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     r->no_mem_reserve = reserve == MAP_FAILED ? NULL : reserve; /* best effort */
     set_libnids_params(cfg, r->raw_ip_handle);
-    if (!init_libnids(r)) {
-        snprintf(err, KW_REASM_ERRBUF, "%s", r->error);
-        kw_reasm_free(r);
-        return NULL;
-    }
+    if (!init_libnids(r))
+        return false;
     nids_register_tcp(kw_nids_on_tcp); /* after nids_init, which resets the list */
-    return r;
+    return true;
 }
 
-void kw_reasm_free(struct kw_reasm *r)
+void reasm_nids_stop(struct kw_reasm *r)
 {
-    if (!r)
-        return;
     if (kw_nids_owner == r) {
         if (!r->failed && !r->error[0]) /* started, and libnids' state is whole */
-            nids_exit();
+            nids_exit(); /* frees libnids' streams; each has user == NULL by now */
         kw_nids_owner = NULL;
     }
     if (r->raw_ip_handle)
         pcap_close(r->raw_ip_handle);
+    r->raw_ip_handle = NULL;
     if (r->no_mem_reserve)
         munmap(r->no_mem_reserve, NO_MEM_RESERVE_BYTES);
-    reasm_table_free(&r->conns);
-    free(r);
-}
-
-const char *kw_reasm_error(const struct kw_reasm *r)
-{
-    return r->error;
+    r->no_mem_reserve = NULL;
 }
 
 /* --- feeding ----------------------------------------------------------------- */
 
-/* The TCP header, through the cursor. The transport slice may be shorter than
- * its wire length when the snaplen cut the packet. IPv4 only for now. */
-static bool parse_segment(const struct kw_ip *ip, struct reasm_segment *sg)
+bool reasm_nids_feed(struct kw_reasm *r, struct kw_slice ipv4)
 {
-    struct kw_cur c = kw_cur_make(ip->transport), h;
-    uint8_t data_offset;
-    if (!kw_cur_sub(&c, TCP_HEADER_MIN, &h))
-        return false;
-    /* sport(2) dport(2) seq(4) ack(4) offset(4 bits) flags */
-    if (!(kw_cur_be16(&h, &sg->sport) && kw_cur_be16(&h, &sg->dport) &&
-          kw_cur_be32(&h, &sg->seq) && kw_cur_skip(&h, 4) && kw_cur_u8(&h, &data_offset) &&
-          kw_cur_u8(&h, &sg->flags)))
-        return false; /* cannot happen: the 20 bytes are there */
-    size_t thl = (size_t)(data_offset >> 4) * 4;
-    if (thl < TCP_HEADER_MIN || ip->transport_wire_len < thl)
-        return false;
-    memcpy(&sg->src, ip->src_addr.p, 4);
-    memcpy(&sg->dst, ip->dst_addr.p, 4);
-    sg->payload = ip->transport_wire_len - thl;
-    return true;
-}
-
-static struct reasm_conn *lookup(struct kw_reasm *r, const struct reasm_segment *sg)
-{
-    return reasm_conn_find(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
-}
-
-/* Neither we nor libnids follow it, not even half open. */
-static bool unknown_to_libnids(const struct reasm_segment *sg)
-{
-    struct tuple4 fwd = { sg->sport, sg->dport, sg->src, sg->dst };
-    struct tuple4 back = { sg->dport, sg->sport, sg->dst, sg->src };
-    return !nids_find_tcp_stream(&fwd) && !nids_find_tcp_stream(&back);
-}
-
-/* Hands the IPv4 packet to libnids. Inside kw_reasm_run() an allocation
- * failing in libnids jumps back there; outside one, back here, and the feed
- * fails. Nothing but r is used after the jump (locals may be lost: C11
- * 7.13.2.1). */
-static bool feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
-{
-    r->ts = pkt->ts;
-    r->frame = pkt->frame;
-    r->opened = r->ended = r->delivered_to = NULL;
-    r->hdr.ts.tv_sec = (time_t)(pkt->ts / KW_USEC_PER_SEC);
-    r->hdr.ts.tv_usec = (suseconds_t)(pkt->ts % KW_USEC_PER_SEC);
-    r->hdr.caplen = r->hdr.len = (bpf_u_int32)pkt->ip.packet.len;
+    r->hdr.ts.tv_sec = (time_t)(r->ts / KW_USEC_PER_SEC);
+    r->hdr.ts.tv_usec = (suseconds_t)(r->ts % KW_USEC_PER_SEC);
+    r->hdr.caplen = r->hdr.len = (bpf_u_int32)ipv4.len;
     if (r->armed) {
-        nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)pkt->ip.packet.p);
+        nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)ipv4.p);
         return true;
     }
     if (sigsetjmp(r->no_mem_jump, 0))
         return false;
     r->armed = true;
-    nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)pkt->ip.packet.p);
+    nids_pcap_handler(NULL, &r->hdr, (u_char *)(uintptr_t)ipv4.p);
     r->armed = false;
     return true;
 }
@@ -402,114 +311,4 @@ int kw_reasm_run(struct kw_reasm *r, void (*feed)(void *ctx), void *ctx)
     feed(ctx);
     r->armed = false;
     return 0;
-}
-
-/* After libnids has seen an unfragmented segment with data, a FIN or a RST:
- * which of our connections it belongs to, if any, and what it shows. */
-static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
-                          struct reasm_conn *c, bool rst_was_unknown)
-{
-    if (!c)
-        c = r->delivered_to ? r->delivered_to : r->opened;
-    if (!c && !(sg->flags & TH_RST_BIT))
-        c = lookup(r, sg); /* data out of order or again, a FIN */
-    if (!c || c == r->ended || !c->is_open) {
-        /* data, a FIN or a RST of a connection whose handshake was not captured */
-        if (!r->opened && !r->ended && !(sg->flags & TH_SYN_BIT) &&
-            ((sg->flags & TH_RST_BIT) ? rst_was_unknown : unknown_to_libnids(sg)))
-            r->stats->skip_mid_stream++;
-        return;
-    }
-    reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
-    reasm_conn_touch(&r->conns, c, r->clock);
-}
-
-/* A TCP/IPv4 packet the snaplen cut: its data is missing, the gap shows at the end. */
-static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
-{
-    struct reasm_segment sg;
-    if (pkt->ip.protocol != IPPROTO_TCP || pkt->ip.is_fragment || !parse_segment(&pkt->ip, &sg))
-        return;
-    struct reasm_conn *c = lookup(r, &sg);
-    if (!c)
-        return;
-    reasm_conn_note_segment(&r->conns, c, &sg, pkt->ts, pkt->frame);
-    reasm_conn_touch(&r->conns, c, r->clock);
-}
-
-int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
-{
-    if (r->failed)
-        return -1;
-    if (pkt->ts > r->clock)
-        r->clock = pkt->ts;
-    const struct kw_ip *ip = &pkt->ip;
-    if (ip->family != 4) { /* libnids has no IPv6 */
-        r->stats->skip_ipv6++;
-        return 0;
-    }
-    if (ip->is_cut) {
-        r->stats->skip_truncated++;
-        note_cut_segment(r, pkt);
-        return 0;
-    }
-    if (ip->protocol != IPPROTO_TCP) {
-        r->stats->skip_not_tcp++;
-        return 0;
-    }
-    if (ip->is_fragment) /* libnids puts the datagram together */
-        return feed_libnids(r, pkt) ? 0 : -1;
-    struct reasm_segment sg;
-    if (!parse_segment(ip, &sg)) {
-        r->stats->tcp_invalid++;
-        return 0;
-    }
-    struct reasm_conn *c = NULL;
-    bool rst_was_unknown = false;
-    if (sg.flags & TH_RST_BIT) {
-        /* Looked up before feeding: a RST frees what it ends. */
-        c = lookup(r, &sg);
-        rst_was_unknown = !c && unknown_to_libnids(&sg);
-    }
-    r->src_addr = sg.src;
-    r->src_port = sg.sport;
-    if (!feed_libnids(r, pkt))
-        return -1;
-    /* A bare ACK carries nothing to note: no lookup (most packets are data,
-     * whose connection the data callback names, or bare ACKs). */
-    if (sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
-        after_segment(r, &sg, c, rst_was_unknown);
-    return 0;
-}
-
-/* --- time ---------------------------------------------------------------------- */
-
-void kw_reasm_tick(struct kw_reasm *r, kw_usec now)
-{
-    if (!r->idle_limit || r->failed || now < 0)
-        return;
-    struct reasm_conn *c;
-    while ((c = reasm_conn_first(&r->conns, REASM_BY_ACTIVITY)) &&
-           now - c->last_active > r->idle_limit) {
-        release_stream(c);
-        end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_TIMEOUT,
-                                              .timeout = KW_TIMEOUT_IDLE,
-                                              .rst_dir = KW_TO_SERVER,
-                                              .ts = c->last_active + r->idle_limit });
-    }
-}
-
-void kw_reasm_finish(struct kw_reasm *r, kw_usec ts)
-{
-    kw_reasm_tick(r, ts);
-    r->ts = ts;
-    r->frame = 0;
-    /* libnids would flush in hash order, which its random seed changes from run
-     * to run: flush ourselves in opening order, so the report is reproducible. */
-    struct reasm_conn *c;
-    while ((c = reasm_conn_first(&r->conns, REASM_BY_OPENING)))
-        end_now(r, c, KW_CLOSE_CAPTURE_END, KW_TIMEOUT_NONE, KW_TO_SERVER);
-    if (!r->failed) /* after a failure libnids' state may be half updated: leave it */
-        nids_exit(); /* frees libnids' streams; each has user == NULL now */
-    kw_nids_owner = NULL;
 }

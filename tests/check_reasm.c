@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "capture/link.h"
+#include "reassembly/conns.h"
 #include "reassembly/reasm.h"
 
 #define LT_RAW 12
@@ -427,6 +428,81 @@ START_TEST(test_out_of_memory)
 }
 END_TEST
 
+/* ---- the flow table's hash ------------------------------------------------------ */
+
+/* The home slot the flow table gave a 4-tuple before its hash was keyed
+ * (131,072 slots, as for --max-streams 65536): anyone could compute it. */
+static uint32_t unseeded_home(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
+{
+    uint64_t e1 = (uint64_t)a1 << 16 | p1, e2 = (uint64_t)a2 << 16 | p2;
+    if (e1 > e2) {
+        uint64_t e = e1;
+        e1 = e2;
+        e2 = e;
+    }
+    uint64_t h = e1 * 0x9e3779b97f4a7c15ull ^ e2;
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+    return (uint32_t)h & 0x1ffff;
+}
+
+static const struct kw_reasm_sink no_sink = { NULL, on_open, on_data, on_fin, on_end };
+
+/* 25,000 clients of one server, chosen so that the unseeded hash put them all
+ * within 4,096 slots: one probe run over 20,000 slots long, walked by every
+ * lookup that lands in it. Under the keyed hash they spread like any others. */
+START_TEST(test_chosen_ports_do_not_pile_up)
+{
+    static struct reasm_table t;
+    ck_assert_int_eq(reasm_table_init(&t, 49153, &no_sink, &stats), 0);
+    ck_assert_uint_eq(t.slot_mask, 0x1ffff);
+    uint32_t server = 0x0100000a; /* 10.0.0.1 as it lies in memory */
+    int n = 0;
+    for (uint32_t i = 0; n < 25000; i++) {
+        uint32_t client = 0x0000010a | (i >> 8) << 16; /* 10.1.x.y */
+        uint16_t port = (uint16_t)(1024 + (i & 0xff) * 251);
+        if (unseeded_home(client, port, server, 80) >= 4096)
+            continue;
+        ck_assert_ptr_nonnull(reasm_conn_open(&t, client, port, server, 80, 1));
+        ck_assert_ptr_nonnull(reasm_conn_find(&t, server, 80, client, port));
+        n++;
+    }
+    uint32_t longest = reasm_table_max_probe(&t);
+    ck_assert_msg(longest <= 40, "a record %u slots from its home", longest);
+    reasm_table_free(&t);
+}
+END_TEST
+
+/* Keys that collide anyway (here found by trying, with the key known): a
+ * record is never put more than REASM_PROBE_MAX slots past its home, so no
+ * lookup walks further; the connection that would go there is refused. */
+START_TEST(test_probe_bound)
+{
+    static struct reasm_table t;
+    ck_assert_int_eq(reasm_table_init(&t, 300, &no_sink, &stats), 0);
+    t.key = (struct reasm_key){ 1, 2 };
+    uint32_t server = 0x0100000a, ok = 0, refused = 0;
+    for (uint32_t i = 0; ok + refused < REASM_PROBE_MAX + 10; i++) {
+        uint32_t client = 0x0000010a | (i >> 16) << 16;
+        uint16_t port = (uint16_t)i;
+        if ((reasm_conn_hash(&t, client, port, server, 80) & t.slot_mask) != 7)
+            continue;
+        if (reasm_conn_open(&t, client, port, server, 80, 1)) {
+            ok++;
+            ck_assert_ptr_nonnull(reasm_conn_find(&t, client, port, server, 80));
+        } else {
+            refused++;
+            ck_assert_ptr_null(reasm_conn_find(&t, client, port, server, 80));
+        }
+    }
+    ck_assert_uint_eq(ok, REASM_PROBE_MAX + 1);
+    ck_assert_uint_eq(refused, 9);
+    ck_assert_uint_eq(reasm_table_max_probe(&t), REASM_PROBE_MAX);
+    reasm_table_free(&t);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 int main(void)
@@ -442,6 +518,10 @@ int main(void)
     tc = tcase_create("timeout causes");
     tcase_add_test(tc, test_timeout_reused);
     tcase_add_test(tc, test_timeout_evicted);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("flow table");
+    tcase_add_test(tc, test_chosen_ports_do_not_pile_up);
+    tcase_add_test(tc, test_probe_bound);
     suite_add_tcase(s, tc);
     tc = tcase_create("out of memory");
     tcase_add_test(tc, test_out_of_memory);

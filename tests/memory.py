@@ -9,6 +9,9 @@ user running keepwatch on a busy or hostile link relies on:
     and counted (streams_evicted), never silently and never unboundedly;
   - a SYN flood, a header bomb and a flood of pipelined requests stay bounded
     and are reported;
+  - connections whose ports were chosen to collide in the flow table's hash
+    (as it was before it was keyed per run) are all followed; `--generate
+    hashflood FILE N` writes that capture, for timing it;
   - when the reassembler runs out of memory (an address-space limit), what was
     decoded before is still reported, then the error, exit status 2.
 Environment: KEEPWATCH (the binary), MEMORY_SCALE (multiplies the sizes),
@@ -215,9 +218,56 @@ def memory_eaters(path, n):
     pc.close()
 
 
+M64 = (1 << 64) - 1
+
+
+def unseeded_home(client, port):
+    """The home slot keepwatch's flow table gave a connection to SERVER_IP:80
+    before its hash was keyed (--max-streams 65536: 131,072 slots)."""
+    e1 = int.from_bytes(client, "little") << 16 | port
+    e2 = int.from_bytes(SERVER_IP, "little") << 16 | 80
+    if e1 > e2:
+        e1, e2 = e2, e1
+    h = (e1 * 0x9E3779B97F4A7C15 ^ e2) & M64
+    h ^= h >> 31
+    h = (h * 0xBF58476D1CE4E5B9) & M64
+    h ^= h >> 29
+    return h & 0x1FFFF
+
+
+def colliding_endpoints(n, skip=0):
+    """`n` client endpoints whose home slots under the unseeded hash lie in one
+    window of 4,096 slots: a single probe run thousands of slots long. The
+    first `skip` found are left out (so that RSTs can use others)."""
+    found = []
+    i = 0
+    while len(found) < n + skip:
+        ip = bytes([10, 1 + (i >> 24) % 200, (i >> 16) & 0xFF, (i >> 8) & 0xFF])
+        port = 1024 + (i & 0xFF) * 251 % 64000
+        i += 1
+        if unseeded_home(ip, port) < 4096:
+            found.append((ip, port))
+    return found[skip:]
+
+
+def hash_flood(path, n):
+    """`n` connections whose ports collide in the unseeded flow table, kept
+    open, then 4n RSTs of connections that do not exist, colliding too: each
+    RST is looked up, and with the unseeded hash walks the whole pile."""
+    pc = Pcap(path)
+    ends = colliding_endpoints(5 * n)
+    for ip, port in ends[:n]:
+        pc.tcp(ip, port, SERVER_IP, 80, 1000, 0, SYN)
+        pc.tcp(SERVER_IP, 80, ip, port, 5000, 1001, SYN | ACK)
+        pc.tcp(ip, port, SERVER_IP, 80, 1001, 5001, ACK)
+    for ip, port in ends[n:]:
+        pc.tcp(ip, port, SERVER_IP, 80, 77, 0, 0x04)  # RST
+    pc.close()
+
+
 GENERATORS = {"short": short_connections, "concurrent": concurrent_connections,
               "synflood": syn_flood, "bomb": header_bomb, "pipeline": pipeline_flood,
-              "eaters": memory_eaters}
+              "eaters": memory_eaters, "hashflood": hash_flood}
 
 
 def run_limited(path, limit_bytes):
@@ -344,6 +394,14 @@ def main():
               f"{int(20000 * SCALE)} pipelined requests never answered: followed up to 32, "
               f"then {conns[0]['not_http'] if conns else None!r}")
         check_rss(rss < 100 * 1024, f"pipeline flood: peak RSS {rss} KiB")
+
+        p = os.path.join(d, "hashflood.pcap")
+        n = int(5000 * SCALE)
+        generate("hashflood", p, n)
+        stats, _ = run(p)
+        check(stats["connections"] == n and stats["skipped"]["mid_stream"] == 4 * n,
+              f"{n} connections with ports chosen to collide, then {4 * n} stray RSTs: "
+              f"{stats['connections']} connections, {stats['skipped']['mid_stream']} mid-stream")
 
         if SANITIZED:  # sanitizers reserve terabytes of address space
             check(True, "out of memory inside libnids (not checked under a sanitizer)")

@@ -1,0 +1,64 @@
+/* reasm-impl.h: the reassembler's state, shared by the files of reassembly/:
+ * feed.c decides what each packet does, nids.c drives libnids (the only file
+ * that includes <nids.h>). No other folder includes it. */
+#ifndef KW_REASM_IMPL_H
+#define KW_REASM_IMPL_H
+
+#include <pcap/pcap.h>
+#include <setjmp.h>
+#include <stdbool.h>
+
+#include "reassembly/conns.h"
+#include "reassembly/reasm.h"
+
+struct kw_reasm {
+    struct reasm_table conns;
+    struct kw_stats *stats;
+    kw_usec idle_limit;          /* 0: connections never go idle */
+    kw_usec clock;               /* the latest packet time fed: activity is stamped with it,
+                                  * so the activity order is also an order in time */
+    /* the packet being fed */
+    kw_usec ts;
+    uint64_t frame;
+    uint32_t src_addr;           /* its sender, as libnids sees it: who sent a RST */
+    uint16_t src_port;
+    struct reasm_conn *opened;       /* set when the packet completed a handshake */
+    struct reasm_conn *delivered_to; /* set when the packet's data was delivered */
+    struct reasm_conn *ended;        /* set when the packet ended a connection */
+    /* libnids (nids.c) */
+    pcap_t *raw_ip_handle;       /* DLT_RAW: libnids takes its link offset from it */
+    struct pcap_pkthdr hdr;      /* libnids keeps a pointer to it: it must outlive the call */
+    /* out of memory inside libnids: its no_mem hook jumps back to the call */
+    sigjmp_buf no_mem_jump;
+    bool armed;                  /* no_mem_jump is set, in an active frame */
+    bool failed;                 /* libnids' state may be half updated: never call it again */
+    void *no_mem_reserve;        /* given back on failure */
+    char error[KW_REASM_ERRBUF];
+};
+
+/* --- nids.c: libnids ---------------------------------------------------------- */
+
+/* Sets libnids' parameters and starts it, guarded against it running out of
+ * memory. false with r->error set on failure. */
+bool reasm_nids_start(struct kw_reasm *r, const struct kw_reasm_config *cfg);
+
+/* Stops libnids if it started and its state is whole; frees what it holds. */
+void reasm_nids_stop(struct kw_reasm *r);
+
+/* Hands libnids one IPv4 packet, as the packet at r->ts, r->frame. Inside
+ * kw_reasm_run() an allocation failing in libnids jumps back there; outside
+ * one, back here, and this returns false with the reassembler failed. */
+bool reasm_nids_feed(struct kw_reasm *r, struct kw_slice ipv4);
+
+/* libnids follows the 4-tuple (either way round), if only half open. */
+bool reasm_nids_knows(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2);
+
+/* Ends `c` for the sink, letting go of its libnids stream without freeing it
+ * (callbacks may still come for it: they find no record). */
+void reasm_end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_end end);
+
+/* Frees c's libnids stream if it is still c's: from outside any libnids
+ * callback only (freeing there is a double free: API.txt 7). */
+void reasm_nids_release(struct kw_reasm *r, struct reasm_conn *c);
+
+#endif
