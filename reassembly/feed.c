@@ -15,6 +15,7 @@
 #define TH_FIN_BIT 0x01
 #define TH_SYN_BIT 0x02
 #define TH_RST_BIT 0x04
+#define TH_ACK_BIT 0x10
 #define TCP_HEADER_MIN 20
 
 /* --- start and stop ------------------------------------------------------------ */
@@ -127,6 +128,28 @@ static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
     reasm_conn_touch(&r->conns, c, r->clock);
 }
 
+/* A SYN from a client on a 4-tuple whose handshake is older than the flow
+ * timeout makes libnids drop the old stream without a callback and start
+ * a new one, which a RST may free in turn. Our record of the old connection
+ * must end with it: kept, it would fill the pool with connections libnids no
+ * longer follows, and let go of a stream libnids has since given to another
+ * connection. It ends as idle if it was past the idle limit already. */
+static void after_syn(struct kw_reasm *r, const struct reasm_segment *sg)
+{
+    struct reasm_conn *c = lookup(r, sg);
+    if (!c || reasm_nids_owns(r, c))
+        return;
+    c->stream = NULL;
+    struct kw_reasm_end end = { .how = KW_CLOSE_TIMEOUT, .timeout = KW_TIMEOUT_REUSED,
+                                .rst_dir = KW_TO_SERVER, .ts = r->ts, .frame = r->frame };
+    if (r->idle_limit && r->ts - c->last_active > r->idle_limit) {
+        end.timeout = KW_TIMEOUT_IDLE;
+        end.ts = c->last_active + r->idle_limit;
+        end.frame = 0;
+    }
+    reasm_end_conn(r, c, end);
+}
+
 /* A TCP/IPv4 packet the snaplen cut: its data is missing, the gap shows at the end. */
 static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
@@ -178,6 +201,8 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
     r->src_port = sg.sport;
     if (!feed_libnids(r, pkt))
         return -1;
+    if ((sg.flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT)
+        after_syn(r, &sg);
     /* A bare ACK carries nothing to note: no lookup (most packets are data,
      * whose connection the data callback names, or bare ACKs). */
     if (sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT)))

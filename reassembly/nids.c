@@ -27,10 +27,7 @@ static struct tcp_stream *stream_of(const struct reasm_conn *c)
     return nids_find_tcp_stream(&t);
 }
 
-/* libnids still follows c with the stream c holds. It frees streams without
- * a callback (a SYN taking over an old 4-tuple, tcp_flow_timeout) and reuses
- * them at once, maybe for another connection: c->stream is only a hint. */
-static bool owns_stream(const struct kw_reasm *r, const struct reasm_conn *c)
+bool reasm_nids_owns(const struct kw_reasm *r, const struct reasm_conn *c)
 {
     if (!c->stream || r->failed)
         return false;
@@ -40,7 +37,7 @@ static bool owns_stream(const struct kw_reasm *r, const struct reasm_conn *c)
 
 void reasm_end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_end end)
 {
-    if (owns_stream(r, c))
+    if (reasm_nids_owns(r, c))
         c->stream->user = NULL; /* libnids may still call back for it: nothing to do then */
     c->stream = NULL;
     if (!r->ended)
@@ -60,7 +57,7 @@ static void end_now(struct kw_reasm *r, struct reasm_conn *c, enum kw_close how,
 
 void reasm_nids_release(struct kw_reasm *r, struct reasm_conn *c)
 {
-    if (owns_stream(r, c)) {
+    if (reasm_nids_owns(r, c)) {
         c->stream->user = NULL;
         nids_free_tcp_stream(c->stream); /* no callback */
     }

@@ -57,6 +57,12 @@ bool reasm_nids_knows(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2);
  * (callbacks may still come for it: they find no record). */
 void reasm_end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_end end);
 
+/* libnids still follows c with the stream c holds. It frees streams without a
+ * callback (a SYN taking over an old 4-tuple, tcp_flow_timeout) and reuses
+ * them at once, maybe for another connection: c->stream is only a hint until
+ * this says so. */
+bool reasm_nids_owns(const struct kw_reasm *r, const struct reasm_conn *c);
+
 /* Frees c's libnids stream if it is still c's: from outside any libnids
  * callback only (freeing there is a double free: API.txt 7). */
 void reasm_nids_release(struct kw_reasm *r, struct reasm_conn *c);

@@ -331,7 +331,8 @@ END_TEST
 /* ---- why a connection timed out -------------------------------------------- */
 
 /* A new connection on a 4-tuple still open, its handshake older than the flow
- * timeout: libnids replaces the stream, and the old connection ends as reused. */
+ * timeout: libnids replaces the stream at the SYN, without a callback, and
+ * the old connection ends there as reused. */
 START_TEST(test_timeout_reused)
 {
     start(1024, 1, 300);
@@ -345,7 +346,7 @@ START_TEST(test_timeout_reused)
     expect_log("open #1 1:40001 @1.000200\n"
                "data #1 c>s 10 @2.000000 frame 4\n"
                "data #1 s>c 20 @2.001000 frame 5\n"
-               "end #1 timeout/reused @5.000200 frame 8\n"
+               "end #1 timeout/reused @5.000000 frame 6\n"
                "open #2 1:40001 @5.000200\n"
                "end #2 capture-end @6.000000 frame 0\n");
     kw_reasm_free(reasm);
@@ -424,6 +425,70 @@ START_TEST(test_out_of_memory)
         n_ends++;
     ck_assert_int_eq(n_ends, n_opened);
     ck_assert_int_eq(n_opened, failed_at + 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* ---- streams libnids frees without a callback ------------------------------------ */
+
+/* A SYN on the 4-tuple of a connection whose handshake is older than the flow
+ * timeout: libnids drops the old stream silently and starts a new one, and a
+ * RST to that SYN frees the new one too. Twenty times over, in a table of 13:
+ * each old connection ends at its SYN, and the connections after them are
+ * all followed (records left behind would fill the pool). */
+START_TEST(test_silent_frees_leave_no_records)
+{
+    start(16, 1, 300);
+    for (uint8_t i = 1; i <= 20; i++) {
+        struct client c = client_n(i);
+        handshake(&c, 10 * i);
+        talk(&c, 10 * i + 1);
+        struct client again = client_n(i);
+        again.seq = 777777, again.server_seq = 0;
+        ck_assert_int_eq(to_server(&again, 10 * i + 3, TH_SYN, 0), 0);
+        ck_assert_int_eq(to_client(&again, 10 * i + 3.0001, TH_RST | TH_ACK, 0), 0);
+    }
+    ck_assert_int_eq(n_opened, 20);
+    ck_assert_uint_eq(stats.streams_evicted + stats.streams_refused, 0);
+    ck_assert_msg(strstr(event_log, "open #20 20:40020 @200.000200\n"
+                                    "data #20 c>s 10 @201.000000 frame 137\n"
+                                    "data #20 s>c 20 @201.001000 frame 138\n"
+                                    "end #20 timeout/reused @203.000000 frame 139\n"),
+                  "%s", event_log);
+    kw_reasm_finish(reasm, SEC(300));
+    ck_assert_int_eq(n_opened, 20);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* The stream libnids freed at the SYN is at the head of its free list: the
+ * next connection gets it. Ending the old connection later must not touch
+ * that stream (it would detach the new connection, whose data would vanish). */
+START_TEST(test_freed_stream_reused_by_another)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    handshake(&a, 1);
+    talk(&a, 2);
+    struct client again = client_n(1);
+    again.seq = 777777, again.server_seq = 0;
+    ck_assert_int_eq(to_server(&again, 10, TH_SYN, 0), 0);
+    ck_assert_int_eq(to_client(&again, 10.0001, TH_RST | TH_ACK, 0), 0);
+    handshake(&b, 20);
+    talk(&b, 200);
+    kw_reasm_tick(reasm, SEC(315)); /* a would be idle by now */
+    talk(&b, 320);
+    kw_reasm_finish(reasm, SEC(330));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "end #1 timeout/reused @10.000000 frame 6\n"
+               "open #2 2:40002 @20.000200\n"
+               "data #2 c>s 10 @200.000000 frame 11\n"
+               "data #2 s>c 20 @200.001000 frame 12\n"
+               "data #2 c>s 10 @320.000000 frame 13\n"
+               "data #2 s>c 20 @320.001000 frame 14\n"
+               "end #2 capture-end @330.000000 frame 0\n");
     kw_reasm_free(reasm);
 }
 END_TEST
@@ -518,6 +583,10 @@ int main(void)
     tc = tcase_create("timeout causes");
     tcase_add_test(tc, test_timeout_reused);
     tcase_add_test(tc, test_timeout_evicted);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("silent frees");
+    tcase_add_test(tc, test_silent_frees_leave_no_records);
+    tcase_add_test(tc, test_freed_stream_reused_by_another);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);
