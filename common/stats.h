@@ -30,6 +30,8 @@ struct kw_stats {
     uint64_t connections;      /* TCP connections seen from their handshake */
     uint64_t idle_timeouts;    /* connections ended by the idle limit (--flow-timeout-idle):
                                 * no data, FIN or RST for longer */
+    uint64_t urgent_bytes;     /* bytes at TCP urgent pointers, taken out of the stream as a
+                                * receiver without SO_OOBINLINE does (not a drop) */
     uint64_t streams_refused;  /* connections not followed: their flow table slot would have
                                 * been past the probe bound (someone chose colliding ports) */
     /* http/ */

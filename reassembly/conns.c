@@ -203,7 +203,7 @@ static void fin_now(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir
  * will never reach (`flush`: the connection is over). */
 static void fin_pending(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir, bool flush)
 {
-    if (c->fin_at[dir] >= 0 && (flush || c->delivered[dir] >= (uint64_t)c->fin_at[dir]))
+    if (c->fin_at[dir] >= 0 && (flush || reasm_conn_reached(c, dir) >= (uint64_t)c->fin_at[dir]))
         fin_now(t, c, dir, c->fin_ts[dir], c->fin_frame[dir]);
 }
 
@@ -217,17 +217,18 @@ void reasm_conn_note_segment(struct reasm_table *t, struct reasm_conn *c,
 {
     enum kw_dir dir = sg->src == c->cli_addr && sg->sport == c->cli_port ? KW_TO_SERVER
                                                                          : KW_TO_CLIENT;
-    /* How far past the bytes delivered so far this segment's end lies (wrap-safe). */
-    uint32_t expected = c->seq_base[dir] + (uint32_t)c->delivered[dir];
+    /* How far past where the stream has come this segment's end lies (wrap-safe). */
+    uint64_t reached = reasm_conn_reached(c, dir);
+    uint32_t expected = c->seq_base[dir] + (uint32_t)reached;
     int32_t ahead = (int32_t)(sg->seq + (uint32_t)sg->payload - expected);
-    if (sg->payload && ahead > 0 && c->delivered[dir] + (uint64_t)ahead > c->highest[dir])
-        c->highest[dir] = c->delivered[dir] + (uint64_t)ahead;
+    if (sg->payload && ahead > 0 && reached + (uint64_t)ahead > c->highest[dir])
+        c->highest[dir] = reached + (uint64_t)ahead;
     if ((sg->flags & TH_FIN_BIT) && !c->fin_seen[dir] && c->fin_at[dir] < 0) {
         /* the FIN sits after this segment's payload: is the stream there yet? */
         if (ahead <= 0) {
             fin_now(t, c, dir, ts, frame);
         } else {
-            c->fin_at[dir] = (int64_t)c->delivered[dir] + ahead;
+            c->fin_at[dir] = (int64_t)reached + ahead;
             c->fin_ts[dir] = ts;
             c->fin_frame[dir] = frame;
         }
@@ -246,8 +247,8 @@ void reasm_conn_end(struct reasm_table *t, struct reasm_conn *c, struct kw_reasm
     fin_pending(t, c, first, true);
     fin_pending(t, c, first == KW_TO_SERVER ? KW_TO_CLIENT : KW_TO_SERVER, true);
     for (int d = 0; d < 2; d++)
-        end->gap_offset[d] = c->highest[d] > c->delivered[d] ? (int64_t)c->delivered[d]
-                                                             : KW_NO_GAP;
+        end->gap_offset[d] = c->highest[d] > reasm_conn_reached(c, (enum kw_dir)d)
+                                 ? (int64_t)c->delivered[d] : KW_NO_GAP;
     if (end->gap_offset[0] != KW_NO_GAP || end->gap_offset[1] != KW_NO_GAP)
         t->stats->connections_gap++;
     void *user = c->user;

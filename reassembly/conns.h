@@ -51,9 +51,14 @@ struct reasm_conn {
     uint32_t next_free;
     uint32_t seq_base[2];        /* sequence number of each direction's first data byte */
     uint64_t delivered[2];       /* bytes handed to the sink (libnids' counters are int) */
-    uint64_t highest[2];         /* end of the furthest payload seen in a packet */
+    uint64_t urgent[2];          /* bytes libnids took out at urgent pointers: with them,
+                                  * delivered + urgent is the stream's place in sequence space */
+    uint32_t urgent_seen[2];     /* libnids' own count of them when last looked at (an int) */
+    uint64_t highest[2];         /* end of the furthest payload seen in a packet, in sequence
+                                  * space from seq_base */
     /* A FIN seen before the data it follows (a segment before it is missing or
-     * comes again later): reported once the stream reaches it, at its own time. */
+     * comes again later): reported once the stream reaches it (in sequence
+     * space), at its own time. */
     int64_t fin_at[2];
     kw_usec fin_ts[2];
     uint64_t fin_frame[2];
@@ -124,12 +129,20 @@ void reasm_conn_note_segment(struct reasm_table *t, struct reasm_conn *c,
 
 void reasm_conn_fin_reached(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir);
 
+/* How far the stream in direction `dir` has come in sequence space: the bytes
+ * delivered, and the urgent bytes libnids took out between them (RFC 9293
+ * 3.8.5: a receiver without SO_OOBINLINE reads past them). */
+static inline uint64_t reasm_conn_reached(const struct reasm_conn *c, enum kw_dir dir)
+{
+    return c->delivered[dir] + c->urgent[dir];
+}
+
 /* The stream in direction `dir` has grown: a FIN waiting for it may be due.
  * Inline: it runs for every delivery, and a FIN is rarely waiting. */
 static inline void reasm_conn_stream_grew(struct reasm_table *t, struct reasm_conn *c,
                                           enum kw_dir dir)
 {
-    if (c->fin_at[dir] >= 0 && c->delivered[dir] >= (uint64_t)c->fin_at[dir])
+    if (c->fin_at[dir] >= 0 && reasm_conn_reached(c, dir) >= (uint64_t)c->fin_at[dir])
         reasm_conn_fin_reached(t, c, dir);
 }
 

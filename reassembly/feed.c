@@ -124,6 +124,7 @@ static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
             r->stats->skip_mid_stream++;
         return;
     }
+    reasm_nids_sync_urgent(r, c);
     reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
     reasm_conn_touch(&r->conns, c, r->clock);
 }

@@ -109,6 +109,29 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
     r->opened = c;
 }
 
+/* libnids takes the byte at an urgent pointer out of the stream (tcp.c,
+ * add_from_skb) and counts it in the receiving half's urg_count, an int: we
+ * add what it counted since we last looked. */
+static void sync_urgent(struct kw_reasm *r, struct reasm_conn *c, const struct half_stream *h,
+                        enum kw_dir dir)
+{
+    uint32_t now = (uint32_t)h->urg_count, delta = now - c->urgent_seen[dir];
+    if (delta) {
+        c->urgent[dir] += delta;
+        c->urgent_seen[dir] = now;
+        r->stats->urgent_bytes += delta;
+    }
+}
+
+void reasm_nids_sync_urgent(struct kw_reasm *r, struct reasm_conn *c)
+{
+    const struct tcp_stream *a = c->stream;
+    if (!a || a->user != c || r->failed)
+        return;
+    sync_urgent(r, c, &a->server, KW_TO_SERVER);
+    sync_urgent(r, c, &a->client, KW_TO_CLIENT);
+}
+
 static void deliver(struct kw_reasm *r, struct tcp_stream *a, struct reasm_conn *c)
 {
     /* Exactly one half has new bytes. a->server collects what the client sent. */
@@ -116,6 +139,7 @@ static void deliver(struct kw_reasm *r, struct tcp_stream *a, struct reasm_conn 
     struct half_stream *h = dir == KW_TO_SERVER ? &a->server : &a->client;
     size_t n = (size_t)h->count_new;
     c->delivered[dir] += n;
+    sync_urgent(r, c, h, dir);
     r->delivered_to = c;
     if (c->user)
         r->conns.sink.on_data(r->conns.sink.ctx, c->user, dir, r->ts, r->frame,

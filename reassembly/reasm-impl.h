@@ -63,6 +63,10 @@ void reasm_end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_en
  * this says so. */
 bool reasm_nids_owns(const struct kw_reasm *r, const struct reasm_conn *c);
 
+/* Takes in the urgent bytes libnids has taken out of c's streams since it
+ * last looked (the last byte of a segment can go without a delivery after it). */
+void reasm_nids_sync_urgent(struct kw_reasm *r, struct reasm_conn *c);
+
 /* Frees c's libnids stream if it is still c's: from outside any libnids
  * callback only (freeing there is a double free: API.txt 7). */
 void reasm_nids_release(struct kw_reasm *r, struct reasm_conn *c);

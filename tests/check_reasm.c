@@ -75,8 +75,12 @@ static const char *const timeout_names[] = { "", "/evicted", "/reused", "/idle" 
 static void on_end(void *ctx, void *conn, const struct kw_reasm_end *e)
 {
     (void)ctx;
-    say("end #%d %s%s @%.6f frame %llu\n", *(int *)conn, close_names[e->how],
+    say("end #%d %s%s @%.6f frame %llu", *(int *)conn, close_names[e->how],
         timeout_names[e->timeout], e->ts / 1e6, (unsigned long long)e->frame);
+    for (int d = 0; d < 2; d++)
+        if (e->gap_offset[d] != KW_NO_GAP)
+            say(" gap %s at %lld", dir_name((enum kw_dir)d), (long long)e->gap_offset[d]);
+    say("\n");
     ck_assert_int_eq(e->how == KW_CLOSE_TIMEOUT, e->timeout != KW_TIMEOUT_NONE);
 }
 
@@ -105,9 +109,11 @@ static void expect_log(const char *want)
 #define TH_RST 0x04
 #define TH_PSH 0x08
 #define TH_ACK 0x10
+#define TH_URG 0x20
 
 static uint64_t next_frame;
 static uint8_t packet[65536];
+static uint16_t urgent_pointer; /* for the next packet only: sets URG */
 
 /* One TCP/IPv4 packet, decoded as capture/ would and fed; kw_reasm_feed's result. */
 static int feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint8_t dst[4],
@@ -131,6 +137,11 @@ static int feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint
     }
     t[12] = 0x50, t[13] = flags;
     t[14] = 0xff, t[15] = 0xff; /* window */
+    if (urgent_pointer) {
+        t[13] |= TH_URG;
+        t[18] = (uint8_t)(urgent_pointer >> 8), t[19] = (uint8_t)urgent_pointer;
+        urgent_pointer = 0;
+    }
     memset(packet + 40, 'x', payload);
     struct kw_pkt pkt = { .ts = ts, .linktype = LT_RAW, .wire_len = (uint32_t)total,
                           .frame = ++next_frame };
@@ -493,6 +504,42 @@ START_TEST(test_freed_stream_reused_by_another)
 }
 END_TEST
 
+/* ---- the urgent pointer ------------------------------------------------------- */
+
+/* libnids takes the byte at an urgent pointer out of the stream, as a
+ * receiver without SO_OOBINLINE does, but its sequence number stays used:
+ * the stream is one byte shorter than the sequence numbers say. That must
+ * not look like a missing segment (a gap), nor hold the client's FIN back
+ * until the end (which made the server's FIN look first). Here the urgent
+ * byte is the 5th of one segment, then the last of the next one. */
+START_TEST(test_urgent_byte_is_no_gap)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    urgent_pointer = 5;
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
+    urgent_pointer = 10;
+    ck_assert_int_eq(to_server(&a, 3, TH_PSH | TH_ACK, 10), 0);
+    ck_assert_int_eq(to_client(&a, 4, TH_PSH | TH_ACK, 20), 0);
+    ck_assert_int_eq(to_server(&a, 5, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 5.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 5.2, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(6));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 4 @2.000000 frame 4\n"
+               "data #1 c>s 5 @2.000000 frame 4\n"
+               "data #1 c>s 9 @3.000000 frame 5\n"
+               "data #1 s>c 20 @4.000000 frame 6\n"
+               "fin #1 c>s @5.000000\n"
+               "fin #1 s>c @5.100000\n"
+               "end #1 fin @5.200000 frame 9\n");
+    ck_assert_uint_eq(stats.urgent_bytes, 2);
+    ck_assert_uint_eq(stats.connections_gap, 0);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -587,6 +634,9 @@ int main(void)
     tc = tcase_create("silent frees");
     tcase_add_test(tc, test_silent_frees_leave_no_records);
     tcase_add_test(tc, test_freed_stream_reused_by_another);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("urgent pointer");
+    tcase_add_test(tc, test_urgent_byte_is_no_gap);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);
