@@ -30,6 +30,12 @@ struct kw_stats {
     uint64_t connections;      /* TCP connections seen from their handshake */
     uint64_t idle_timeouts;    /* connections ended by the idle limit (--flow-timeout-idle):
                                 * no data, FIN or RST for longer */
+    uint64_t frag_datagrams;   /* IP datagrams put together from fragments (IPv4 and IPv6) */
+    uint64_t frag_invalid;     /* datagrams dropped: fragments that overlap with other bytes,
+                                * disagree on the length, or pass 64 KiB */
+    uint64_t frag_expired;     /* datagrams whose fragments did not all come in time (30 s
+                                * IPv4, 60 s IPv6, capture time) or before the end */
+    uint64_t frag_evicted;     /* datagrams dropped for room: more in progress than the bound */
     uint64_t urgent_bytes;     /* bytes at TCP urgent pointers, taken out of the stream as a
                                 * receiver without SO_OOBINLINE does (not a drop) */
     uint64_t streams_refused;  /* connections not followed: their flow table slot would have

@@ -57,6 +57,7 @@ void kw_reasm_free(struct kw_reasm *r)
         return;
     reasm_nids_stop(r);
     reasm_table_free(&r->conns);
+    reasm_defrag_free(&r->defrag);
     free(r);
 }
 
@@ -67,11 +68,25 @@ const char *kw_reasm_error(const struct kw_reasm *r)
 
 /* --- feeding ----------------------------------------------------------------- */
 
-/* The TCP header, through the cursor. The transport slice may be shorter than
- * its wire length when the snaplen cut the packet. IPv4 only for now. */
-static bool parse_segment(const struct kw_ip *ip, struct reasm_segment *sg)
+/* A TCP segment, whole or cut by the snaplen, and the IPv4 packet that
+ * carries it as libnids will see it. */
+struct seg_in {
+    struct kw_slice packet;      /* the IPv4 packet for libnids */
+    struct kw_slice transport;   /* the TCP header and what follows, as captured */
+    size_t transport_wire_len;   /* its length on the wire */
+    struct kw_slice src, dst;    /* 4-byte addresses */
+};
+
+static struct seg_in seg_of_packet(const struct kw_ip *ip)
 {
-    struct kw_cur c = kw_cur_make(ip->transport), h;
+    return (struct seg_in){ ip->packet, ip->transport, ip->transport_wire_len, ip->src_addr,
+                            ip->dst_addr };
+}
+
+/* The TCP header, through the cursor. */
+static bool parse_segment(const struct seg_in *in, struct reasm_segment *sg)
+{
+    struct kw_cur c = kw_cur_make(in->transport), h;
     uint8_t data_offset;
     if (!kw_cur_sub(&c, TCP_HEADER_MIN, &h))
         return false;
@@ -81,11 +96,11 @@ static bool parse_segment(const struct kw_ip *ip, struct reasm_segment *sg)
           kw_cur_u8(&h, &sg->flags)))
         return false; /* cannot happen: the 20 bytes are there */
     size_t thl = (size_t)(data_offset >> 4) * 4;
-    if (thl < TCP_HEADER_MIN || ip->transport_wire_len < thl)
+    if (thl < TCP_HEADER_MIN || in->transport_wire_len < thl)
         return false;
-    memcpy(&sg->src, ip->src_addr.p, 4);
-    memcpy(&sg->dst, ip->dst_addr.p, 4);
-    sg->payload = ip->transport_wire_len - thl;
+    memcpy(&sg->src, in->src.p, 4);
+    memcpy(&sg->dst, in->dst.p, 4);
+    sg->payload = in->transport_wire_len - thl;
     return true;
 }
 
@@ -100,12 +115,10 @@ static bool unknown_to_libnids(const struct reasm_segment *sg)
     return !reasm_nids_knows(sg->src, sg->sport, sg->dst, sg->dport);
 }
 
-static bool feed_libnids(struct kw_reasm *r, const struct kw_pkt *pkt)
+static bool feed_libnids(struct kw_reasm *r, struct kw_slice ipv4)
 {
-    r->ts = pkt->ts;
-    r->frame = pkt->frame;
     r->opened = r->ended = r->delivered_to = NULL;
-    return reasm_nids_feed(r, pkt->ip.packet);
+    return reasm_nids_feed(r, ipv4);
 }
 
 /* After libnids has seen an unfragmented segment with data, a FIN or a RST:
@@ -155,7 +168,8 @@ static void after_syn(struct kw_reasm *r, const struct reasm_segment *sg)
 static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
     struct reasm_segment sg;
-    if (pkt->ip.protocol != IPPROTO_TCP || pkt->ip.is_fragment || !parse_segment(&pkt->ip, &sg))
+    struct seg_in in = seg_of_packet(&pkt->ip);
+    if (pkt->ip.protocol != IPPROTO_TCP || pkt->ip.is_fragment || !parse_segment(&in, &sg))
         return;
     struct reasm_conn *c = lookup(r, &sg);
     if (!c)
@@ -164,12 +178,58 @@ static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
     reasm_conn_touch(&r->conns, c, r->clock);
 }
 
+/* One whole TCP segment. */
+static int feed_segment(struct kw_reasm *r, const struct seg_in *in)
+{
+    struct reasm_segment sg;
+    if (!parse_segment(in, &sg)) {
+        r->stats->tcp_invalid++;
+        return 0;
+    }
+    struct reasm_conn *c = NULL;
+    bool rst_was_unknown = false;
+    if (sg.flags & TH_RST_BIT) {
+        /* Looked up before feeding: a RST frees what it ends. */
+        c = lookup(r, &sg);
+        rst_was_unknown = !c && unknown_to_libnids(&sg);
+    }
+    r->src_addr = sg.src;
+    r->src_port = sg.sport;
+    if (!feed_libnids(r, in->packet))
+        return -1;
+    if ((sg.flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT)
+        after_syn(r, &sg);
+    /* A bare ACK carries nothing to note: no lookup (most packets are data,
+     * whose connection the data callback names, or bare ACKs). */
+    if (sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
+        after_segment(r, &sg, c, rst_was_unknown);
+    return 0;
+}
+
+/* A fragment: kept until its datagram is whole, which is then fed as one
+ * packet, its TCP header read from it (so that a fragmented FIN or RST is
+ * seen, from the side that sent it). */
+static int feed_fragment(struct kw_reasm *r, const struct kw_ip *ip)
+{
+    struct reasm_datagram dg;
+    if (reasm_defrag_add(&r->defrag, ip, r->ts, r->stats, &dg) != REASM_FRAG_DONE)
+        return 0;
+    if (dg.family != 4) { /* IPv6 is not analysed yet */
+        r->stats->skip_ipv6++;
+        return 0;
+    }
+    struct seg_in in = { dg.packet, dg.payload, dg.payload.len, dg.src, dg.dst };
+    return feed_segment(r, &in);
+}
+
 int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
     if (r->failed)
         return -1;
     if (pkt->ts > r->clock)
         r->clock = pkt->ts;
+    r->ts = pkt->ts;
+    r->frame = pkt->frame;
     const struct kw_ip *ip = &pkt->ip;
     if (ip->family != 4) { /* libnids has no IPv6 */
         r->stats->skip_ipv6++;
@@ -184,31 +244,10 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
         r->stats->skip_not_tcp++;
         return 0;
     }
-    if (ip->is_fragment) /* libnids puts the datagram together */
-        return feed_libnids(r, pkt) ? 0 : -1;
-    struct reasm_segment sg;
-    if (!parse_segment(ip, &sg)) {
-        r->stats->tcp_invalid++;
-        return 0;
-    }
-    struct reasm_conn *c = NULL;
-    bool rst_was_unknown = false;
-    if (sg.flags & TH_RST_BIT) {
-        /* Looked up before feeding: a RST frees what it ends. */
-        c = lookup(r, &sg);
-        rst_was_unknown = !c && unknown_to_libnids(&sg);
-    }
-    r->src_addr = sg.src;
-    r->src_port = sg.sport;
-    if (!feed_libnids(r, pkt))
-        return -1;
-    if ((sg.flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT)
-        after_syn(r, &sg);
-    /* A bare ACK carries nothing to note: no lookup (most packets are data,
-     * whose connection the data callback names, or bare ACKs). */
-    if (sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
-        after_segment(r, &sg, c, rst_was_unknown);
-    return 0;
+    if (ip->is_fragment)
+        return feed_fragment(r, ip);
+    struct seg_in in = seg_of_packet(ip);
+    return feed_segment(r, &in);
 }
 
 /* --- time ---------------------------------------------------------------------- */
@@ -235,6 +274,7 @@ void kw_reasm_finish(struct kw_reasm *r, kw_usec ts)
     r->frame = 0;
     /* libnids would flush in hash order, which its random seed changes from run
      * to run: flush ourselves in opening order, so the report is reproducible. */
+    reasm_defrag_flush(&r->defrag, r->stats);
     struct reasm_conn *c;
     while ((c = reasm_conn_first(&r->conns, REASM_BY_OPENING)))
         reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_CAPTURE_END,

@@ -9,10 +9,12 @@
 #include <stdbool.h>
 
 #include "reassembly/conns.h"
+#include "reassembly/defrag.h"
 #include "reassembly/reasm.h"
 
 struct kw_reasm {
     struct reasm_table conns;
+    struct reasm_defrag defrag;
     struct kw_stats *stats;
     kw_usec idle_limit;          /* 0: connections never go idle */
     kw_usec clock;               /* the latest packet time fed: activity is stamped with it,

@@ -9,6 +9,7 @@
  * its own, so each starts from a fresh libnids. */
 #include <check.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "capture/link.h"
 #include "reassembly/conns.h"
+#include "reassembly/defrag.h"
 #include "reassembly/reasm.h"
 
 #define LT_RAW 12
@@ -77,6 +79,8 @@ static void on_end(void *ctx, void *conn, const struct kw_reasm_end *e)
     (void)ctx;
     say("end #%d %s%s @%.6f frame %llu", *(int *)conn, close_names[e->how],
         timeout_names[e->timeout], e->ts / 1e6, (unsigned long long)e->frame);
+    if (e->how == KW_CLOSE_RST)
+        say(" from %s", e->rst_dir == KW_TO_SERVER ? "client" : "server");
     for (int d = 0; d < 2; d++)
         if (e->gap_offset[d] != KW_NO_GAP)
             say(" gap %s at %lld", dir_name((enum kw_dir)d), (long long)e->gap_offset[d]);
@@ -114,10 +118,54 @@ static void expect_log(const char *want)
 static uint64_t next_frame;
 static uint8_t packet[65536];
 static uint16_t urgent_pointer; /* for the next packet only: sets URG */
+static size_t fragment_size;    /* for the next packet only: sent as IPv4 fragments of it */
+static size_t fragments_sent;   /* with it, how many of them are sent (0: all) */
+static uint16_t ip_id;
 
-/* One TCP/IPv4 packet, decoded as capture/ would and fed; kw_reasm_feed's result. */
-static int feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint8_t dst[4],
-                    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, size_t payload)
+/* `len` bytes of `ip` as one captured packet. */
+static int feed_ip(kw_usec ts, const uint8_t *ip, size_t len)
+{
+    struct kw_pkt pkt = { .ts = ts, .linktype = LT_RAW, .wire_len = (uint32_t)len,
+                          .frame = ++next_frame };
+    pkt.bytes = kw_slice_make(ip, len);
+    ck_assert_int_eq(kw_link_decode(LT_RAW, pkt.bytes, pkt.wire_len, &pkt.ip), KW_LINK_IP);
+    return kw_reasm_feed(reasm, &pkt);
+}
+
+/* The IPv4 fragment of the 20-byte-header packet in `whole` that carries
+ * payload bytes [offset, offset + len). */
+static int feed_fragment_of(kw_usec ts, const uint8_t *whole, size_t total, size_t offset,
+                            size_t len)
+{
+    static uint8_t frag[65536];
+    bool more = 20 + offset + len < total;
+    memcpy(frag, whole, 20);
+    memcpy(frag + 20, whole + 20 + offset, len);
+    frag[2] = (uint8_t)((20 + len) >> 8), frag[3] = (uint8_t)(20 + len);
+    uint16_t off = (uint16_t)(offset / 8 | (more ? 0x2000 : 0));
+    frag[6] = (uint8_t)(off >> 8), frag[7] = (uint8_t)off;
+    return feed_ip(ts, frag, 20 + len);
+}
+
+static int feed_built(kw_usec ts, size_t total)
+{
+    if (!fragment_size)
+        return feed_ip(ts, packet, total);
+    size_t size = fragment_size, n = fragments_sent ? fragments_sent : SIZE_MAX;
+    fragment_size = fragments_sent = 0;
+    packet[4] = (uint8_t)(++ip_id >> 8), packet[5] = (uint8_t)ip_id;
+    int rc = 0;
+    for (size_t off = 0, len; off < total - 20 && rc == 0 && n--; off += len) {
+        size_t rest = total - 20 - off;
+        len = rest < size + 8 ? rest : size; /* no last fragment under 8 bytes */
+        rc = feed_fragment_of(ts, packet, total, off, len);
+    }
+    return rc;
+}
+
+/* One TCP/IPv4 packet in `packet`; its length. */
+static size_t build_tcp(const uint8_t src[4], uint16_t sport, const uint8_t dst[4],
+                        uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, size_t payload)
 {
     size_t total = 40 + payload;
     ck_assert_uint_le(total, 65535);
@@ -143,11 +191,14 @@ static int feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint
         urgent_pointer = 0;
     }
     memset(packet + 40, 'x', payload);
-    struct kw_pkt pkt = { .ts = ts, .linktype = LT_RAW, .wire_len = (uint32_t)total,
-                          .frame = ++next_frame };
-    pkt.bytes = kw_slice_make(packet, total);
-    ck_assert_int_eq(kw_link_decode(LT_RAW, pkt.bytes, pkt.wire_len, &pkt.ip), KW_LINK_IP);
-    return kw_reasm_feed(reasm, &pkt);
+    return total;
+}
+
+/* One TCP/IPv4 packet, decoded as capture/ would and fed; kw_reasm_feed's result. */
+static int feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint8_t dst[4],
+                    uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, size_t payload)
+{
+    return feed_built(ts, build_tcp(src, sport, dst, dport, seq, ack, flags, payload));
 }
 
 static const uint8_t server_ip[4] = { 10, 0, 0, 2 };
@@ -540,6 +591,101 @@ START_TEST(test_urgent_byte_is_no_gap)
 }
 END_TEST
 
+/* ---- IP fragments ------------------------------------------------------------ */
+
+/* The server speaks last; then the client's RST comes in two fragments, its
+ * TCP header split. libnids put such a datagram together itself, but we did
+ * not read its TCP header: the RST was taken as the server's, as the last
+ * packet read was. Then a FIN in fragments, which went unseen. */
+START_TEST(test_fragmented_rst_and_fin)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    handshake(&a, 1);
+    talk(&a, 2);
+    fragment_size = 8; /* ports and sequence number, then the rest */
+    ck_assert_int_eq(to_server(&a, 3, TH_RST | TH_ACK, 0), 0);
+    handshake(&b, 4);
+    talk(&b, 5);
+    fragment_size = 24;
+    ck_assert_int_eq(to_server(&b, 6, TH_FIN | TH_PSH | TH_ACK, 50), 0);
+    ck_assert_int_eq(to_client(&b, 6.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&b, 6.2, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(7));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "end #1 rst @3.000000 frame 7 from client\n"
+               "open #2 2:40002 @4.000200\n"
+               "data #2 c>s 10 @5.000000 frame 11\n"
+               "data #2 s>c 20 @5.001000 frame 12\n"
+               "data #2 c>s 50 @6.000000 frame 15\n"
+               "fin #2 c>s @6.000000\n"
+               "fin #2 s>c @6.100000\n"
+               "end #2 fin @6.200000 frame 17\n");
+    ck_assert_uint_eq(stats.frag_datagrams, 2);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* Fragments that overlap drop their datagram (RFC 5722, as hosts do): which
+ * bytes would the host keep? An exact copy of a fragment is a duplicated
+ * packet and changes nothing; a fragment with the same place and other bytes
+ * is an overlap. */
+START_TEST(test_fragment_overlaps)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    build_tcp(a.ip, a.port, server_ip, 80, a.seq, a.server_seq, TH_PSH | TH_ACK, 40);
+    static uint8_t other[100];
+    memcpy(other, packet, 80);
+    other[20 + 20 + 2] = 'y'; /* a payload byte in [0, 24) */
+    packet[5] = other[5] = 77; /* [0,24) and [16,60): overlap */
+    ck_assert_int_eq(feed_fragment_of(SEC(2), packet, 80, 0, 24), 0);
+    ck_assert_int_eq(feed_fragment_of(SEC(2), packet, 80, 16, 44), 0);
+    packet[5] = other[5] = 78; /* [0,24) twice, other bytes */
+    ck_assert_int_eq(feed_fragment_of(SEC(2), packet, 80, 0, 24), 0);
+    ck_assert_int_eq(feed_fragment_of(SEC(2), other, 80, 0, 24), 0);
+    ck_assert_uint_eq(stats.frag_invalid, 2);
+    ck_assert_uint_eq(stats.frag_datagrams, 0);
+    packet[5] = 79; /* [24,60), [0,24) twice over: one datagram */
+    ck_assert_int_eq(feed_fragment_of(SEC(3), packet, 80, 24, 36), 0);
+    ck_assert_int_eq(feed_fragment_of(SEC(3), packet, 80, 0, 24), 0);
+    ck_assert_uint_eq(stats.frag_datagrams, 1);
+    ck_assert_int_eq(feed_fragment_of(SEC(3), packet, 80, 0, 24), 0); /* a new, lone datagram */
+    ck_assert_uint_eq(stats.frag_invalid, 2);
+    kw_reasm_finish(reasm, SEC(4));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 40 @3.000000 frame 9\n"
+               "end #1 capture-end @4.000000 frame 0\n");
+    ck_assert_uint_eq(stats.frag_expired, 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* Incomplete datagrams expire on capture time, and no more than DEFRAG_SLOTS
+ * are kept: the oldest gives its place up. */
+START_TEST(test_fragments_bounded)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    for (int i = 0; i < 100; i++) { /* first fragments only: the rest never come */
+        fragment_size = 16, fragments_sent = 1;
+        feed_tcp(SEC(1 + i * 0.001), a.ip, a.port, server_ip, 80, 1, 1, TH_ACK, 100);
+    }
+    ck_assert_uint_eq(stats.frag_evicted, 100 - DEFRAG_SLOTS);
+    ck_assert_uint_eq(stats.frag_expired, 0);
+    fragment_size = 16, fragments_sent = 1;
+    feed_tcp(SEC(40), a.ip, a.port, server_ip, 80, 1, 1, TH_ACK, 100);
+    ck_assert_uint_eq(stats.frag_expired, DEFRAG_SLOTS);
+    kw_reasm_finish(reasm, SEC(41));
+    ck_assert_uint_eq(stats.frag_expired, DEFRAG_SLOTS + 1);
+    ck_assert_uint_eq(stats.frag_datagrams, 0);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -637,6 +783,11 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("urgent pointer");
     tcase_add_test(tc, test_urgent_byte_is_no_gap);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fragments");
+    tcase_add_test(tc, test_fragmented_rst_and_fin);
+    tcase_add_test(tc, test_fragment_overlaps);
+    tcase_add_test(tc, test_fragments_bounded);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);

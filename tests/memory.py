@@ -12,6 +12,7 @@ user running keepwatch on a busy or hostile link relies on:
   - connections whose ports were chosen to collide in the flow table's hash
     (as it was before it was keyed per run) are all followed; `--generate
     hashflood FILE N` writes that capture, for timing it;
+  - incomplete fragmented datagrams from many hosts cost bounded memory;
   - when the reassembler runs out of memory (an address-space limit), what was
     decoded before is still reported, then the error, exit status 2.
 Environment: KEEPWATCH (the binary), MEMORY_SCALE (multiplies the sizes),
@@ -53,6 +54,17 @@ class Pcap:
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 6, 0, src, dst)
         eth = (SERVER_MAC + CLIENT_MAC if src != SERVER_IP else CLIENT_MAC + SERVER_MAC) + b"\x08\x00"
         frame = eth + ip + tcp + payload
+        self.f.write(struct.pack("<IIII", self.t // 1_000_000, self.t % 1_000_000,
+                                 len(frame), len(frame)))
+        self.f.write(frame)
+
+    def first_fragment(self, src, dst, ident, payload):
+        """The first fragment (MF set) of a TCP/IPv4 datagram: the rest never comes."""
+        self.t += 10
+        total = 20 + len(payload)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, ident & 0xFFFF, 0x2000, 64, 6, 0,
+                         src, dst)
+        frame = CLIENT_MAC + SERVER_MAC + b"\x08\x00" + ip + payload
         self.f.write(struct.pack("<IIII", self.t // 1_000_000, self.t % 1_000_000,
                                  len(frame), len(frame)))
         self.f.write(frame)
@@ -265,9 +277,20 @@ def hash_flood(path, n):
     pc.close()
 
 
+def fragment_flood(path, n):
+    """`n` datagrams to as many hosts, each its first 1,480-byte fragment only
+    (libnids bounded fragment memory per destination host, not in total)."""
+    pc = Pcap(path)
+    body = struct.pack("!HHIIBBHHH", 40000, 80, 1, 1, 5 << 4, ACK, 65535, 0, 0) + b"f" * 1460
+    for i in range(n):
+        pc.first_fragment(SERVER_IP, client_ip(i), i, body)
+    pc.close()
+
+
 GENERATORS = {"short": short_connections, "concurrent": concurrent_connections,
               "synflood": syn_flood, "bomb": header_bomb, "pipeline": pipeline_flood,
-              "eaters": memory_eaters, "hashflood": hash_flood}
+              "eaters": memory_eaters, "hashflood": hash_flood,
+              "fragflood": fragment_flood}
 
 
 def run_limited(path, limit_bytes):
@@ -402,6 +425,14 @@ def main():
         check(stats["connections"] == n and stats["skipped"]["mid_stream"] == 4 * n,
               f"{n} connections with ports chosen to collide, then {4 * n} stray RSTs: "
               f"{stats['connections']} connections, {stats['skipped']['mid_stream']} mid-stream")
+
+        p = os.path.join(d, "fragflood.pcap")
+        n = int(100000 * SCALE)
+        generate("fragflood", p, n)
+        rss, rc = peak_rss_kib(p)
+        check(rc == 0, f"{n} incomplete fragmented datagrams to {n} hosts: exit status {rc}")
+        check_rss(rss < 100 * 1024, f"incomplete fragments to {n} hosts: peak RSS {rss} KiB "
+                                    f"(bounded in total, not per host)")
 
         if SANITIZED:  # sanitizers reserve terabytes of address space
             check(True, "out of memory inside libnids (not checked under a sanitizer)")
