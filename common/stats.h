@@ -12,8 +12,11 @@ struct kw_stats {
     uint64_t packets;          /* packets read from the input */
     uint64_t bytes;            /* their length on the wire */
     uint64_t files_truncated;  /* inputs that ended in the middle of a packet record */
-    uint64_t skip_ipv6;        /* IPv6 packets (not analysed yet): capture/ counts those whose
-                                * header it cannot decode, reassembly/ the others */
+    uint64_t skip_ipv6;        /* IPv6 packets that cannot be analysed: capture/ counts those
+                                * whose header it cannot decode, reassembly/ TCP segments too
+                                * long for an IPv4 packet (over 65,515 bytes: jumbograms) */
+    uint64_t skip_reserved;    /* IPv4 packets from or to 240.0.0.0/4 (reserved; 255.255.255.255),
+                                * where reassembly/ maps IPv6 connections for libnids */
     uint64_t skip_not_ip;      /* ARP, LLDP...: not IP at all */
     uint64_t skip_truncated;   /* cut short by the snaplen: data missing. capture/ counts those
                                 * cut inside their IP header, reassembly/ the others */

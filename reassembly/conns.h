@@ -54,6 +54,7 @@ struct reasm_conn {
     uint64_t urgent[2];          /* bytes libnids took out at urgent pointers: with them,
                                   * delivered + urgent is the stream's place in sequence space */
     uint32_t urgent_seen[2];     /* libnids' own count of them when last looked at (an int) */
+    bool had_urgent;             /* a segment with URG was seen: look at libnids' count */
     uint64_t highest[2];         /* end of the furthest payload seen in a packet, in sequence
                                   * space from seq_base */
     /* A FIN seen before the data it follows (a segment before it is missing or

@@ -16,6 +16,7 @@
 #define TH_SYN_BIT 0x02
 #define TH_RST_BIT 0x04
 #define TH_ACK_BIT 0x10
+#define TH_URG_BIT 0x20
 #define TCP_HEADER_MIN 20
 
 /* --- start and stop ------------------------------------------------------------ */
@@ -34,8 +35,9 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
     }
     struct kw_reasm *r = calloc(1, sizeof(*r));
     /* libnids' pool: 3/4 of its hash size, and one */
-    if (!r || reasm_table_init(&r->conns, (uint32_t)cfg->n_tcp_streams * 3 / 4 + 1, sink,
-                               stats) < 0) {
+    uint32_t n_streams = (uint32_t)cfg->n_tcp_streams * 3 / 4 + 1;
+    if (!r || reasm_table_init(&r->conns, n_streams, sink, stats) < 0 ||
+        reasm_map6_init(&r->map6, n_streams) < 0) {
         snprintf(err, KW_REASM_ERRBUF, "out of memory for %d streams", cfg->n_tcp_streams);
         kw_reasm_free(r);
         return NULL;
@@ -57,6 +59,7 @@ void kw_reasm_free(struct kw_reasm *r)
         return;
     reasm_nids_stop(r);
     reasm_table_free(&r->conns);
+    reasm_map6_free(&r->map6);
     reasm_defrag_free(&r->defrag);
     free(r);
 }
@@ -137,7 +140,10 @@ static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
             r->stats->skip_mid_stream++;
         return;
     }
-    reasm_nids_sync_urgent(r, c);
+    if ((sg->flags & TH_URG_BIT) || c->had_urgent) {
+        c->had_urgent = true;
+        reasm_nids_sync_urgent(r, c);
+    }
     reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
     reasm_conn_touch(&r->conns, c, r->clock);
 }
@@ -164,12 +170,30 @@ static void after_syn(struct kw_reasm *r, const struct reasm_segment *sg)
     reasm_end_conn(r, c, end);
 }
 
-/* A TCP/IPv4 packet the snaplen cut: its data is missing, the gap shows at the end. */
+/* A TCP packet the snaplen cut: its data is missing, the gap shows at the end.
+ * An IPv6 one is known by its map entry. */
 static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
     struct reasm_segment sg;
     struct seg_in in = seg_of_packet(&pkt->ip);
-    if (pkt->ip.protocol != IPPROTO_TCP || pkt->ip.is_fragment || !parse_segment(&in, &sg))
+    if (pkt->ip.protocol != IPPROTO_TCP || pkt->ip.is_fragment)
+        return;
+    uint32_t synthetic[2];
+    if (pkt->ip.family == 6) {
+        struct kw_cur c = kw_cur_make(pkt->ip.transport);
+        uint16_t sport, dport;
+        int side;
+        struct map6_entry *e;
+        if (!kw_cur_be16(&c, &sport) || !kw_cur_be16(&c, &dport) ||
+            !(e = reasm_map6_find(&r->map6, pkt->ip.src_addr.p, sport, pkt->ip.dst_addr.p,
+                                  dport, &side)))
+            return;
+        synthetic[0] = reasm_map6_addr(&r->map6, e, side);
+        synthetic[1] = reasm_map6_addr(&r->map6, e, !side);
+        in.src = kw_slice_make(&synthetic[0], 4);
+        in.dst = kw_slice_make(&synthetic[1], 4);
+    }
+    if (!parse_segment(&in, &sg))
         return;
     struct reasm_conn *c = lookup(r, &sg);
     if (!c)
@@ -206,6 +230,127 @@ static int feed_segment(struct kw_reasm *r, const struct seg_in *in)
     return 0;
 }
 
+/* --- IPv6 --------------------------------------------------------------------- */
+
+/* The map entries whose connection ended, and the current packet's: one that
+ * neither libnids nor a record of ours follows any more is freed. */
+static void settle_map6(struct kw_reasm *r)
+{
+    for (uint32_t i = 0; i < r->n_map6_recheck; i++) {
+        struct map6_entry *e = &r->map6.entries[r->map6_recheck[i]];
+        if (e->in_use && !e->has_conn && !reasm_nids_knows(reasm_map6_addr(&r->map6, e, 0),
+                                                          e->port[0],
+                                                          reasm_map6_addr(&r->map6, e, 1),
+                                                          e->port[1]))
+            reasm_map6_remove(&r->map6, e);
+    }
+    r->n_map6_recheck = 0;
+}
+
+/* The map is full: the oldest entry goes. If libnids still follows it, its
+ * connection is evicted as libnids evicts its oldest when its pool is full
+ * (the map is as large as the pool). */
+static void make_room_map6(struct kw_reasm *r)
+{
+    struct map6_entry *e = reasm_map6_oldest(&r->map6);
+    uint32_t a0 = reasm_map6_addr(&r->map6, e, 0), a1 = reasm_map6_addr(&r->map6, e, 1);
+    struct reasm_conn *c = e->has_conn ? reasm_conn_find(&r->conns, a0, e->port[0], a1,
+                                                         e->port[1])
+                                       : NULL;
+    if (c) {
+        r->stats->streams_evicted++;
+        reasm_nids_release(r, c);
+        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_TIMEOUT,
+                                                    .timeout = KW_TIMEOUT_EVICTED,
+                                                    .rst_dir = KW_TO_SERVER, .ts = r->ts,
+                                                    .frame = r->frame });
+    } else {
+        reasm_nids_forget(a0, e->port[0], a1, e->port[1]);
+    }
+    r->n_map6_recheck = 0; /* e is the only one that ended, and it goes now */
+    reasm_map6_remove(&r->map6, e);
+}
+
+/* The entry of an IPv6 4-tuple, made for a SYN opening it. */
+static struct map6_entry *map6_entry(struct kw_reasm *r, const uint8_t *src, uint16_t sport,
+                                     const uint8_t *dst, uint16_t dport, bool opens, int *side)
+{
+    struct map6_entry *e = reasm_map6_find(&r->map6, src, sport, dst, dport, side);
+    if (e || !opens)
+        return e;
+    while (!(e = reasm_map6_add(&r->map6, src, sport, dst, dport))) {
+        if (!reasm_map6_full(&r->map6)) { /* past the probe bound */
+            r->stats->streams_refused++;
+            return NULL;
+        }
+        make_room_map6(r);
+    }
+    *side = 0;
+    return e;
+}
+
+/* An IPv6 TCP segment, whole: rewritten as IPv4 from its map entry's
+ * addresses (one copy), then fed like any other. */
+static int feed_ipv6(struct kw_reasm *r, const uint8_t *src, const uint8_t *dst,
+                     struct kw_slice tcp)
+{
+    struct kw_cur c = kw_cur_make(tcp);
+    uint16_t sport, dport;
+    uint8_t data_offset, flags;
+    if (!(kw_cur_be16(&c, &sport) && kw_cur_be16(&c, &dport) && kw_cur_skip(&c, 8) &&
+          kw_cur_u8(&c, &data_offset) && kw_cur_u8(&c, &flags)) ||
+        tcp.len < (size_t)(data_offset >> 4) * 4) {
+        r->stats->tcp_invalid++;
+        return 0;
+    }
+    if (tcp.len > sizeof(r->scratch) - 20) { /* no IPv4 packet can hold it */
+        r->stats->skip_ipv6++;
+        return 0;
+    }
+    int side;
+    bool opens = (flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT;
+    struct map6_entry *e = map6_entry(r, src, sport, dst, dport, opens, &side);
+    if (!e) { /* as libnids would not know an IPv4 one */
+        if (tcp.len > (size_t)(data_offset >> 4) * 4 || (flags & (TH_FIN_BIT | TH_RST_BIT)))
+            r->stats->skip_mid_stream++;
+        return 0;
+    }
+    uint32_t from = reasm_map6_addr(&r->map6, e, side), to = reasm_map6_addr(&r->map6, e, !side);
+    uint8_t *p = r->scratch;
+    size_t total = 20 + tcp.len;
+    memset(p, 0, 20);
+    p[0] = 0x45;
+    p[2] = (uint8_t)(total >> 8), p[3] = (uint8_t)total;
+    p[6] = 0x40; /* DF */
+    p[8] = 64, p[9] = IPPROTO_TCP;
+    memcpy(p + 12, &from, 4);
+    memcpy(p + 16, &to, 4);
+    memcpy(p + 20, tcp.p, tcp.len);
+    struct seg_in in = { kw_slice_make(p, total), kw_slice_make(p + 20, tcp.len), tcp.len,
+                         kw_slice_make(p + 12, 4), kw_slice_make(p + 16, 4) };
+    int rc = feed_segment(r, &in);
+    if (r->n_map6_recheck < sizeof(r->map6_recheck) / sizeof(r->map6_recheck[0]))
+        r->map6_recheck[r->n_map6_recheck++] = (uint32_t)(e - r->map6.entries);
+    return rc; /* the entry is settled after the packet */
+}
+
+/* Past the extension headers a datagram's payload may still start with
+ * (those after the Fragment header): the TCP segment, or an empty slice. */
+static struct kw_slice ipv6_upper(uint8_t next, struct kw_slice payload)
+{
+    struct kw_cur c = kw_cur_make(payload);
+    for (int n = 0; n < 8 && next != IPPROTO_TCP; n++) {
+        uint8_t following, len;
+        if (next != 0 && next != 43 && next != 60) /* hop-by-hop, routing, destination */
+            return kw_slice_make(NULL, 0);
+        if (!kw_cur_u8(&c, &following) || !kw_cur_u8(&c, &len) ||
+            !kw_cur_skip(&c, ((size_t)len + 1) * 8 - 2))
+            return kw_slice_make(NULL, 0);
+        next = following;
+    }
+    return next == IPPROTO_TCP ? kw_cur_rest(&c) : kw_slice_make(NULL, 0);
+}
+
 /* A fragment: kept until its datagram is whole, which is then fed as one
  * packet, its TCP header read from it (so that a fragmented FIN or RST is
  * seen, from the side that sent it). */
@@ -214,25 +359,29 @@ static int feed_fragment(struct kw_reasm *r, const struct kw_ip *ip)
     struct reasm_datagram dg;
     if (reasm_defrag_add(&r->defrag, ip, r->ts, r->stats, &dg) != REASM_FRAG_DONE)
         return 0;
-    if (dg.family != 4) { /* IPv6 is not analysed yet */
-        r->stats->skip_ipv6++;
-        return 0;
+    if (dg.family == 6) {
+        struct kw_slice tcp = ipv6_upper(dg.protocol, dg.payload);
+        if (!tcp.p) {
+            r->stats->skip_not_tcp++;
+            return 0;
+        }
+        return feed_ipv6(r, dg.src.p, dg.dst.p, tcp);
     }
     struct seg_in in = { dg.packet, dg.payload, dg.payload.len, dg.src, dg.dst };
     return feed_segment(r, &in);
 }
 
-int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
+/* 240.0.0.0/4: reserved (RFC 1112 4), and where IPv6 connections are mapped. */
+static bool in_mapped_range(struct kw_slice addr)
 {
-    if (r->failed)
-        return -1;
-    if (pkt->ts > r->clock)
-        r->clock = pkt->ts;
-    r->ts = pkt->ts;
-    r->frame = pkt->frame;
+    return (addr.p[0] & 0xf0) == 0xf0;
+}
+
+static int feed_ip(struct kw_reasm *r, const struct kw_pkt *pkt)
+{
     const struct kw_ip *ip = &pkt->ip;
-    if (ip->family != 4) { /* libnids has no IPv6 */
-        r->stats->skip_ipv6++;
+    if (ip->family == 4 && (in_mapped_range(ip->src_addr) || in_mapped_range(ip->dst_addr))) {
+        r->stats->skip_reserved++; /* would mix with IPv6 connections */
         return 0;
     }
     if (ip->is_cut) {
@@ -246,8 +395,24 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
     }
     if (ip->is_fragment)
         return feed_fragment(r, ip);
+    if (ip->family == 6)
+        return feed_ipv6(r, ip->src_addr.p, ip->dst_addr.p, ip->transport);
     struct seg_in in = seg_of_packet(ip);
     return feed_segment(r, &in);
+}
+
+int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
+{
+    if (r->failed)
+        return -1;
+    if (pkt->ts > r->clock)
+        r->clock = pkt->ts;
+    r->ts = pkt->ts;
+    r->frame = pkt->frame;
+    int rc = feed_ip(r, pkt);
+    if (r->n_map6_recheck && !r->failed) /* an IPv6 connection ended */
+        settle_map6(r);
+    return rc;
 }
 
 /* --- time ---------------------------------------------------------------------- */
@@ -264,6 +429,7 @@ void kw_reasm_tick(struct kw_reasm *r, kw_usec now)
                                                     .timeout = KW_TIMEOUT_IDLE,
                                                     .rst_dir = KW_TO_SERVER,
                                                     .ts = c->last_active + r->idle_limit });
+        settle_map6(r);
     }
 }
 

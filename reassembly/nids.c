@@ -40,6 +40,13 @@ void reasm_end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_en
     if (reasm_nids_owns(r, c))
         c->stream->user = NULL; /* libnids may still call back for it: nothing to do then */
     c->stream = NULL;
+    int side;
+    struct map6_entry *e = reasm_map6_of_addr(&r->map6, c->cli_addr, &side);
+    if (e) { /* is the entry still needed? once libnids is done with the packet */
+        e->has_conn = false;
+        if (r->n_map6_recheck < sizeof(r->map6_recheck) / sizeof(r->map6_recheck[0]))
+            r->map6_recheck[r->n_map6_recheck++] = (uint32_t)(e - r->map6.entries);
+    }
     if (!r->ended)
         r->ended = c;
     if (end.how == KW_CLOSE_TIMEOUT && end.timeout == KW_TIMEOUT_IDLE)
@@ -64,6 +71,17 @@ void reasm_nids_release(struct kw_reasm *r, struct reasm_conn *c)
     c->stream = NULL;
 }
 
+void reasm_nids_forget(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
+{
+    struct tuple4 fwd = { p1, p2, a1, a2 };
+    struct tuple4 back = { p2, p1, a2, a1 };
+    struct tcp_stream *s = nids_find_tcp_stream(&fwd);
+    if (!s)
+        s = nids_find_tcp_stream(&back);
+    if (s && !s->user)
+        nids_free_tcp_stream(s);
+}
+
 bool reasm_nids_knows(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
 {
     struct tuple4 fwd = { p1, p2, a1, a2 };
@@ -72,6 +90,27 @@ bool reasm_nids_knows(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
 }
 
 /* --- libnids callbacks ------------------------------------------------------- */
+
+/* The connection's endpoints as the sink knows them: an IPv6 connection's
+ * own, never the addresses libnids follows it under. */
+static void key_of(struct kw_reasm *r, const struct tcp_stream *a, struct kw_conn_key *key)
+{
+    memset(key, 0, sizeof(*key));
+    int side;
+    struct map6_entry *e = reasm_map6_of_addr(&r->map6, a->addr.saddr, &side);
+    if (e) {
+        e->has_conn = true;
+        key->client.family = key->server.family = 6;
+        memcpy(key->client.addr, e->addr[side], 16);
+        memcpy(key->server.addr, e->addr[!side], 16);
+    } else {
+        key->client.family = key->server.family = 4;
+        memcpy(key->client.addr, &a->addr.saddr, 4);
+        memcpy(key->server.addr, &a->addr.daddr, 4);
+    }
+    key->client.port = a->addr.source;
+    key->server.port = a->addr.dest;
+}
 
 static void on_established(struct kw_reasm *r, struct tcp_stream *a)
 {
@@ -95,12 +134,7 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
     c->seq_base[KW_TO_CLIENT] = a->server.first_data_seq;
 
     struct kw_conn_key key;
-    memset(&key, 0, sizeof(key));
-    key.client.family = key.server.family = 4;
-    memcpy(key.client.addr, &a->addr.saddr, 4);
-    memcpy(key.server.addr, &a->addr.daddr, 4);
-    key.client.port = a->addr.source;
-    key.server.port = a->addr.dest;
+    key_of(r, a, &key);
     c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts);
     a->user = c;
     a->client.collect++;
@@ -247,9 +281,13 @@ static bool init_libnids(struct kw_reasm *r)
 
 static void set_libnids_params(const struct kw_reasm_config *cfg, pcap_t *raw_ip_handle)
 {
-    /* libnids keeps the pointer: static */
-    static struct nids_chksum_ctl no_checksums = { 0, 0, NIDS_DONT_CHKSUM, 0 };
-    nids_register_chksum_ctl(&no_checksums, 1); /* loopback and offloaded captures: bad sums */
+    /* libnids keeps the pointer: static. IPv6 connections, rewritten into
+     * 240.0.0.0/4, carry IPv6 checksums that no IPv4 check would pass; every
+     * other address is not checked either, as loopback and offloaded captures
+     * have bad sums: one entry for all (libnids walks the list per packet).
+     * Were the rest ever checked, 240.0.0.0/4 must keep an entry of its own. */
+    static struct nids_chksum_ctl checksums[1] = { { 0, 0, NIDS_DONT_CHKSUM, 0 } };
+    nids_register_chksum_ctl(checksums, 1);
     nids_params.pcap_desc = raw_ip_handle;               /* bare IPv4, link offset 0 */
     nids_params.device = NULL;
     nids_params.filename = NULL;

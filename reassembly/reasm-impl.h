@@ -10,11 +10,15 @@
 
 #include "reassembly/conns.h"
 #include "reassembly/defrag.h"
+#include "reassembly/map6.h"
 #include "reassembly/reasm.h"
 
 struct kw_reasm {
     struct reasm_table conns;
     struct reasm_defrag defrag;
+    struct reasm_map6 map6;
+    uint32_t map6_recheck[8];    /* entries whose connection ended: still needed? */
+    uint32_t n_map6_recheck;
     struct kw_stats *stats;
     kw_usec idle_limit;          /* 0: connections never go idle */
     kw_usec clock;               /* the latest packet time fed: activity is stamped with it,
@@ -36,6 +40,7 @@ struct kw_reasm {
     bool failed;                 /* libnids' state may be half updated: never call it again */
     void *no_mem_reserve;        /* given back on failure */
     char error[KW_REASM_ERRBUF];
+    uint8_t scratch[65536];      /* an IPv4 packet we build for libnids */
 };
 
 /* --- nids.c: libnids ---------------------------------------------------------- */
@@ -64,6 +69,10 @@ void reasm_end_conn(struct kw_reasm *r, struct reasm_conn *c, struct kw_reasm_en
  * them at once, maybe for another connection: c->stream is only a hint until
  * this says so. */
 bool reasm_nids_owns(const struct kw_reasm *r, const struct reasm_conn *c);
+
+/* Frees the stream libnids keeps for the 4-tuple (either way round) if no
+ * record of ours holds it: a half-open connection. Outside callbacks only. */
+void reasm_nids_forget(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2);
 
 /* Takes in the urgent bytes libnids has taken out of c's streams since it
  * last looked (the last byte of a segment can go without a delivery after it). */

@@ -18,6 +18,7 @@
 #include "capture/link.h"
 #include "reassembly/conns.h"
 #include "reassembly/defrag.h"
+#include "reassembly/reasm-impl.h"
 #include "reassembly/reasm.h"
 
 #define LT_RAW 12
@@ -51,8 +52,13 @@ static void *on_open(void *ctx, const struct kw_conn_key *key, kw_usec ts)
     (void)ctx;
     ck_assert_int_lt(n_opened, 4096);
     conn_ids[n_opened] = n_opened + 1;
-    say("open #%d %u:%u @%.6f\n", n_opened + 1, key->client.addr[3], key->client.port,
-        ts / 1e6);
+    ck_assert_int_eq(key->client.family, key->server.family);
+    if (key->client.family == 6) /* the real addresses: 2001:db8::1:N to 2001:db8::2 */
+        say("open #%d [%x:%x]:%u @%.6f\n", n_opened + 1, key->client.addr[13],
+            key->client.addr[15], key->client.port, ts / 1e6);
+    else
+        say("open #%d %u:%u @%.6f\n", n_opened + 1, key->client.addr[3], key->client.port,
+            ts / 1e6);
     return &conn_ids[n_opened++];
 }
 
@@ -201,33 +207,66 @@ static int feed_tcp(kw_usec ts, const uint8_t src[4], uint16_t sport, const uint
     return feed_built(ts, build_tcp(src, sport, dst, dport, seq, ack, flags, payload));
 }
 
-static const uint8_t server_ip[4] = { 10, 0, 0, 2 };
+/* One TCP/IPv6 packet, fed. */
+static int feed_tcp6(kw_usec ts, const uint8_t src[16], uint16_t sport, const uint8_t dst[16],
+                     uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, size_t payload)
+{
+    static uint8_t p6[65536 + 40];
+    size_t total = build_tcp(src, sport, dst, dport, seq, ack, flags, payload);
+    memset(p6, 0, 40);
+    p6[0] = 0x60;
+    p6[4] = (uint8_t)((total - 20) >> 8), p6[5] = (uint8_t)(total - 20);
+    p6[6] = 6, p6[7] = 64;
+    memcpy(p6 + 8, src, 16);
+    memcpy(p6 + 24, dst, 16);
+    memcpy(p6 + 40, packet + 20, total - 20);
+    return feed_ip(ts, p6, total + 20);
+}
 
-/* A client of server_ip:80, with its sequence numbers. */
+static const uint8_t server_ip[4] = { 10, 0, 0, 2 };
+static const uint8_t server_ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+
+/* A client of server_ip:80 (or server_ip6), with its sequence numbers. */
 struct client {
     uint8_t ip[4];
     uint16_t port;
     uint32_t seq, server_seq;
+    bool v6;
+    uint8_t ip6[16];
 };
 
 static struct client client_n(uint8_t n)
 {
-    struct client c = { { 10, 0, 1, n }, (uint16_t)(40000 + n), 1000u * n, 500000u * n };
+    struct client c = { .ip = { 10, 0, 1, n }, .port = (uint16_t)(40000 + n),
+                        .seq = 1000u * n, .server_seq = 500000u * n };
+    return c;
+}
+
+static struct client client6_n(uint8_t n)
+{
+    struct client c = client_n(n);
+    c.v6 = true;
+    const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [13] = 1, [15] = n };
+    memcpy(c.ip6, ip6, 16);
     return c;
 }
 
 static int to_server(struct client *c, double at, uint8_t flags, size_t payload)
 {
-    int rc = feed_tcp(SEC(at), c->ip, c->port, server_ip, 80, c->seq, c->server_seq, flags,
-                      payload);
+    int rc = c->v6 ? feed_tcp6(SEC(at), c->ip6, c->port, server_ip6, 80, c->seq, c->server_seq,
+                               flags, payload)
+                   : feed_tcp(SEC(at), c->ip, c->port, server_ip, 80, c->seq, c->server_seq,
+                              flags, payload);
     c->seq += (uint32_t)payload + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
     return rc;
 }
 
 static int to_client(struct client *c, double at, uint8_t flags, size_t payload)
 {
-    int rc = feed_tcp(SEC(at), server_ip, 80, c->ip, c->port, c->server_seq, c->seq, flags,
-                      payload);
+    int rc = c->v6 ? feed_tcp6(SEC(at), server_ip6, 80, c->ip6, c->port, c->server_seq, c->seq,
+                               flags, payload)
+                   : feed_tcp(SEC(at), server_ip, 80, c->ip, c->port, c->server_seq, c->seq,
+                              flags, payload);
     c->server_seq += (uint32_t)payload + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
     return rc;
 }
@@ -465,7 +504,8 @@ START_TEST(test_out_of_memory)
     ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
     int failed_at = 0;
     for (int i = 0; i < 1000 && !failed_at; i++) {
-        struct client c = { { 10, 2, (uint8_t)(i >> 8), (uint8_t)i }, 50000, 1, 2 };
+        struct client c = { .ip = { 10, 2, (uint8_t)(i >> 8), (uint8_t)i }, .port = 50000,
+                            .seq = 1, .server_seq = 2 };
         handshake(&c, 10 + i);
         if (to_server(&c, 10.5 + i, TH_PSH | TH_ACK, 30000) < 0)
             failed_at = i + 1;
@@ -686,6 +726,137 @@ START_TEST(test_fragments_bounded)
 }
 END_TEST
 
+/* ---- IPv6 ---------------------------------------------------------------------- */
+
+/* An IPv6 connection is followed as an IPv4 one is; the sink sees its own
+ * addresses, never the ones libnids follows it under. */
+START_TEST(test_ipv6_connection)
+{
+    start(1024, 1, 300);
+    struct client a = client6_n(1), b = client_n(2);
+    handshake(&a, 1);
+    handshake(&b, 1.5);
+    talk(&a, 2);
+    talk(&b, 2.5);
+    ck_assert_int_eq(to_server(&a, 3, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 3.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 3.2, TH_ACK, 0), 0);
+    ck_assert_uint_eq(reasm->map6.n_in_use, 0);
+    kw_reasm_finish(reasm, SEC(4));
+    expect_log("open #1 [1:1]:40001 @1.000200\n"
+               "open #2 2:40002 @1.500200\n"
+               "data #1 c>s 10 @2.000000 frame 7\n"
+               "data #1 s>c 20 @2.001000 frame 8\n"
+               "data #2 c>s 10 @2.500000 frame 9\n"
+               "data #2 s>c 20 @2.501000 frame 10\n"
+               "fin #1 c>s @3.000000\n"
+               "fin #1 s>c @3.100000\n"
+               "end #1 fin @3.200000 frame 13\n"
+               "end #2 capture-end @4.000000 frame 0\n");
+    ck_assert_uint_eq(stats.skip_ipv6, 0);
+    ck_assert_uint_eq(stats.connections, 2);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* An IPv6 packet's payload bytes [offset, offset + len) as a fragment. */
+static int feed_fragment6_of(kw_usec ts, const uint8_t *whole, size_t total, size_t offset,
+                             size_t len, uint32_t id)
+{
+    static uint8_t frag[65536];
+    bool more = 40 + offset + len < total;
+    memcpy(frag, whole, 40);
+    frag[4] = (uint8_t)((8 + len) >> 8), frag[5] = (uint8_t)(8 + len);
+    frag[6] = 44; /* Fragment header, then TCP */
+    uint8_t *f = frag + 40;
+    f[0] = 6, f[1] = 0;
+    uint16_t off = (uint16_t)(offset | (more ? 1 : 0));
+    f[2] = (uint8_t)(off >> 8), f[3] = (uint8_t)off;
+    f[4] = (uint8_t)(id >> 24), f[5] = (uint8_t)(id >> 16), f[6] = (uint8_t)(id >> 8);
+    f[7] = (uint8_t)id;
+    memcpy(frag + 48, whole + 40 + offset, len);
+    return feed_ip(ts, frag, 48 + len);
+}
+
+/* IPv6 fragments are put together by us too: here the client's segment in
+ * three, the last first; the datagram is fed at the last to come. */
+START_TEST(test_ipv6_fragments)
+{
+    start(1024, 1, 300);
+    struct client a = client6_n(1);
+    handshake(&a, 1);
+    static uint8_t p6[200];
+    size_t total = build_tcp(a.ip6, a.port, server_ip6, 80, a.seq, a.server_seq,
+                             TH_PSH | TH_ACK, 50) + 20;
+    memset(p6, 0, 40);
+    p6[0] = 0x60, p6[6] = 6, p6[7] = 64;
+    memcpy(p6 + 8, a.ip6, 16);
+    memcpy(p6 + 24, server_ip6, 16);
+    memcpy(p6 + 40, packet + 20, total - 40);
+    ck_assert_int_eq(feed_fragment6_of(SEC(2), p6, total, 48, 22, 9), 0);
+    ck_assert_int_eq(feed_fragment6_of(SEC(2.1), p6, total, 0, 24, 9), 0);
+    ck_assert_int_eq(feed_fragment6_of(SEC(2.2), p6, total, 24, 24, 9), 0);
+    kw_reasm_finish(reasm, SEC(3));
+    expect_log("open #1 [1:1]:40001 @1.000200\n"
+               "data #1 c>s 50 @2.200000 frame 6\n"
+               "end #1 capture-end @3.000000 frame 0\n");
+    ck_assert_uint_eq(stats.frag_datagrams, 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* Real traffic in 240.0.0.0/4, where IPv6 connections are mapped, is dropped
+ * before libnids: here a packet that names the first IPv6 connection's
+ * mapped 4-tuple exactly, with data in sequence. */
+START_TEST(test_ipv6_mapped_range_is_ours)
+{
+    start(1024, 1, 300);
+    struct client a = client6_n(1);
+    handshake(&a, 1);
+    const uint8_t mapped_client[4] = { 240, 0, 0, 2 }, mapped_server[4] = { 240, 0, 0, 3 };
+    ck_assert_int_eq(feed_tcp(SEC(2), mapped_client, a.port, mapped_server, 80, a.seq,
+                              a.server_seq, TH_PSH | TH_ACK, 10), 0);
+    talk(&a, 3);
+    kw_reasm_finish(reasm, SEC(4));
+    expect_log("open #1 [1:1]:40001 @1.000200\n"
+               "data #1 c>s 10 @3.000000 frame 5\n"
+               "data #1 s>c 20 @3.001000 frame 6\n"
+               "end #1 capture-end @4.000000 frame 0\n");
+    ck_assert_uint_eq(stats.skip_reserved, 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* The map holds no more entries than libnids holds streams (13 here), an
+ * entry goes when libnids lets its half-open stream go (a RST to the SYN),
+ * and a SYN flood leaves room for the connections after it. */
+START_TEST(test_ipv6_map_bounded)
+{
+    start(16, 1, 300);
+    struct client x = client6_n(200);
+    ck_assert_int_eq(to_server(&x, 1, TH_SYN, 0), 0);
+    ck_assert_uint_eq(reasm->map6.n_in_use, 1);
+    x.server_seq = 0;
+    ck_assert_int_eq(to_client(&x, 1.1, TH_RST | TH_ACK, 0), 0);
+    ck_assert_uint_eq(reasm->map6.n_in_use, 0);
+    for (uint8_t i = 1; i <= 100; i++) {
+        struct client c = client6_n(i);
+        ck_assert_int_eq(to_server(&c, 2 + i * 0.01, TH_SYN, 0), 0);
+        ck_assert_uint_le(reasm->map6.n_in_use, 13);
+    }
+    struct client a = client6_n(150);
+    handshake(&a, 10);
+    talk(&a, 11);
+    ck_assert_uint_le(reasm->map6.n_in_use, 13);
+    kw_reasm_finish(reasm, SEC(12));
+    expect_log("open #1 [1:96]:40150 @10.000200\n"
+               "data #1 c>s 10 @11.000000 frame 106\n"
+               "data #1 s>c 20 @11.001000 frame 107\n"
+               "end #1 capture-end @12.000000 frame 0\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -788,6 +959,12 @@ int main(void)
     tcase_add_test(tc, test_fragmented_rst_and_fin);
     tcase_add_test(tc, test_fragment_overlaps);
     tcase_add_test(tc, test_fragments_bounded);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ipv6");
+    tcase_add_test(tc, test_ipv6_connection);
+    tcase_add_test(tc, test_ipv6_mapped_range_is_ours);
+    tcase_add_test(tc, test_ipv6_map_bounded);
+    tcase_add_test(tc, test_ipv6_fragments);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);
