@@ -19,7 +19,8 @@
 #   KEEP_WORK=1 (keep temp dirs), PORT_TORNADO PORT_TOMCAT PORT_NGINX
 #   PORT_APACHE PORT_LIGHTTPD (defaults 18081..18085), PORT_BAD (badserver.py,
 #   18090), PORT_NODE (node_server.js, 18091), PORT_NGINX_KA (nginx-keepalive,
-#   18092), NODE (default node).
+#   18092), PORT_TORNADO6 PORT_NGINX6 PORT_NODE6 PORT_DUAL (the IPv6 captures,
+#   on [::1], 18093..18096), NODE (default node).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +35,10 @@ PORT_LIGHTTPD=${PORT_LIGHTTPD:-18085}
 PORT_BAD=${PORT_BAD:-18090}
 PORT_NODE=${PORT_NODE:-18091}
 PORT_NGINX_KA=${PORT_NGINX_KA:-18092}
+PORT_TORNADO6=${PORT_TORNADO6:-18093}
+PORT_NGINX6=${PORT_NGINX6:-18094}
+PORT_NODE6=${PORT_NODE6:-18095}
+PORT_DUAL=${PORT_DUAL:-18096}
 NODE=${NODE:-node}
 # fixed mtime of every served file, so ETag/Last-Modified are stable
 FILE_DATE='2024-01-01 00:00:00 UTC'
@@ -49,6 +54,7 @@ ALL=(
   rule-chunked-to-http10 rule-conflicting-framing rule-keepalive-header-unlisted
   rule-abortive-close
   node-keepalive nginx-keepalive idle-race-node
+  tornado-http11-ipv6 nginx-keepalive-ipv6 node-keepalive-ipv6 nginx-dual-stack
 )
 
 # ---------------------------------------------------------------- helpers
@@ -184,16 +190,18 @@ cap_stop() {
 raw() { "$PYTHON" "$RAWCLIENT" "$@"; }
 
 # ---------------------------------------------------------------- servers
+# tornado_start DIR [ADDRESS PORT URL-HOST]
 tornado_start() {
-  local w=$1
+  local w=$1 addr=${2:-127.0.0.1} port=${3:-$PORT_TORNADO} host=${4:-127.0.0.1}
   "$PYTHON" -c 'import tornado' 2>/dev/null || die "$PYTHON cannot import tornado (apt-get install python3-tornado)"
-  server_start "$w/tornado.log" "$PYTHON" "$HERE/tornado_app.py" --address 127.0.0.1 --port "$PORT_TORNADO"
-  wait_http "http://127.0.0.1:$PORT_TORNADO/_health"
+  server_start "$w/tornado.log" "$PYTHON" "$HERE/tornado_app.py" --address "$addr" --port "$port"
+  wait_http "http://$host:$port/_health"
 }
 
-# nginx_start DIR [PORT] [KEEPALIVE-DIRECTIVES]
+# nginx_start DIR [PORT] [KEEPALIVE-DIRECTIVES] [LISTEN-DIRECTIVES] [PROBE-HOST]
 nginx_start() {
   local w=$1 port=${2:-$PORT_NGINX} ka=${3:-'keepalive_timeout 75s;'}
+  local listen=${4:-"listen 127.0.0.1:$port;"} probe=${5:-127.0.0.1}
   make_docroot "$w/htdocs"
   mkdir -p "$w/tmp"
   cat >"$w/nginx.conf" <<EOF
@@ -214,13 +222,13 @@ http {
     default_type application/octet-stream;
     $ka
     server {
-        listen 127.0.0.1:$port;
+        $listen
         root $w/htdocs;
     }
 }
 EOF
   server_start "$w/nginx.out" nginx -p "$w" -c "$w/nginx.conf" -e "$w/error.log"
-  wait_http "http://127.0.0.1:$port/hello.txt"
+  wait_http "http://$probe:$port/hello.txt"
 }
 
 tomcat_start() {
@@ -321,6 +329,7 @@ bad_start() {
 }
 
 # node_start DIR [node_server.js options]: Node.js http server on $PORT_NODE
+# (options given win over ours: --address ::1 --port $PORT_NODE6 for IPv6)
 node_start() {
   local w=$1; shift
   command -v "$NODE" >/dev/null || die "missing $NODE (apt-get install nodejs)"
@@ -674,6 +683,65 @@ rec_idle_race_node() {
     log "idle-race-node: attempt $try lost no request, recording again"
   done
   die "idle-race-node: no request lost in 5 attempts"
+}
+
+# ------------------------------------------------ the same over IPv6 ([::1])
+# Each is the IPv4 capture it is named after, with client and server on ::1
+# (tests/ipv6.sh compares keepwatch's reports of the two).
+
+rec_tornado_http11_ipv6() {
+  local w; new_workdir; w=$W
+  tornado_start "$w" ::1 "$PORT_TORNADO6" '[::1]'
+  cap_start "$OUT_DIR/tornado-http11-ipv6.pcap" "$PORT_TORNADO6" lo
+  curl2 "http://[::1]:$PORT_TORNADO6/_health" "http://[::1]:$PORT_TORNADO6/_health"
+  cap_stop
+  server_stop
+}
+
+rec_nginx_keepalive_ipv6() {
+  local w try u="http://[::1]:$PORT_NGINX6/hello.txt"
+  for try in 1 2 3; do
+    new_workdir; w=$W
+    nginx_start "$w" "$PORT_NGINX6" 'keepalive_requests 2; keepalive_timeout 2s;' \
+      "listen [::1]:$PORT_NGINX6;" '[::1]'
+    cap_start "$OUT_DIR/nginx-keepalive-ipv6.pcap" "$PORT_NGINX6" lo
+    curl_urls --http1.1 -- "$u" "$u" "$u"
+    raw --host ::1 --host-header "[::1]:$PORT_NGINX6" --port "$PORT_NGINX6" --timeout 5 \
+      --close-on-fin --req 'GET /hello.txt' --read-until-fin
+    cap_stop
+    server_stop
+    check_shape "$OUT_DIR/nginx-keepalive-ipv6.pcap" "$PORT_NGINX6" '2/2sF 1/1cF 1/1sF' && return 0
+  done
+  die "nginx-keepalive-ipv6: no good recording in 3 attempts"
+}
+
+rec_node_keepalive_ipv6() {
+  local w try u="http://[::1]:$PORT_NODE6/hello.txt"
+  for try in 1 2 3; do
+    new_workdir; w=$W
+    node_start "$w" --address ::1 --port "$PORT_NODE6" --keepalive-ms 1000 --max-requests 3
+    cap_start "$OUT_DIR/node-keepalive-ipv6.pcap" "$PORT_NODE6" lo
+    curl_urls --http1.1 -- "$u" "$u" "$u" "$u"
+    raw --host ::1 --host-header "[::1]:$PORT_NODE6" --port "$PORT_NODE6" --timeout 5 \
+      --close-on-fin --req 'GET /hello.txt' --read-until-fin
+    cap_stop
+    server_stop
+    check_shape "$OUT_DIR/node-keepalive-ipv6.pcap" "$PORT_NODE6" '3/3cF 1/1cF 1/1sF' && return 0
+  done
+  die "node-keepalive-ipv6: no good recording in 3 attempts"
+}
+
+# One nginx on 127.0.0.1 and [::1]: two requests over IPv4, then two over IPv6.
+rec_nginx_dual_stack() {
+  local w; new_workdir; w=$W
+  nginx_start "$w" "$PORT_DUAL" 'keepalive_timeout 75s;' \
+    "listen 127.0.0.1:$PORT_DUAL; listen [::1]:$PORT_DUAL;"
+  cap_start "$OUT_DIR/nginx-dual-stack.pcap" "$PORT_DUAL" lo
+  curl2 "http://127.0.0.1:$PORT_DUAL/hello.txt" "http://127.0.0.1:$PORT_DUAL/hello.txt"
+  curl2 "http://[::1]:$PORT_DUAL/hello.txt" "http://[::1]:$PORT_DUAL/hello.txt"
+  cap_stop
+  server_stop
+  check_shape "$OUT_DIR/nginx-dual-stack.pcap" "$PORT_DUAL" '2/2cF 2/2cF'
 }
 
 # ---------------------------------------------------------------- checks

@@ -149,8 +149,105 @@ def escape_in_uri(path):
     p.close()
 
 
+# --- fragments and IPv6 extension headers -------------------------------------------
+
+DEST_OPTS, FRAG6 = 60, 44
+
+
+def tcp_segment(sport, dport, seq, ack, flags, data=b""):
+    return struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4,
+                       flags, 65535, 0, 0) + data
+
+
+def ipv6_frame(src, dst, next_header, payload):
+    ip = struct.pack("!IHBB16s16s", 0x60000000, len(payload), next_header, 64,
+                     socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst))
+    return b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x86\xdd" + ip + payload
+
+
+def ipv6_fragments(src, dst, ident, upper, size):
+    """The TCP segment `upper` in IPv6 fragments of `size` bytes (the last shorter)."""
+    frames = []
+    for off in range(0, len(upper), size):
+        part = upper[off:off + size]
+        more = 1 if off + size < len(upper) else 0
+        frag = struct.pack("!BBHI", 6, 0, off | more, ident)
+        frames.append(ipv6_frame(src, dst, FRAG6, frag + part))
+    return frames
+
+
+def ipv4_fragments(src, dst, ident, upper, size):
+    """The TCP segment `upper` in IPv4 fragments of `size` bytes; the last takes
+    what is left, never less than 8 bytes."""
+    frames, off = [], 0
+    while off < len(upper):
+        take = size if len(upper) - off - size >= 8 else len(upper) - off
+        part = upper[off:off + take]
+        flags = (0x2000 if off + take < len(upper) else 0) | off // 8
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(part), ident, flags, 64, 6, 0,
+                         socket.inet_aton(src), socket.inet_aton(dst))
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        frames.append(b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + part)
+        off += take
+    return frames
+
+
+def fragments(path):
+    """Connection 1, IPv6: the request in three fragments, the last one first;
+    the response behind a Destination Options header; the server's FIN in two
+    fragments, its TCP header split. Connection 2, IPv4: the response in two
+    fragments, then the client's RST in two, its flags in the second."""
+    p = Pcap(path)
+    c, s = ("2001:db8::1", 40000), ("2001:db8::2", 80)
+    cs, ss = 1000, 5000
+
+    def six(t, a, b, seq, ack, flags, data=b""):
+        p.packet(t, ipv6_frame(a[0], b[0], 6, tcp_segment(a[1], b[1], seq, ack, flags, data)))
+    six(1.0, c, s, cs, 0, SYN)
+    six(1.00001, s, c, ss, cs + 1, SYN | ACK)
+    cs, ss = cs + 1, ss + 1
+    six(1.00002, c, s, cs, ss, ACK)
+    req = b"GET /fragmented HTTP/1.1\r\nHost: x\r\nUser-Agent: synth\r\n\r\n"
+    frames = ipv6_fragments(c[0], s[0], 7, tcp_segment(c[1], s[1], cs, ss, PSH | ACK, req), 24)
+    for i, f in enumerate([frames[2], frames[0], frames[1]] + frames[3:]):
+        p.packet(1.1 + i * 0.0001, f)
+    cs += len(req)
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+    opts = bytes([6, 0, 1, 4, 0, 0, 0, 0])  # next: TCP, length 0, PadN of 4 bytes
+    p.packet(1.102, ipv6_frame(s[0], c[0], DEST_OPTS,
+                               opts + tcp_segment(s[1], c[1], ss, cs, PSH | ACK, resp)))
+    ss += len(resp)
+    for i, f in enumerate(ipv6_fragments(s[0], c[0], 8, tcp_segment(s[1], c[1], ss, cs,
+                                                                     FIN | ACK), 8)):
+        p.packet(1.2 + i * 0.0001, f)
+    ss += 1
+    six(1.3, c, s, cs, ss, FIN | ACK)
+    cs += 1
+    six(1.3001, s, c, ss, cs, ACK)
+
+    c, s = ("10.0.0.1", 40001), ("10.0.0.2", 80)
+    cs, ss = 3000, 9000
+    p.packet(2.0, tcp(c[0], s[0], c[1], s[1], cs, 0, SYN))
+    p.packet(2.00001, tcp(s[0], c[0], s[1], c[1], ss, cs + 1, SYN | ACK))
+    cs, ss = cs + 1, ss + 1
+    p.packet(2.00002, tcp(c[0], s[0], c[1], s[1], cs, ss, ACK))
+    req = b"GET /v4 HTTP/1.1\r\nHost: x\r\n\r\n"
+    p.packet(2.1, tcp(c[0], s[0], c[1], s[1], cs, ss, PSH | ACK, req))
+    cs += len(req)
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"b" * 40
+    for i, f in enumerate(ipv4_fragments(s[0], c[0], 21, tcp_segment(s[1], c[1], ss, cs,
+                                                                      PSH | ACK, resp), 48)):
+        p.packet(2.101 + i * 0.0001, f)
+    ss += len(resp)
+    for i, f in enumerate(ipv4_fragments(c[0], s[0], 22, tcp_segment(c[1], s[1], cs, ss,
+                                                                      0x04 | ACK), 8)):
+        p.packet(2.2 + i * 0.0001, f)
+    p.close()
+
+
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     retransmit_after_fin(os.path.join(out, "retransmit-after-fin.pcap"))
     idle_timeout(os.path.join(out, "idle-timeout.pcap"))
     escape_in_uri(os.path.join(out, "escape-in-uri.pcap"))
+    fragments(os.path.join(out, "fragments.pcap"))
