@@ -39,6 +39,13 @@ struct kw_stats {
     uint64_t frag_expired;     /* datagrams whose fragments did not all come in time (30 s
                                 * IPv4, 60 s IPv6, capture time) or before the end */
     uint64_t frag_evicted;     /* datagrams dropped for room: more in progress than the bound */
+    uint64_t rst_held;         /* RSTs in the receiver's window but not at the sequence number
+                                * it expects: held back, an end only if nothing followed */
+    uint64_t rst_ignored;      /* of those, RSTs the connection went on past (data or a FIN
+                                * within 1 s): not an end */
+    uint64_t rst_out_of_window;/* RSTs outside the receiver's window: ignored, as it does */
+    uint64_t ack_unseen;       /* segments libnids dropped after an ACK for data never seen
+                                * sent (it moved its window): fed again */
     uint64_t urgent_bytes;     /* bytes at TCP urgent pointers, taken out of the stream as a
                                 * receiver without SO_OOBINLINE does (not a drop) */
     uint64_t streams_refused;  /* connections not followed: their flow table slot would have

@@ -188,6 +188,26 @@ struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uin
     return c;
 }
 
+void reasm_conn_hold_rst(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir,
+                         kw_usec ts, uint64_t frame)
+{
+    if (c->rst_held)
+        return;
+    c->rst_held = true;
+    c->held_rst_dir = dir;
+    c->held_rst_ts = ts;
+    c->held_rst_frame = frame;
+    list_append(t, REASM_RST_HELD, (uint32_t)(c - t->conns));
+}
+
+void reasm_conn_forget_rst(struct reasm_table *t, struct reasm_conn *c)
+{
+    if (!c->rst_held)
+        return;
+    list_unlink(t, REASM_RST_HELD, (uint32_t)(c - t->conns));
+    c->rst_held = false;
+}
+
 /* --- FINs, in stream order ------------------------------------------------ */
 
 static void fin_now(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir, kw_usec ts,
@@ -256,6 +276,8 @@ void reasm_conn_end(struct reasm_table *t, struct reasm_conn *c, struct kw_reasm
     slot_remove(t, c);
     list_unlink(t, REASM_BY_ACTIVITY, ci);
     list_unlink(t, REASM_BY_OPENING, ci);
+    if (c->rst_held)
+        list_unlink(t, REASM_RST_HELD, ci);
     c->is_open = false;
     c->stream = NULL;
     c->user = NULL;

@@ -29,7 +29,9 @@ struct reasm_segment {
 enum reasm_order {
     REASM_BY_ACTIVITY = 0, /* least recently active first: the next to go idle */
     REASM_BY_OPENING = 1,  /* first opened first: the order of the final flush */
+    REASM_RST_HELD = 2,    /* those with a RST held back, the first held first */
 };
+#define REASM_ORDERS 3
 
 struct reasm_link {
     uint32_t prev, next;
@@ -47,7 +49,7 @@ struct reasm_conn {
     struct tcp_stream *stream;   /* libnids' stream while it follows the connection */
     void *user;                  /* what the sink's on_open returned */
     kw_usec last_active;         /* capture time of its last data, FIN or RST, or opening */
-    struct reasm_link order[2];  /* by enum reasm_order */
+    struct reasm_link order[REASM_ORDERS]; /* by enum reasm_order */
     uint32_t next_free;
     uint32_t seq_base[2];        /* sequence number of each direction's first data byte */
     uint64_t delivered[2];       /* bytes handed to the sink (libnids' counters are int) */
@@ -63,6 +65,12 @@ struct reasm_conn {
     int64_t fin_at[2];
     kw_usec fin_ts[2];
     uint64_t fin_frame[2];
+    /* A RST not at the sequence number its receiver expects, kept back from
+     * libnids: the connection ends at it only if nothing follows in time. */
+    bool rst_held;
+    enum kw_dir held_rst_dir;    /* the direction it travelled */
+    kw_usec held_rst_ts;
+    uint64_t held_rst_frame;
 };
 
 /* A record sits at most this many slots past its home slot. At most half the
@@ -79,7 +87,7 @@ struct reasm_table {
     uint32_t *slots;           /* open addressing, linear probing: record index or 0 */
     uint32_t slot_mask;
     struct reasm_key key;      /* the hash's key, drawn for this run */
-    struct reasm_list lists[2]; /* by enum reasm_order */
+    struct reasm_list lists[REASM_ORDERS]; /* by enum reasm_order */
     struct kw_reasm_sink sink;
     struct kw_stats *stats;
 };
@@ -121,6 +129,13 @@ static inline void reasm_conn_touch(struct reasm_table *t, struct reasm_conn *c,
 
 /* The first connection in `order`, or NULL when none is open. */
 struct reasm_conn *reasm_conn_first(const struct reasm_table *t, enum reasm_order order);
+
+/* Holds a RST of `c` back (the first one only; `c` joins REASM_RST_HELD). */
+void reasm_conn_hold_rst(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir,
+                         kw_usec ts, uint64_t frame);
+
+/* The connection went on past its held RST: it is forgotten. */
+void reasm_conn_forget_rst(struct reasm_table *t, struct reasm_conn *c);
 
 /* What a packet of `c` shows that libnids does not tell: how far its
  * direction's data went on the wire, and its first FIN, at the packet's time

@@ -16,8 +16,6 @@
 #define TH_SYN_BIT 0x02
 #define TH_RST_BIT 0x04
 #define TH_ACK_BIT 0x10
-#define TH_URG_BIT 0x20
-#define TCP_HEADER_MIN 20
 
 /* --- start and stop ------------------------------------------------------------ */
 
@@ -71,110 +69,16 @@ const char *kw_reasm_error(const struct kw_reasm *r)
 
 /* --- feeding ----------------------------------------------------------------- */
 
-/* A TCP segment, whole or cut by the snaplen, and the IPv4 packet that
- * carries it as libnids will see it. */
-struct seg_in {
-    struct kw_slice packet;      /* the IPv4 packet for libnids */
-    struct kw_slice transport;   /* the TCP header and what follows, as captured */
-    size_t transport_wire_len;   /* its length on the wire */
-    struct kw_slice src, dst;    /* 4-byte addresses */
-};
-
 static struct seg_in seg_of_packet(const struct kw_ip *ip)
 {
     return (struct seg_in){ ip->packet, ip->transport, ip->transport_wire_len, ip->src_addr,
                             ip->dst_addr };
 }
 
-/* The TCP header, through the cursor. */
-static bool parse_segment(const struct seg_in *in, struct reasm_segment *sg)
-{
-    struct kw_cur c = kw_cur_make(in->transport), h;
-    uint8_t data_offset;
-    if (!kw_cur_sub(&c, TCP_HEADER_MIN, &h))
-        return false;
-    /* sport(2) dport(2) seq(4) ack(4) offset(4 bits) flags */
-    if (!(kw_cur_be16(&h, &sg->sport) && kw_cur_be16(&h, &sg->dport) &&
-          kw_cur_be32(&h, &sg->seq) && kw_cur_skip(&h, 4) && kw_cur_u8(&h, &data_offset) &&
-          kw_cur_u8(&h, &sg->flags)))
-        return false; /* cannot happen: the 20 bytes are there */
-    size_t thl = (size_t)(data_offset >> 4) * 4;
-    if (thl < TCP_HEADER_MIN || in->transport_wire_len < thl)
-        return false;
-    memcpy(&sg->src, in->src.p, 4);
-    memcpy(&sg->dst, in->dst.p, 4);
-    sg->payload = in->transport_wire_len - thl;
-    return true;
-}
-
-static struct reasm_conn *lookup(struct kw_reasm *r, const struct reasm_segment *sg)
-{
-    return reasm_conn_find(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
-}
-
-/* Neither we nor libnids follow it, not even half open. */
-static bool unknown_to_libnids(const struct reasm_segment *sg)
-{
-    return !reasm_nids_knows(sg->src, sg->sport, sg->dst, sg->dport);
-}
-
-static bool feed_libnids(struct kw_reasm *r, struct kw_slice ipv4)
-{
-    r->opened = r->ended = r->delivered_to = NULL;
-    return reasm_nids_feed(r, ipv4);
-}
-
-/* After libnids has seen an unfragmented segment with data, a FIN or a RST:
- * which of our connections it belongs to, if any, and what it shows. */
-static void after_segment(struct kw_reasm *r, const struct reasm_segment *sg,
-                          struct reasm_conn *c, bool rst_was_unknown)
-{
-    if (!c)
-        c = r->delivered_to ? r->delivered_to : r->opened;
-    if (!c && !(sg->flags & TH_RST_BIT))
-        c = lookup(r, sg); /* data out of order or again, a FIN */
-    if (!c || c == r->ended || !c->is_open) {
-        /* data, a FIN or a RST of a connection whose handshake was not captured */
-        if (!r->opened && !r->ended && !(sg->flags & TH_SYN_BIT) &&
-            ((sg->flags & TH_RST_BIT) ? rst_was_unknown : unknown_to_libnids(sg)))
-            r->stats->skip_mid_stream++;
-        return;
-    }
-    if ((sg->flags & TH_URG_BIT) || c->had_urgent) {
-        c->had_urgent = true;
-        reasm_nids_sync_urgent(r, c);
-    }
-    reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
-    reasm_conn_touch(&r->conns, c, r->clock);
-}
-
-/* A SYN from a client on a 4-tuple whose handshake is older than the flow
- * timeout makes libnids drop the old stream without a callback and start
- * a new one, which a RST may free in turn. Our record of the old connection
- * must end with it: kept, it would fill the pool with connections libnids no
- * longer follows, and let go of a stream libnids has since given to another
- * connection. It ends as idle if it was past the idle limit already. */
-static void after_syn(struct kw_reasm *r, const struct reasm_segment *sg)
-{
-    struct reasm_conn *c = lookup(r, sg);
-    if (!c || reasm_nids_owns(r, c))
-        return;
-    c->stream = NULL;
-    struct kw_reasm_end end = { .how = KW_CLOSE_TIMEOUT, .timeout = KW_TIMEOUT_REUSED,
-                                .rst_dir = KW_TO_SERVER, .ts = r->ts, .frame = r->frame };
-    if (r->idle_limit && r->ts - c->last_active > r->idle_limit) {
-        end.timeout = KW_TIMEOUT_IDLE;
-        end.ts = c->last_active + r->idle_limit;
-        end.frame = 0;
-    }
-    reasm_end_conn(r, c, end);
-}
-
 /* A TCP packet the snaplen cut: its data is missing, the gap shows at the end.
  * An IPv6 one is known by its map entry. */
 static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
-    struct reasm_segment sg;
     struct seg_in in = seg_of_packet(&pkt->ip);
     if (pkt->ip.protocol != IPPROTO_TCP || pkt->ip.is_fragment)
         return;
@@ -193,41 +97,7 @@ static void note_cut_segment(struct kw_reasm *r, const struct kw_pkt *pkt)
         in.src = kw_slice_make(&synthetic[0], 4);
         in.dst = kw_slice_make(&synthetic[1], 4);
     }
-    if (!parse_segment(&in, &sg))
-        return;
-    struct reasm_conn *c = lookup(r, &sg);
-    if (!c)
-        return;
-    reasm_conn_note_segment(&r->conns, c, &sg, pkt->ts, pkt->frame);
-    reasm_conn_touch(&r->conns, c, r->clock);
-}
-
-/* One whole TCP segment. */
-static int feed_segment(struct kw_reasm *r, const struct seg_in *in)
-{
-    struct reasm_segment sg;
-    if (!parse_segment(in, &sg)) {
-        r->stats->tcp_invalid++;
-        return 0;
-    }
-    struct reasm_conn *c = NULL;
-    bool rst_was_unknown = false;
-    if (sg.flags & TH_RST_BIT) {
-        /* Looked up before feeding: a RST frees what it ends. */
-        c = lookup(r, &sg);
-        rst_was_unknown = !c && unknown_to_libnids(&sg);
-    }
-    r->src_addr = sg.src;
-    r->src_port = sg.sport;
-    if (!feed_libnids(r, in->packet))
-        return -1;
-    if ((sg.flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT)
-        after_syn(r, &sg);
-    /* A bare ACK carries nothing to note: no lookup (most packets are data,
-     * whose connection the data callback names, or bare ACKs). */
-    if (sg.payload || (sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
-        after_segment(r, &sg, c, rst_was_unknown);
-    return 0;
+    reasm_note_cut_segment(r, &in);
 }
 
 /* --- IPv6 --------------------------------------------------------------------- */
@@ -328,7 +198,7 @@ static int feed_ipv6(struct kw_reasm *r, const uint8_t *src, const uint8_t *dst,
     memcpy(p + 20, tcp.p, tcp.len);
     struct seg_in in = { kw_slice_make(p, total), kw_slice_make(p + 20, tcp.len), tcp.len,
                          kw_slice_make(p + 12, 4), kw_slice_make(p + 16, 4) };
-    int rc = feed_segment(r, &in);
+    int rc = reasm_feed_segment(r, &in);
     if (r->n_map6_recheck < sizeof(r->map6_recheck) / sizeof(r->map6_recheck[0]))
         r->map6_recheck[r->n_map6_recheck++] = (uint32_t)(e - r->map6.entries);
     return rc; /* the entry is settled after the packet */
@@ -368,7 +238,7 @@ static int feed_fragment(struct kw_reasm *r, const struct kw_ip *ip)
         return feed_ipv6(r, dg.src.p, dg.dst.p, tcp);
     }
     struct seg_in in = { dg.packet, dg.payload, dg.payload.len, dg.src, dg.dst };
-    return feed_segment(r, &in);
+    return reasm_feed_segment(r, &in);
 }
 
 /* 240.0.0.0/4: reserved (RFC 1112 4), and where IPv6 connections are mapped. */
@@ -398,7 +268,7 @@ static int feed_ip(struct kw_reasm *r, const struct kw_pkt *pkt)
     if (ip->family == 6)
         return feed_ipv6(r, ip->src_addr.p, ip->dst_addr.p, ip->transport);
     struct seg_in in = seg_of_packet(ip);
-    return feed_segment(r, &in);
+    return reasm_feed_segment(r, &in);
 }
 
 int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
@@ -407,6 +277,8 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
         return -1;
     if (pkt->ts > r->clock)
         r->clock = pkt->ts;
+    if (r->conns.lists[REASM_RST_HELD].head)
+        reasm_end_held_rsts(r, pkt->ts, false); /* before this packet: it may be late */
     r->ts = pkt->ts;
     r->frame = pkt->frame;
     int rc = feed_ip(r, pkt);
@@ -419,7 +291,10 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
 
 void kw_reasm_tick(struct kw_reasm *r, kw_usec now)
 {
-    if (!r->idle_limit || r->failed || now < 0)
+    if (r->failed || now < 0)
+        return;
+    reasm_end_held_rsts(r, now, false);
+    if (!r->idle_limit)
         return;
     struct reasm_conn *c;
     while ((c = reasm_conn_first(&r->conns, REASM_BY_ACTIVITY)) &&
@@ -436,6 +311,8 @@ void kw_reasm_tick(struct kw_reasm *r, kw_usec now)
 void kw_reasm_finish(struct kw_reasm *r, kw_usec ts)
 {
     kw_reasm_tick(r, ts);
+    if (!r->failed)
+        reasm_end_held_rsts(r, ts, true); /* nothing followed them */
     r->ts = ts;
     r->frame = 0;
     /* libnids would flush in hash order, which its random seed changes from run

@@ -157,10 +157,53 @@ static void sync_urgent(struct kw_reasm *r, struct reasm_conn *c, const struct h
     }
 }
 
+/* c's stream, when it is still c's, without a lookup: from the moment of a
+ * silent free (checked at every SYN) c->stream is NULL or its user another. */
+static struct tcp_stream *live_stream(const struct kw_reasm *r, const struct reasm_conn *c)
+{
+    struct tcp_stream *a = c->stream;
+    return a && a->user == c && !r->failed ? a : NULL;
+}
+
+/* The half libnids keeps the receiver's side of direction `dir` in: its last
+ * ACK and window, the bytes it has received. The sender's is the other. */
+static struct half_stream *receiver_of(struct tcp_stream *a, enum kw_dir dir)
+{
+    return dir == KW_TO_SERVER ? &a->server : &a->client;
+}
+
+bool reasm_nids_in_window(const struct kw_reasm *r, const struct reasm_conn *c, enum kw_dir dir,
+                          uint32_t seq)
+{
+    struct tcp_stream *a = live_stream(r, c);
+    if (!a)
+        return false;
+    const struct half_stream *rcv = receiver_of(a, dir);
+    /* tcp.c, process_tcp: from its last ACK, for its window */
+    uint32_t from_ack = seq - rcv->ack_seq;
+    return from_ack == 0 ||
+           ((int32_t)from_ack > 0 && (int64_t)from_ack < (int64_t)rcv->window * rcv->wscale);
+}
+
+bool reasm_nids_unstick_ack(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir,
+                            uint32_t seq, uint32_t len, uint32_t seen_end)
+{
+    struct tcp_stream *a = live_stream(r, c);
+    if (!a)
+        return false;
+    struct half_stream *rcv = receiver_of(a, dir), *snd = dir == KW_TO_SERVER ? &a->client
+                                                                              : &a->server;
+    bool old = (int32_t)(seq + len - rcv->ack_seq) < 0; /* tcp.c drops it unseen */
+    if (!old || (int32_t)(rcv->ack_seq - seen_end) <= 0)
+        return false; /* libnids took it, or the ACK that made it old was real */
+    rcv->ack_seq = snd->first_data_seq + (uint32_t)rcv->count + (uint32_t)rcv->urg_count;
+    return true;
+}
+
 void reasm_nids_sync_urgent(struct kw_reasm *r, struct reasm_conn *c)
 {
-    const struct tcp_stream *a = c->stream;
-    if (!a || a->user != c || r->failed)
+    const struct tcp_stream *a = live_stream(r, c);
+    if (!a)
         return;
     sync_urgent(r, c, &a->server, KW_TO_SERVER);
     sync_urgent(r, c, &a->client, KW_TO_CLIENT);

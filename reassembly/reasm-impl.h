@@ -43,6 +43,36 @@ struct kw_reasm {
     uint8_t scratch[65536];      /* an IPv4 packet we build for libnids */
 };
 
+/* --- segment.c: TCP segments ---------------------------------------------------- */
+
+/* A TCP segment, whole or cut by the snaplen, and the IPv4 packet that
+ * carries it as libnids will see it. */
+struct seg_in {
+    struct kw_slice packet;      /* the IPv4 packet for libnids */
+    struct kw_slice transport;   /* the TCP header and what follows, as captured */
+    size_t transport_wire_len;   /* its length on the wire */
+    struct kw_slice src, dst;    /* 4-byte addresses */
+};
+
+/* The TCP header; false when it cannot be one. */
+bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg);
+
+/* One whole TCP segment, at r->ts and r->frame: fed to libnids, and noted. 0,
+ * or -1 once the reassembler has failed. */
+int reasm_feed_segment(struct kw_reasm *r, const struct seg_in *in);
+
+/* How long a RST not at the expected sequence number is held back: data or a
+ * FIN from either side within it shows the connection went on (its receiver
+ * ignored the RST: RFC 5961 3.2). Capture time. */
+#define REASM_RST_HOLD (1 * (kw_usec)KW_USEC_PER_SEC)
+
+/* Ends the connections whose held RST is older than REASM_RST_HOLD at `now`
+ * (all of them with `all`: the end of input), as reset at the RST. */
+void reasm_end_held_rsts(struct kw_reasm *r, kw_usec now, bool all);
+
+/* A TCP packet the snaplen cut: its data is missing, the gap shows at the end. */
+void reasm_note_cut_segment(struct kw_reasm *r, const struct seg_in *in);
+
 /* --- nids.c: libnids ---------------------------------------------------------- */
 
 /* Sets libnids' parameters and starts it, guarded against it running out of
@@ -77,6 +107,20 @@ void reasm_nids_forget(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2);
 /* Takes in the urgent bytes libnids has taken out of c's streams since it
  * last looked (the last byte of a segment can go without a delivery after it). */
 void reasm_nids_sync_urgent(struct kw_reasm *r, struct reasm_conn *c);
+
+/* libnids would take a RST from direction `dir` with sequence number `seq`:
+ * it is within the receiver's window from its last ACK (tcp.c). */
+bool reasm_nids_in_window(const struct kw_reasm *r, const struct reasm_conn *c, enum kw_dir dir,
+                          uint32_t seq);
+
+/* libnids keeps the receiver's last ACK and drops as old what lies before it.
+ * An ACK for data never sent (one past `seen_end`, where the sender's data
+ * seen so far ends) would make it drop all that comes after: if that is why
+ * it dropped this segment (`seq`, `len`, FIN or data) its ACK is put back
+ * where the sender's in-order data ends, and true is returned (feed the
+ * segment again). Outside callbacks only. */
+bool reasm_nids_unstick_ack(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir,
+                            uint32_t seq, uint32_t len, uint32_t seen_end);
 
 /* Frees c's libnids stream if it is still c's: from outside any libnids
  * callback only (freeing there is a double free: API.txt 7). */

@@ -857,6 +857,97 @@ START_TEST(test_ipv6_map_bounded)
 }
 END_TEST
 
+/* ---- RSTs and ACKs from strangers ---------------------------------------------- */
+
+/* A RST in the window but 100 bytes past where the client's stream stands:
+ * libnids would end the connection at it. The client goes on sending (its
+ * peer never saw the RST, or ignored it: RFC 5961), so it was no end. */
+START_TEST(test_rst_not_exact_then_data)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    talk(&a, 2);
+    ck_assert_int_eq(feed_tcp(SEC(3), a.ip, a.port, server_ip, 80, a.seq + 100, a.server_seq,
+                              TH_RST | TH_ACK, 0), 0);
+    talk(&a, 3.5);
+    kw_reasm_finish(reasm, SEC(4));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "data #1 c>s 10 @3.500000 frame 7\n"
+               "data #1 s>c 20 @3.501000 frame 8\n"
+               "end #1 capture-end @4.000000 frame 0\n");
+    ck_assert_uint_eq(stats.rst_held, 1);
+    ck_assert_uint_eq(stats.rst_ignored, 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* The same RST with nothing after it for a second: the connection ends at it,
+ * as reset by the side that sent it; an exact RST ends one at once; one out
+ * of the window is ignored. */
+START_TEST(test_rst_not_exact_then_silence)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2), c = client_n(3);
+    handshake(&a, 1);
+    handshake(&b, 1.1);
+    handshake(&c, 1.2);
+    talk(&a, 2);
+    ck_assert_int_eq(feed_tcp(SEC(3), server_ip, 80, a.ip, a.port, a.server_seq + 7, a.seq,
+                              TH_RST | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&b, 3.2, TH_RST | TH_ACK, 0), 0); /* exact */
+    ck_assert_int_eq(feed_tcp(SEC(3.3), c.ip, c.port, server_ip, 80, c.seq + 0x40000000,
+                              c.server_seq, TH_RST | TH_ACK, 0), 0);
+    talk(&c, 4.5); /* a's RST is 1.5 s old by now */
+    kw_reasm_finish(reasm, SEC(5));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "open #2 2:40002 @1.100200\n"
+               "open #3 3:40003 @1.200200\n"
+               "data #1 c>s 10 @2.000000 frame 10\n"
+               "data #1 s>c 20 @2.001000 frame 11\n"
+               "end #2 rst @3.200000 frame 13 from server\n"
+               "end #1 rst @3.000000 frame 12 from server\n"
+               "data #3 c>s 10 @4.500000 frame 15\n"
+               "data #3 s>c 20 @4.501000 frame 16\n"
+               "end #3 capture-end @5.000000 frame 0\n");
+    ck_assert_uint_eq(stats.rst_held, 1);
+    ck_assert_uint_eq(stats.rst_ignored, 0);
+    ck_assert_uint_eq(stats.rst_out_of_window, 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* One ACK, from the client, for 100,000 bytes the server never sent: libnids
+ * moves the server's window past everything it then sends and drops it all
+ * as old. The ACK is an anomaly, not the end of the analysis. */
+START_TEST(test_ack_for_data_never_sent)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
+    ck_assert_int_eq(feed_tcp(SEC(2.0005), a.ip, a.port, server_ip, 80, a.seq,
+                              a.server_seq + 100000, TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 2.001, TH_PSH | TH_ACK, 20), 0);
+    ck_assert_int_eq(to_client(&a, 2.002, TH_PSH | TH_ACK, 30), 0);
+    ck_assert_int_eq(to_client(&a, 2.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 2.2, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 2.3, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(3));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 6\n"
+               "data #1 s>c 30 @2.002000 frame 7\n"
+               "fin #1 s>c @2.100000\n"
+               "fin #1 c>s @2.200000\n"
+               "end #1 fin @2.300000 frame 10\n");
+    ck_assert_uint_eq(stats.ack_unseen, 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -965,6 +1056,11 @@ int main(void)
     tcase_add_test(tc, test_ipv6_mapped_range_is_ours);
     tcase_add_test(tc, test_ipv6_map_bounded);
     tcase_add_test(tc, test_ipv6_fragments);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("strangers");
+    tcase_add_test(tc, test_rst_not_exact_then_data);
+    tcase_add_test(tc, test_rst_not_exact_then_silence);
+    tcase_add_test(tc, test_ack_for_data_never_sent);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);

@@ -1,0 +1,237 @@
+/* segment.c: what a TCP segment means for our records, around libnids: FINs
+ * and the furthest data seen, SYNs that take a 4-tuple over, RSTs and ACKs
+ * that would end or stall a connection on a stranger's word. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cursor.h"
+#include "reassembly/reasm-impl.h"
+
+#define TH_FIN_BIT 0x01
+#define TH_SYN_BIT 0x02
+#define TH_RST_BIT 0x04
+#define TH_ACK_BIT 0x10
+#define TH_URG_BIT 0x20
+#define TCP_HEADER_MIN 20
+
+/* The TCP header, through the cursor. */
+bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg)
+{
+    struct kw_cur c = kw_cur_make(in->transport), h;
+    uint8_t data_offset;
+    if (!kw_cur_sub(&c, TCP_HEADER_MIN, &h))
+        return false;
+    /* sport(2) dport(2) seq(4) ack(4) offset(4 bits) flags */
+    if (!(kw_cur_be16(&h, &sg->sport) && kw_cur_be16(&h, &sg->dport) &&
+          kw_cur_be32(&h, &sg->seq) && kw_cur_skip(&h, 4) && kw_cur_u8(&h, &data_offset) &&
+          kw_cur_u8(&h, &sg->flags)))
+        return false; /* cannot happen: the 20 bytes are there */
+    size_t thl = (size_t)(data_offset >> 4) * 4;
+    if (thl < TCP_HEADER_MIN || in->transport_wire_len < thl)
+        return false;
+    memcpy(&sg->src, in->src.p, 4);
+    memcpy(&sg->dst, in->dst.p, 4);
+    sg->payload = in->transport_wire_len - thl;
+    return true;
+}
+
+static struct reasm_conn *lookup(struct kw_reasm *r, const struct reasm_segment *sg)
+{
+    return reasm_conn_find(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
+}
+
+/* Neither we nor libnids follow it, not even half open. */
+static bool unknown_to_libnids(const struct reasm_segment *sg)
+{
+    return !reasm_nids_knows(sg->src, sg->sport, sg->dst, sg->dport);
+}
+
+static bool feed_libnids(struct kw_reasm *r, struct kw_slice ipv4)
+{
+    r->opened = r->ended = r->delivered_to = NULL;
+    return reasm_nids_feed(r, ipv4);
+}
+
+static enum kw_dir dir_of(const struct reasm_conn *c, const struct reasm_segment *sg)
+{
+    return sg->src == c->cli_addr && sg->sport == c->cli_port ? KW_TO_SERVER : KW_TO_CLIENT;
+}
+
+static bool fin_sent(const struct reasm_conn *c, enum kw_dir d)
+{
+    return c->fin_seen[d] || c->fin_at[d] >= 0;
+}
+
+/* The sequence number the receiver expects next from direction d: past the
+ * in-order data (and the FIN, if sent). */
+static uint32_t next_in_order(const struct reasm_conn *c, enum kw_dir d)
+{
+    return c->seq_base[d] + (uint32_t)reasm_conn_reached(c, d) + fin_sent(c, d);
+}
+
+/* The sequence number past all the sender was seen to send (and its FIN). */
+static uint32_t next_sent(const struct reasm_conn *c, enum kw_dir d)
+{
+    uint64_t reached = reasm_conn_reached(c, d);
+    return c->seq_base[d] + (uint32_t)(c->highest[d] > reached ? c->highest[d] : reached) +
+           fin_sent(c, d);
+}
+
+/* After libnids has seen an unfragmented segment with data, a FIN or a RST:
+ * which of our connections it belongs to, if any (NULL if none, or if the
+ * segment ended it), and what it shows. If libnids dropped it because of an
+ * ACK for data never sent, it is fed again; false if libnids failed then. */
+static bool after_segment(struct kw_reasm *r, const struct seg_in *in,
+                          const struct reasm_segment *sg, struct reasm_conn **cp,
+                          bool rst_was_unknown)
+{
+    struct reasm_conn *c = *cp ? *cp : r->delivered_to ? r->delivered_to : r->opened;
+    if (!c && !(sg->flags & TH_RST_BIT))
+        c = lookup(r, sg); /* data out of order or again, a FIN */
+    *cp = NULL;
+    if (!c || c == r->ended || !c->is_open) {
+        /* data, a FIN or a RST of a connection whose handshake was not captured */
+        if (!r->opened && !r->ended && !(sg->flags & TH_SYN_BIT) &&
+            ((sg->flags & TH_RST_BIT) ? rst_was_unknown : unknown_to_libnids(sg)))
+            r->stats->skip_mid_stream++;
+        return true;
+    }
+    enum kw_dir d = dir_of(c, sg);
+    if (c != r->delivered_to && !(sg->flags & TH_RST_BIT) &&
+        reasm_nids_unstick_ack(r, c, d, sg->seq, (uint32_t)sg->payload, next_sent(c, d))) {
+        r->stats->ack_unseen++;
+        if (!feed_libnids(r, in->packet))
+            return false;
+        if (r->ended == c)
+            return true;
+    }
+    if (c->rst_held && (sg->payload || (sg->flags & TH_FIN_BIT))) {
+        reasm_conn_forget_rst(&r->conns, c); /* the connection went on: it was no end */
+        r->stats->rst_ignored++;
+    }
+    if ((sg->flags & TH_URG_BIT) || c->had_urgent) {
+        c->had_urgent = true;
+        reasm_nids_sync_urgent(r, c);
+    }
+    reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
+    reasm_conn_touch(&r->conns, c, r->clock);
+    *cp = c;
+    return true;
+}
+
+/* A SYN from a client on a 4-tuple whose handshake is older than the flow
+ * timeout makes libnids drop the old stream without a callback and start
+ * a new one, which a RST may free in turn. Our record of the old connection
+ * must end with it: kept, it would fill the pool with connections libnids no
+ * longer follows, and let go of a stream libnids has since given to another
+ * connection. It ends as idle if it was past the idle limit already. */
+static void after_syn(struct kw_reasm *r, const struct reasm_segment *sg)
+{
+    struct reasm_conn *c = lookup(r, sg);
+    if (!c || reasm_nids_owns(r, c))
+        return;
+    c->stream = NULL;
+    struct kw_reasm_end end = { .how = KW_CLOSE_TIMEOUT, .timeout = KW_TIMEOUT_REUSED,
+                                .rst_dir = KW_TO_SERVER, .ts = r->ts, .frame = r->frame };
+    if (r->idle_limit && r->ts - c->last_active > r->idle_limit) {
+        end.timeout = KW_TIMEOUT_IDLE;
+        end.ts = c->last_active + r->idle_limit;
+        end.frame = 0;
+    }
+    reasm_end_conn(r, c, end);
+}
+
+/* A TCP packet the snaplen cut, its addresses as libnids knows them. */
+void reasm_note_cut_segment(struct kw_reasm *r, const struct seg_in *in)
+{
+    struct reasm_segment sg;
+    if (!reasm_parse_segment(in, &sg))
+        return;
+    struct reasm_conn *c = lookup(r, &sg);
+    if (!c)
+        return;
+    reasm_conn_note_segment(&r->conns, c, &sg, r->ts, r->frame);
+    reasm_conn_touch(&r->conns, c, r->clock);
+}
+
+enum rst_verdict { RST_EXACT, RST_HELD, RST_OUT_OF_WINDOW };
+
+/* A RST ends a connection at once only at the sequence number its receiver
+ * expects next (RFC 5961 3.2, as Linux checks it: also one less once the
+ * sender's FIN was sent), or just past all the sender was seen to send (the
+ * capture may have missed some of it). libnids would take any RST in the
+ * receiver's window: one blind RST would end the analysis of a connection
+ * whose ends never saw it. One in the window but not exact is held back from
+ * libnids: it ends the connection only if neither side sends data or a FIN
+ * within REASM_RST_HOLD of it (kw_reasm_feed, kw_reasm_tick); one outside the
+ * window is ignored, as its receiver ignores it. */
+static enum rst_verdict judge_rst(struct kw_reasm *r, struct reasm_conn *c,
+                                  const struct reasm_segment *sg)
+{
+    enum kw_dir d = dir_of(c, sg);
+    uint32_t expected = next_in_order(c, d);
+    if (sg->seq == expected || sg->seq == next_sent(c, d) ||
+        (fin_sent(c, d) && sg->seq == expected - 1))
+        return RST_EXACT;
+    if (!reasm_nids_in_window(r, c, d, sg->seq)) {
+        r->stats->rst_out_of_window++;
+        return RST_OUT_OF_WINDOW;
+    }
+    r->stats->rst_held++;
+    reasm_conn_hold_rst(&r->conns, c, d, r->ts, r->frame);
+    return RST_HELD;
+}
+
+void reasm_end_held_rsts(struct kw_reasm *r, kw_usec now, bool all)
+{
+    struct reasm_conn *c;
+    while ((c = reasm_conn_first(&r->conns, REASM_RST_HELD)) &&
+           (all || now - c->held_rst_ts > REASM_RST_HOLD)) {
+        reasm_nids_release(r, c);
+        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_RST,
+                                                    .rst_dir = c->held_rst_dir,
+                                                    .ts = c->held_rst_ts,
+                                                    .frame = c->held_rst_frame });
+    }
+}
+
+/* One whole TCP segment. */
+int reasm_feed_segment(struct kw_reasm *r, const struct seg_in *in)
+{
+    struct reasm_segment sg;
+    if (!reasm_parse_segment(in, &sg)) {
+        r->stats->tcp_invalid++;
+        return 0;
+    }
+    struct reasm_conn *c = NULL;
+    bool rst_was_unknown = false, rst_exact = false;
+    if (sg.flags & TH_RST_BIT) {
+        /* Looked up before feeding: a RST frees what it ends. */
+        if ((c = lookup(r, &sg))) {
+            if (!(rst_exact = judge_rst(r, c, &sg) == RST_EXACT)) {
+                reasm_conn_touch(&r->conns, c, r->clock);
+                return 0; /* not for libnids */
+            }
+        } else {
+            rst_was_unknown = unknown_to_libnids(&sg);
+        }
+    }
+    r->src_addr = sg.src;
+    r->src_port = sg.sport;
+    if (!feed_libnids(r, in->packet))
+        return -1;
+    if ((sg.flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT)
+        after_syn(r, &sg);
+    /* A bare ACK carries nothing to note: no lookup (most packets are data,
+     * whose connection the data callback names, or bare ACKs). */
+    if (!sg.payload && !(sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
+        return 0;
+    if (!after_segment(r, in, &sg, &c, rst_was_unknown))
+        return -1;
+    if (c && rst_exact) { /* libnids did not take it (an ACK moved its window): we do */
+        reasm_nids_release(r, c);
+        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_RST, .rst_dir = dir_of(c, &sg),
+                                                    .ts = r->ts, .frame = r->frame });
+    }
+    return 0;
+}
