@@ -46,6 +46,13 @@ struct kw_stats {
     uint64_t rst_out_of_window;/* RSTs outside the receiver's window: ignored, as it does */
     uint64_t ack_unseen;       /* segments libnids dropped after an ACK for data never seen
                                 * sent (it moved its window): fed again */
+    uint64_t syn_data;         /* SYNs that carried data (TCP Fast Open): it reaches the stream
+                                * once the server acknowledged it */
+    uint64_t syn_data_unkept;  /* of those, SYNs with more data than kept (4 KiB): the
+                                * connection starts with a gap */
+    uint64_t ip_source_routed; /* IPv4 packets with a source route: dropped, as hosts do */
+    uint64_t ip_bad_options;   /* IPv4 packets with malformed options: dropped, as hosts do */
+    uint64_t ip_rejected;      /* IPv4 headers the reassembler refused otherwise */
     uint64_t urgent_bytes;     /* bytes at TCP urgent pointers, taken out of the stream as a
                                 * receiver without SO_OOBINLINE does (not a drop) */
     uint64_t streams_refused;  /* connections not followed: their flow table slot would have

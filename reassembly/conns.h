@@ -15,12 +15,13 @@
 
 struct tcp_stream; /* libnids' stream: only nids.c looks inside */
 
-/* The TCP header of an unfragmented IPv4 packet, read once per packet. */
+/* The TCP header of a packet as libnids sees it, read once per packet. */
 struct reasm_segment {
     uint32_t src, dst; /* network byte order */
     uint16_t sport, dport;
-    uint32_t seq;
+    uint32_t seq, ack;
     uint8_t flags;
+    uint8_t header_len;
     size_t payload;    /* as the IP length says, captured or not */
 };
 

@@ -268,6 +268,10 @@ static int feed_ip(struct kw_reasm *r, const struct kw_pkt *pkt)
     if (ip->family == 6)
         return feed_ipv6(r, ip->src_addr.p, ip->dst_addr.p, ip->transport);
     struct seg_in in = seg_of_packet(ip);
+    if ((ip->packet.p[0] & 0x0f) > 5) { /* libnids rewrites options in place: a copy */
+        memcpy(r->scratch, ip->packet.p, ip->packet.len);
+        in.packet = kw_slice_make(r->scratch, ip->packet.len);
+    }
     return reasm_feed_segment(r, &in);
 }
 

@@ -263,13 +263,46 @@ static void kw_nids_on_tcp(struct tcp_stream *a, void **param)
     }
 }
 
+#define IPOPT_LSRR 131
+#define IPOPT_SSRR 137
+
+/* libnids drops an IPv4 packet whose options ip_options_compile() refuses, a
+ * source route among them, as a host does (Linux: accept_source_route is 0
+ * by default; bad options are a parameter problem). Which was it? */
+static bool has_source_route(const struct ip *ip)
+{
+    const uint8_t *o = (const uint8_t *)ip + 20, *end = (const uint8_t *)ip + ip->ip_hl * 4;
+    while (o < end && *o != 0) { /* 0: end of options */
+        if (*o == 1) { /* no-op */
+            o++;
+            continue;
+        }
+        if (*o == IPOPT_LSRR || *o == IPOPT_SSRR)
+            return true;
+        if (end - o < 2 || o[1] < 2 || o[1] > end - o)
+            return false;
+        o += o[1];
+    }
+    return false;
+}
+
 /* Replaces libnids' default, a syslog(LOG_ALERT) per event, with counters. */
 static void kw_nids_on_warning(int type, int err, struct ip *ip, void *data)
 {
-    (void)ip;
     (void)data;
     struct kw_reasm *r = kw_nids_owner;
-    if (!r || type != NIDS_WARN_TCP)
+    if (!r)
+        return;
+    if (type == NIDS_WARN_IP) {
+        if (err == NIDS_WARN_IP_SRR && has_source_route(ip))
+            r->stats->ip_source_routed++;
+        else if (err == NIDS_WARN_IP_SRR)
+            r->stats->ip_bad_options++;
+        else /* a header it refused; fragments never reach it */
+            r->stats->ip_rejected++;
+        return;
+    }
+    if (type != NIDS_WARN_TCP)
         return;
     if (err == NIDS_WARN_TCP_BIGQUEUE)
         r->stats->queue_dropped++;

@@ -8,10 +8,23 @@
 #include <setjmp.h>
 #include <stdbool.h>
 
+#include "reassembly/build.h"
 #include "reassembly/conns.h"
 #include "reassembly/defrag.h"
 #include "reassembly/map6.h"
 #include "reassembly/reasm.h"
+
+/* A SYN that carried data (TCP Fast Open), until its handshake is done. */
+#define REASM_TFO_MAX 16
+#define REASM_TFO_DATA_MAX 4096 /* Linux sends at most about 3.5 KB in a SYN */
+struct tfo_syn {
+    bool in_use, kept, accepted;
+    uint32_t cli, srv;           /* network byte order */
+    uint16_t cport, sport;
+    uint32_t isn, len, server_isn;
+    kw_usec ts;
+    uint8_t data[REASM_TFO_DATA_MAX];
+};
 
 struct kw_reasm {
     struct reasm_table conns;
@@ -40,7 +53,13 @@ struct kw_reasm {
     bool failed;                 /* libnids' state may be half updated: never call it again */
     void *no_mem_reserve;        /* given back on failure */
     char error[KW_REASM_ERRBUF];
-    uint8_t scratch[65536];      /* an IPv4 packet we build for libnids */
+    struct tfo_syn tfo[REASM_TFO_MAX];
+    uint32_t n_tfo;
+    /* the packet being fed, when it cannot be fed from the capture: an IPv6
+     * one rewritten, an IPv4 one with options (libnids rewrites options in
+     * place), a SYN without its data, a SYN/ACK with its ACK changed */
+    uint8_t scratch[65536];
+    uint8_t synth[BUILD_PACKET_MAX]; /* a packet the wire did not carry (synth.c) */
 };
 
 /* --- segment.c: TCP segments ---------------------------------------------------- */
@@ -72,6 +91,21 @@ void reasm_end_held_rsts(struct kw_reasm *r, kw_usec now, bool all);
 
 /* A TCP packet the snaplen cut: its data is missing, the gap shows at the end. */
 void reasm_note_cut_segment(struct kw_reasm *r, const struct seg_in *in);
+
+/* --- synth.c: packets the wire did not carry ------------------------------- */
+
+/* A SYN with data (`sg`, `in`): its data kept (bounded), the SYN alone to feed. */
+struct kw_slice reasm_tfo_syn(struct kw_reasm *r, const struct seg_in *in,
+                              const struct reasm_segment *sg);
+
+/* A SYN/ACK, while SYNs with data wait: what to feed, its ACK made the SYN's
+ * alone if the server took the data. */
+struct kw_slice reasm_tfo_synack(struct kw_reasm *r, const struct seg_in *in,
+                                 const struct reasm_segment *sg);
+
+/* `c` just opened: the data its SYN carried, if the server took it, is fed as
+ * the client's first segment. false once libnids has failed. */
+bool reasm_tfo_deliver(struct kw_reasm *r, const struct reasm_conn *c);
 
 /* --- nids.c: libnids ---------------------------------------------------------- */
 

@@ -14,8 +14,9 @@
 #define TH_URG_BIT 0x20
 #define TCP_HEADER_MIN 20
 
-/* The TCP header, through the cursor. */
-bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg)
+/* The TCP header, through the cursor. Inlined where every packet passes. */
+static inline __attribute__((always_inline)) bool parse(const struct seg_in *in,
+                                                        struct reasm_segment *sg)
 {
     struct kw_cur c = kw_cur_make(in->transport), h;
     uint8_t data_offset;
@@ -23,7 +24,7 @@ bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg)
         return false;
     /* sport(2) dport(2) seq(4) ack(4) offset(4 bits) flags */
     if (!(kw_cur_be16(&h, &sg->sport) && kw_cur_be16(&h, &sg->dport) &&
-          kw_cur_be32(&h, &sg->seq) && kw_cur_skip(&h, 4) && kw_cur_u8(&h, &data_offset) &&
+          kw_cur_be32(&h, &sg->seq) && kw_cur_be32(&h, &sg->ack) && kw_cur_u8(&h, &data_offset) &&
           kw_cur_u8(&h, &sg->flags)))
         return false; /* cannot happen: the 20 bytes are there */
     size_t thl = (size_t)(data_offset >> 4) * 4;
@@ -31,8 +32,14 @@ bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg)
         return false;
     memcpy(&sg->src, in->src.p, 4);
     memcpy(&sg->dst, in->dst.p, 4);
+    sg->header_len = (uint8_t)thl;
     sg->payload = in->transport_wire_len - thl;
     return true;
+}
+
+bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg)
+{
+    return parse(in, sg);
 }
 
 static struct reasm_conn *lookup(struct kw_reasm *r, const struct reasm_segment *sg)
@@ -77,34 +84,24 @@ static uint32_t next_sent(const struct reasm_conn *c, enum kw_dir d)
            fin_sent(c, d);
 }
 
-/* After libnids has seen an unfragmented segment with data, a FIN or a RST:
- * which of our connections it belongs to, if any (NULL if none, or if the
- * segment ended it), and what it shows. If libnids dropped it because of an
- * ACK for data never sent, it is fed again; false if libnids failed then. */
-static bool after_segment(struct kw_reasm *r, const struct seg_in *in,
-                          const struct reasm_segment *sg, struct reasm_conn **cp,
-                          bool rst_was_unknown)
+/* A segment of `c` that libnids did not deliver: was it dropped because of
+ * an ACK for data never sent? Then it is fed again. false if libnids failed. */
+static bool __attribute__((noinline))
+undelivered(struct kw_reasm *r, const struct seg_in *in, const struct reasm_segment *sg,
+            struct reasm_conn *c)
 {
-    struct reasm_conn *c = *cp ? *cp : r->delivered_to ? r->delivered_to : r->opened;
-    if (!c && !(sg->flags & TH_RST_BIT))
-        c = lookup(r, sg); /* data out of order or again, a FIN */
-    *cp = NULL;
-    if (!c || c == r->ended || !c->is_open) {
-        /* data, a FIN or a RST of a connection whose handshake was not captured */
-        if (!r->opened && !r->ended && !(sg->flags & TH_SYN_BIT) &&
-            ((sg->flags & TH_RST_BIT) ? rst_was_unknown : unknown_to_libnids(sg)))
-            r->stats->skip_mid_stream++;
-        return true;
-    }
     enum kw_dir d = dir_of(c, sg);
-    if (c != r->delivered_to && !(sg->flags & TH_RST_BIT) &&
-        reasm_nids_unstick_ack(r, c, d, sg->seq, (uint32_t)sg->payload, next_sent(c, d))) {
-        r->stats->ack_unseen++;
-        if (!feed_libnids(r, in->packet))
-            return false;
-        if (r->ended == c)
-            return true;
-    }
+    if (!reasm_nids_unstick_ack(r, c, d, sg->seq, (uint32_t)sg->payload, next_sent(c, d)))
+        return true;
+    r->stats->ack_unseen++;
+    return feed_libnids(r, in->packet);
+}
+
+/* What is rare about a segment of `c`: a RST held back that it shows was no
+ * end, an urgent pointer. */
+static void __attribute__((noinline))
+unusual(struct kw_reasm *r, const struct reasm_segment *sg, struct reasm_conn *c)
+{
     if (c->rst_held && (sg->payload || (sg->flags & TH_FIN_BIT))) {
         reasm_conn_forget_rst(&r->conns, c); /* the connection went on: it was no end */
         r->stats->rst_ignored++;
@@ -113,6 +110,31 @@ static bool after_segment(struct kw_reasm *r, const struct seg_in *in,
         c->had_urgent = true;
         reasm_nids_sync_urgent(r, c);
     }
+}
+
+/* After libnids has seen a segment with data, a FIN or a RST: which of our
+ * connections it belongs to, if any (NULL if none, or if the segment ended
+ * it), and what it shows. false if libnids failed. */
+static inline __attribute__((always_inline)) bool
+after_segment(struct kw_reasm *r, const struct seg_in *in, const struct reasm_segment *sg,
+              struct reasm_conn **cp, bool rst_was_unknown)
+{
+    struct reasm_conn *c = *cp ? *cp : r->delivered_to ? r->delivered_to : r->opened;
+    if (!c && !(sg->flags & TH_RST_BIT))
+        c = lookup(r, sg); /* data out of order or again, a FIN */
+    *cp = NULL;
+    if (c && c != r->delivered_to && !(sg->flags & TH_RST_BIT) && c->is_open &&
+        c != r->ended && !undelivered(r, in, sg, c))
+        return false;
+    if (!c || c == r->ended || !c->is_open) {
+        /* data, a FIN or a RST of a connection whose handshake was not captured */
+        if (!r->opened && !r->ended && !(sg->flags & TH_SYN_BIT) &&
+            ((sg->flags & TH_RST_BIT) ? rst_was_unknown : unknown_to_libnids(sg)))
+            r->stats->skip_mid_stream++;
+        return true;
+    }
+    if (c->rst_held || c->had_urgent || (sg->flags & TH_URG_BIT))
+        unusual(r, sg, c);
     reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
     reasm_conn_touch(&r->conns, c, r->clock);
     *cp = c;
@@ -195,43 +217,64 @@ void reasm_end_held_rsts(struct kw_reasm *r, kw_usec now, bool all)
     }
 }
 
-/* One whole TCP segment. */
-int reasm_feed_segment(struct kw_reasm *r, const struct seg_in *in)
+/* A SYN or a RST: what libnids is told, and what it did. */
+static int feed_syn_or_rst(struct kw_reasm *r, const struct seg_in *in, struct reasm_segment *sg)
 {
-    struct reasm_segment sg;
-    if (!reasm_parse_segment(in, &sg)) {
-        r->stats->tcp_invalid++;
-        return 0;
-    }
     struct reasm_conn *c = NULL;
     bool rst_was_unknown = false, rst_exact = false;
-    if (sg.flags & TH_RST_BIT) {
+    if (sg->flags & TH_RST_BIT) {
         /* Looked up before feeding: a RST frees what it ends. */
-        if ((c = lookup(r, &sg))) {
-            if (!(rst_exact = judge_rst(r, c, &sg) == RST_EXACT)) {
+        if ((c = lookup(r, sg))) {
+            if (!(rst_exact = judge_rst(r, c, sg) == RST_EXACT)) {
                 reasm_conn_touch(&r->conns, c, r->clock);
                 return 0; /* not for libnids */
             }
         } else {
-            rst_was_unknown = unknown_to_libnids(&sg);
+            rst_was_unknown = unknown_to_libnids(sg);
         }
     }
-    r->src_addr = sg.src;
-    r->src_port = sg.sport;
-    if (!feed_libnids(r, in->packet))
+    struct kw_slice packet = in->packet;
+    bool pure_syn = (sg->flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT;
+    if (pure_syn && sg->payload)
+        packet = reasm_tfo_syn(r, in, sg);
+    else if ((sg->flags & (TH_SYN_BIT | TH_ACK_BIT)) == (TH_SYN_BIT | TH_ACK_BIT) && r->n_tfo)
+        packet = reasm_tfo_synack(r, in, sg);
+    if (!feed_libnids(r, packet))
         return -1;
-    if ((sg.flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT)
-        after_syn(r, &sg);
-    /* A bare ACK carries nothing to note: no lookup (most packets are data,
-     * whose connection the data callback names, or bare ACKs). */
-    if (!sg.payload && !(sg.flags & (TH_FIN_BIT | TH_RST_BIT)))
-        return 0;
-    if (!after_segment(r, in, &sg, &c, rst_was_unknown))
+    if (pure_syn)
+        after_syn(r, sg);
+    if (!(sg->flags & TH_RST_BIT))
+        return 0; /* data in a SYN is the stream's once the handshake is done */
+    if (!after_segment(r, in, sg, &c, rst_was_unknown))
         return -1;
     if (c && rst_exact) { /* libnids did not take it (an ACK moved its window): we do */
         reasm_nids_release(r, c);
-        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_RST, .rst_dir = dir_of(c, &sg),
+        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_RST, .rst_dir = dir_of(c, sg),
                                                     .ts = r->ts, .frame = r->frame });
     }
+    return 0;
+}
+
+/* One whole TCP segment. */
+int reasm_feed_segment(struct kw_reasm *r, const struct seg_in *in)
+{
+    struct reasm_segment sg;
+    if (!parse(in, &sg)) {
+        r->stats->tcp_invalid++;
+        return 0;
+    }
+    r->src_addr = sg.src;
+    r->src_port = sg.sport;
+    if (sg.flags & (TH_SYN_BIT | TH_RST_BIT))
+        return feed_syn_or_rst(r, in, &sg);
+    if (!feed_libnids(r, in->packet))
+        return -1;
+    struct reasm_conn *opened = r->n_tfo ? r->opened : NULL, *c = NULL;
+    /* A bare ACK carries nothing to note: no lookup (most packets are data,
+     * whose connection the data callback names, or bare ACKs). */
+    if ((sg.payload || (sg.flags & TH_FIN_BIT)) && !after_segment(r, in, &sg, &c, false))
+        return -1;
+    if (opened && opened->is_open && !reasm_tfo_deliver(r, opened))
+        return -1;
     return 0;
 }

@@ -153,8 +153,22 @@ static int feed_fragment_of(kw_usec ts, const uint8_t *whole, size_t total, size
     return feed_ip(ts, frag, 20 + len);
 }
 
+static const uint8_t *ip_options; /* for the next packet only: IPv4 options, 4n bytes */
+static size_t ip_options_len;
+
 static int feed_built(kw_usec ts, size_t total)
 {
+    if (ip_options) {
+        static uint8_t with[65536 + 40];
+        memcpy(with, packet, 20);
+        memcpy(with + 20, ip_options, ip_options_len);
+        memcpy(with + 20 + ip_options_len, packet + 20, total - 20);
+        total += ip_options_len;
+        with[0] = (uint8_t)(0x40 | (20 + ip_options_len) / 4);
+        with[2] = (uint8_t)(total >> 8), with[3] = (uint8_t)total;
+        ip_options = NULL;
+        return feed_ip(ts, with, total);
+    }
     if (!fragment_size)
         return feed_ip(ts, packet, total);
     size_t size = fragment_size, n = fragments_sent ? fragments_sent : SIZE_MAX;
@@ -948,6 +962,67 @@ START_TEST(test_ack_for_data_never_sent)
 }
 END_TEST
 
+/* ---- TCP Fast Open, IP options ------------------------------------------------ */
+
+/* The client's first 30 bytes ride on its SYN, and the server takes them (its
+ * SYN/ACK acknowledges them): libnids alone never saw this connection. Then
+ * a second one whose server does not take them: the client sends them again,
+ * and they are delivered once. */
+START_TEST(test_fast_open)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    ck_assert_int_eq(to_server(&a, 1, TH_SYN, 30), 0);
+    ck_assert_int_eq(to_client(&a, 1.0001, TH_SYN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 1.0002, TH_ACK, 0), 0);
+    talk(&a, 2);
+    uint32_t isn = b.seq;
+    ck_assert_int_eq(to_server(&b, 3, TH_SYN, 30), 0);
+    b.seq = isn + 1; /* not acknowledged */
+    ck_assert_int_eq(to_client(&b, 3.0001, TH_SYN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&b, 3.0002, TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&b, 3.0003, TH_PSH | TH_ACK, 30), 0);
+    kw_reasm_finish(reasm, SEC(4));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 30 @1.000200 frame 3\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "open #2 2:40002 @3.000200\n"
+               "data #2 c>s 30 @3.000300 frame 9\n"
+               "end #1 capture-end @4.000000 frame 0\n"
+               "end #2 capture-end @4.000000 frame 0\n");
+    ck_assert_uint_eq(stats.syn_data, 2);
+    ck_assert_uint_eq(stats.syn_data_unkept, 0);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* libnids drops IPv4 packets with a source route or malformed options, as
+ * hosts do: each is counted by kind. Options it accepts change nothing. */
+START_TEST(test_ip_options)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    static const uint8_t nops[4] = { 1, 1, 1, 1 };
+    static const uint8_t lsrr[8] = { 1, 131, 7, 4, 10, 9, 9, 9 };
+    static const uint8_t bad[4] = { 7, 1, 0, 0 }; /* record route of length 1 */
+    ip_options = nops, ip_options_len = 4;
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
+    ip_options = lsrr, ip_options_len = 8;
+    ck_assert_int_eq(to_server(&a, 3, TH_PSH | TH_ACK, 10), 0);
+    ip_options = bad, ip_options_len = 4;
+    ck_assert_int_eq(to_server(&a, 4, TH_PSH | TH_ACK, 10), 0);
+    kw_reasm_finish(reasm, SEC(5));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "end #1 capture-end @5.000000 frame 0 gap c>s at 10\n");
+    ck_assert_uint_eq(stats.ip_source_routed, 1);
+    ck_assert_uint_eq(stats.ip_bad_options, 1);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -1061,6 +1136,10 @@ int main(void)
     tcase_add_test(tc, test_rst_not_exact_then_data);
     tcase_add_test(tc, test_rst_not_exact_then_silence);
     tcase_add_test(tc, test_ack_for_data_never_sent);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fast open, options");
+    tcase_add_test(tc, test_fast_open);
+    tcase_add_test(tc, test_ip_options);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);

@@ -1,0 +1,113 @@
+/* synth.c: what we feed libnids that the wire did not carry as such.
+ *
+ * TCP Fast Open (RFC 7413): data in the SYN. libnids ignores a SYN's data,
+ * and takes a SYN/ACK only if it acknowledges the SYN alone, so a connection
+ * whose server accepted the data was never established. The SYN goes to
+ * libnids without its data (kept here, bounded), the SYN/ACK with the ACK
+ * of the SYN alone, and once the handshake is done the data follows as a
+ * segment of its own, before anything else the client sent. A server that
+ * did not take the data acknowledges the SYN alone: the client sends it
+ * again, and what was kept is dropped. */
+#include <string.h>
+
+#include "reassembly/reasm-impl.h"
+
+#define TH_PSH_BIT 0x08
+#define TH_ACK_BIT 0x10
+
+/* A packet of ours to patch: the one being fed, copied into r->scratch
+ * unless it is there already (an IPv6 one). */
+static uint8_t *writable(struct kw_reasm *r, struct kw_slice packet)
+{
+    if (packet.p != r->scratch)
+        memcpy(r->scratch, packet.p, packet.len);
+    return r->scratch;
+}
+
+static struct tfo_syn *tfo_find(struct kw_reasm *r, uint32_t cli, uint16_t cport, uint32_t srv,
+                                uint16_t sport)
+{
+    for (int i = 0; i < REASM_TFO_MAX; i++) {
+        struct tfo_syn *t = &r->tfo[i];
+        if (t->in_use && t->cli == cli && t->cport == cport && t->srv == srv && t->sport == sport)
+            return t;
+    }
+    return NULL;
+}
+
+/* A slot for a new SYN: a free one, else the oldest. */
+static struct tfo_syn *tfo_take(struct kw_reasm *r)
+{
+    struct tfo_syn *oldest = &r->tfo[0];
+    for (int i = 0; i < REASM_TFO_MAX; i++) {
+        if (!r->tfo[i].in_use) {
+            r->n_tfo++;
+            return &r->tfo[i];
+        }
+        if (r->tfo[i].ts < oldest->ts)
+            oldest = &r->tfo[i];
+    }
+    return oldest;
+}
+
+struct kw_slice reasm_tfo_syn(struct kw_reasm *r, const struct seg_in *in,
+                              const struct reasm_segment *sg)
+{
+    r->stats->syn_data++;
+    struct tfo_syn *t = tfo_find(r, sg->src, sg->sport, sg->dst, sg->dport);
+    if (!t)
+        t = tfo_take(r);
+    *t = (struct tfo_syn){ .in_use = true, .cli = sg->src, .cport = sg->sport, .srv = sg->dst,
+                           .sport = sg->dport, .isn = sg->seq, .len = (uint32_t)sg->payload,
+                           .ts = r->ts };
+    size_t captured = in->transport.len - sg->header_len;
+    t->kept = sg->payload <= sizeof(t->data) && captured >= sg->payload;
+    if (t->kept)
+        memcpy(t->data, in->transport.p + sg->header_len, sg->payload);
+    else
+        r->stats->syn_data_unkept++;
+    /* the SYN alone: its IP length without the data */
+    size_t len = in->packet.len - sg->payload;
+    uint8_t *p = writable(r, kw_slice_make(in->packet.p, len));
+    p[2] = (uint8_t)(len >> 8), p[3] = (uint8_t)len;
+    return kw_slice_make(p, len);
+}
+
+struct kw_slice reasm_tfo_synack(struct kw_reasm *r, const struct seg_in *in,
+                                 const struct reasm_segment *sg)
+{
+    struct tfo_syn *t = tfo_find(r, sg->dst, sg->dport, sg->src, sg->sport);
+    if (!t || sg->ack != t->isn + 1 + t->len) {
+        if (t && sg->ack == t->isn + 1) { /* the data was not taken: it comes again */
+            t->in_use = false;
+            r->n_tfo--;
+        }
+        return in->packet;
+    }
+    t->accepted = true;
+    t->server_isn = sg->seq;
+    uint8_t *p = writable(r, in->packet);
+    uint8_t *ack = p + (in->transport.p - in->packet.p) + 8;
+    uint32_t syn_only = t->isn + 1;
+    ack[0] = (uint8_t)(syn_only >> 24), ack[1] = (uint8_t)(syn_only >> 16);
+    ack[2] = (uint8_t)(syn_only >> 8), ack[3] = (uint8_t)syn_only;
+    return kw_slice_make(p, in->packet.len);
+}
+
+bool reasm_tfo_deliver(struct kw_reasm *r, const struct reasm_conn *c)
+{
+    struct tfo_syn *t = tfo_find(r, c->cli_addr, c->cli_port, c->srv_addr, c->srv_port);
+    if (!t)
+        return true;
+    t->in_use = false;
+    r->n_tfo--;
+    if (!t->accepted || !t->kept) /* not kept: a gap at the start */
+        return true;
+    struct reasm_tcp_out seg = { .src = t->cli, .dst = t->srv, .sport = t->cport,
+                                 .dport = t->sport, .seq = t->isn + 1, .ack = t->server_isn + 1,
+                                 .flags = TH_ACK_BIT | TH_PSH_BIT, .window = 65535,
+                                 .payload = kw_slice_make(t->data, t->len) };
+    struct kw_slice packet = reasm_build_tcp(r->synth, &seg);
+    r->opened = r->ended = r->delivered_to = NULL;
+    return reasm_nids_feed(r, packet);
+}
