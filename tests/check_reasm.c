@@ -62,10 +62,17 @@ static void *on_open(void *ctx, const struct kw_conn_key *key, kw_usec ts)
     return &conn_ids[n_opened++];
 }
 
+static bool count_only;       /* on_data counts bytes instead of writing lines */
+static uint64_t bytes_seen[2];
+
 static void on_data(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame,
                     struct kw_slice data)
 {
     (void)ctx;
+    if (count_only) {
+        bytes_seen[dir] += data.len;
+        return;
+    }
     say("data #%d %s %zu @%.6f frame %llu\n", *(int *)conn, dir_name(dir), data.len, ts / 1e6,
         (unsigned long long)frame);
 }
@@ -1023,6 +1030,42 @@ START_TEST(test_ip_options)
 }
 END_TEST
 
+/* ---- counters past 32 bits ---------------------------------------------------- */
+
+/* 4.3 GB one way, in 65,000-byte segments, with an urgent byte past 2^32 and
+ * the sequence numbers wrapping twice: libnids' own counters are ints (they
+ * go negative past 2 GB), ours are 64-bit. Every byte is delivered and
+ * counted, and the FIN after them is where the stream reaches it: no gap,
+ * no FIN held back. */
+START_TEST(test_past_four_gigabytes)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    a.seq = 0xfff00000u;
+    handshake(&a, 1);
+    count_only = true;
+    const uint64_t n = 66100; /* 4,296,500,000 bytes */
+    for (uint64_t i = 0; i < n; i++) {
+        if (i == n - 2)
+            urgent_pointer = 7;
+        ck_assert_int_eq(to_server(&a, 2 + (double)i * 1e-5, TH_ACK, 65000), 0);
+        ck_assert_int_eq(to_client(&a, 2 + (double)i * 1e-5, TH_ACK, 0), 0); /* its window */
+    }
+    count_only = false;
+    ck_assert_int_eq(to_server(&a, 3, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 3.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 3.2, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(4));
+    ck_assert_uint_eq(bytes_seen[KW_TO_SERVER], n * 65000 - 1);
+    ck_assert_uint_eq(stats.urgent_bytes, 1);
+    expect_log("open #1 1:40001 @1.000200\n"
+               "fin #1 c>s @3.000000\n"
+               "fin #1 s>c @3.100000\n"
+               "end #1 fin @3.200000 frame 132206\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -1140,6 +1183,10 @@ int main(void)
     tc = tcase_create("fast open, options");
     tcase_add_test(tc, test_fast_open);
     tcase_add_test(tc, test_ip_options);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("past 32 bits");
+    tcase_add_test(tc, test_past_four_gigabytes);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);
