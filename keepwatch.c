@@ -65,6 +65,7 @@ static void usage(FILE *f)
           "                        or when no HTTP transaction was decoded at all\n"
           "  --allow-empty         with --fail-on: no HTTP at all is not a failure\n"
           "  --community-id-seed N seed of the JSON community_id (default 0)\n"
+          "  --local-time          times in the text report in the local time zone (default UTC)\n"
           "  -h, --help            this help\n"
           "  --version             the version\n"
           "\n"
@@ -91,6 +92,7 @@ enum long_only {
     OPT_FAIL_ON,
     OPT_ALLOW_EMPTY,
     OPT_COMMUNITY_ID_SEED,
+    OPT_LOCAL_TIME,
     OPT_VERSION,
 };
 
@@ -106,6 +108,7 @@ static const struct option long_options[] = {
     { "fail-on", required_argument, NULL, OPT_FAIL_ON },
     { "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
     { "community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED },
+    { "local-time", no_argument, NULL, OPT_LOCAL_TIME },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -196,6 +199,9 @@ static int set_option(struct options *o, int opt, const char *val)
         return 0;
     case OPT_ALLOW_EMPTY:
         o->allow_empty = true;
+        return 0;
+    case OPT_LOCAL_TIME:
+        o->out.local_time = true;
         return 0;
     case OPT_RULES: case OPT_GRACE: case OPT_DISABLE: case OPT_FAIL_ON:
         return set_rule(o, opt, val);

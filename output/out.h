@@ -5,6 +5,7 @@
 #ifndef KW_OUT_H
 #define KW_OUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +19,7 @@ struct kw_out;
 /* How outputs write; zeroed means the defaults. */
 struct kw_out_options {
     uint16_t community_id_seed; /* Community ID v1 seed (JSON `community_id`) */
+    bool local_time;            /* text: times in the local time zone, not UTC */
 };
 
 /* An output in format `format` ("text", "json"; kw_out_formats() lists

@@ -36,6 +36,50 @@ struct text_conn {
     uint32_t n_findings;
 };
 
+/* What the text report holds back: findings about a server as a whole, to
+ * print under its paragraph. */
+struct text_state {
+    struct kw_buf held;
+    struct kw_endpoint held_server;
+};
+
+static void text_state_release(void *state)
+{
+    kw_buf_free(&((struct text_state *)state)->held);
+}
+
+/* Held findings about a server that got no paragraph (never seen): under a
+ * heading of their own. */
+static void flush_unseen_server(struct kw_out *o)
+{
+    struct text_state *st = o->state;
+    if (!st->held.len)
+        return;
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    kw_buf_puts(b, "\nserver ");
+    out_endpoint_ip(b, &st->held_server);
+    kw_buf_printf(b, ":%u  no HTTP exchange seen\n", st->held_server.port);
+    kw_buf_write(b, o->f);
+    kw_buf_write(&st->held, o->f);
+}
+
+/* The held findings about the server whose paragraph was just written. */
+static void flush_server(struct kw_out *o, const struct kw_endpoint *server)
+{
+    struct text_state *st = o->state;
+    if (st->held.len && out_endpoint_eq(&st->held_server, server))
+        kw_buf_write(&st->held, o->f);
+}
+
+/* "+0.051402": seconds since the connection began. */
+static void time_offset_bare(struct kw_buf *b, kw_usec d)
+{
+    char s[KW_DURATION_LEN];
+    kw_buf_put(b, "+", 1);
+    kw_buf_put(b, s, kw_time_secs(d, s));
+}
+
 static void time_offset(struct kw_buf *b, kw_usec t, kw_usec start)
 {
     char s[KW_DURATION_LEN];
@@ -193,10 +237,13 @@ static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum 
     keep_line(tc, b, ts);
 }
 
-static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct text_conn *tc,
-                        const struct kw_conn_end *e)
+static void header_line(struct kw_out *o, struct kw_buf *b, struct kw_conn_info *c,
+                        const struct text_conn *tc, const struct kw_conn_end *e)
 {
+    char when[KW_ISO8601_LEN];
     kw_buf_printf(b, "#%" PRIu64 " ", c->id);
+    kw_buf_put(b, when, out_time(o, c->start, when));
+    kw_buf_put(b, " ", 1);
     out_endpoint_ip(b, &c->key.client);
     kw_buf_printf(b, ":%u -> ", c->key.client.port);
     out_endpoint_ip(b, &c->key.server);
@@ -303,7 +350,7 @@ static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
-    header_line(b, c, tc, e);
+    header_line(o, b, c, tc, e);
     kept_lines(b, tc);
     end_line(b, c, e);
     stop_lines(b, e);
@@ -312,6 +359,9 @@ static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         if (tc->n_findings > FINDINGS_MAX)
             kw_buf_printf(b, "   ... %u more findings (--json has all)\n",
                           tc->n_findings - FINDINGS_MAX);
+        kw_buf_puts(b, "   wireshark filter: ");
+        out_wireshark_filter(b, &c->key);
+        kw_buf_put(b, "\n", 1);
     }
     kw_buf_write(b, o->f);
 }
@@ -328,6 +378,7 @@ static void text_conn_release(void *conn)
 
 static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
+    flush_unseen_server(o);
     (void)ts;
     struct kw_buf *b = &o->buf;
     b->len = 0;
@@ -369,22 +420,49 @@ static const char *severity_tag(enum kw_severity s)
     return s == KW_SEV_ERROR ? "ERROR" : s == KW_SEV_WARNING ? "WARNING" : "NOTICE";
 }
 
+/* The frame numbers that show a finding, as its evidence lists them. */
+static void finding_frames(struct kw_buf *b, const struct kw_finding *f)
+{
+    for (int i = 0; i < f->n_evidence; i++) {
+        const struct kw_evidence *e = &f->evidence[i];
+        if (e->kind != KW_EV_FRAMES || !e->v.frames.n)
+            continue;
+        kw_buf_puts(b, " [frame");
+        kw_buf_puts(b, e->v.frames.n > 1 ? "s " : " ");
+        for (int k = 0; k < e->v.frames.n; k++) {
+            if (k)
+                kw_buf_put(b, ", ", 2);
+            kw_buf_u64(b, e->v.frames.number[k]);
+        }
+        kw_buf_put(b, "]", 1);
+    }
+}
+
 static void text_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
                          const struct kw_finding *f)
 {
+    struct text_state *st = o->state;
+    if (!c && st->held.len && !out_endpoint_eq(&st->held_server, &f->server))
+        flush_unseen_server(o); /* findings about another server come next */
     struct kw_buf *b = &o->buf;
+    char when[KW_ISO8601_LEN];
     b->len = 0;
-    kw_buf_printf(b, "   %s %s", severity_tag(f->severity), kw_rule_name(f->rule));
-    if (!c) {
-        kw_buf_puts(b, " server ");
-        out_endpoint_ip(b, &f->server);
-        kw_buf_printf(b, ":%u", f->server.port);
+    kw_buf_printf(b, "   %s %s at ", severity_tag(f->severity), kw_rule_name(f->rule));
+    kw_buf_put(b, when, out_time(o, f->ts, when));
+    if (c && f->ts >= c->start) {
+        kw_buf_puts(b, " (");
+        time_offset_bare(b, f->ts - c->start);
+        kw_buf_puts(b, ")");
     }
     kw_buf_puts(b, ": ");
     out_message(b, f->message, &f->request_line, kw_buf_text);
-    kw_buf_printf(b, " (%s)\n", kw_rule_reference(f->rule));
+    kw_buf_printf(b, " (%s)", kw_rule_reference(f->rule));
+    finding_frames(b, f);
+    kw_buf_put(b, "\n", 1);
     if (!c) {
-        kw_buf_write(b, o->f);
+        st->held_server = f->server;
+        kw_buf_put(&st->held, b->p, b->len);
+        b->len = 0;
         return;
     }
     struct text_conn *tc = conn;
@@ -470,10 +548,13 @@ static void text_server(struct kw_out *o, const struct kw_server_policy *p)
     if (any)
         kw_buf_puts(b, "\n");
     kw_buf_write(b, o->f);
+    flush_server(o, &p->server);
 }
 
 const struct out_format out_format_text = {
     .name = "text",
+    .state_size = sizeof(struct text_state),
+    .state_release = text_state_release,
     .conn_size = sizeof(struct text_conn),
     .txn = text_txn,
     .fin = text_fin,

@@ -644,6 +644,41 @@ check "-r a.pcap b.pcap: says each capture needs its own -r" t_capture_without_i
 check "a filter that matched no packet is said on standard error" t_filter_matching_nothing
 check "--fail-on fails when no HTTP was decoded at all, unless --allow-empty" \
     t_fail_on_nothing_checked
+# The text report joins other logs: capture times, frames and the filter.
+t_text_joins_logs()
+{
+    run tj -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    grep -q '^#1 2026-11-21T22:50:45.316745Z 127.0.0.1:33312 -> ' "$tmp/tj.out" ||
+        { why+=("no UTC time on the connection's first line"); return 1; }
+    grep -qF 'ERROR lost-request at 2026-11-21T22:50:45.368147Z (+0.051402): ' "$tmp/tj.out" &&
+    grep -qF '(RFC 2616 8.1.4) [frames 8, 10, 11]' "$tmp/tj.out" ||
+        { why+=("finding without its time or frames"); return 1; }
+    grep -qxF '   wireshark filter: ip.addr==127.0.0.1 && tcp.port==33312 && tcp.port==18081' \
+        "$tmp/tj.out" || { why+=("no filter, or the shared address twice"); return 1; }
+    TZ=Asia/Kolkata run tjl --local-time -r "$PCAPS/tornado-http10.pcap"
+    grep -q '^#1 2026-11-22T04:20:45.316745+05:30 ' "$tmp/tjl.out" ||
+        { why+=("--local-time: not local time with its offset"); return 1; }
+}
+
+# Findings about a server as a whole sit under its paragraph; a server never
+# seen gets one of its own.
+t_server_findings_under_server()
+{
+    printf 'expect server 127.0.0.1 port 18082 max-requests 100\nexpect server 127.0.0.1 port 1 max-requests 1\n' \
+        >"$tmp/sf.rules"
+    run sf --rules "$tmp/sf.rules" -r "$PCAPS/tomcat-max2-timeout3.pcap"
+    want_rc 0 || return 1
+    awk '/^server 127.0.0.1:18082 /{s=1} s && /WARNING policy-mismatch/{print "ok"; exit}' \
+        "$tmp/sf.out" | grep -q ok || { why+=("policy-mismatch not under its server"); return 1; }
+    awk '/^server 127.0.0.1:1  no HTTP exchange seen/{s=1} s && /WARNING expectation-unmet/{print "ok"; exit}' \
+        "$tmp/sf.out" | grep -q ok || { why+=("expectation-unmet not under its unseen server"); return 1; }
+}
+
+check "the text report: capture time on each connection and finding, frames, the filter once" \
+    t_text_joins_logs
+check "server findings under their server's paragraph; a never-seen server gets its own" \
+    t_server_findings_under_server
 check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
     t_escaping_same_everywhere
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
