@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture/cap.h"
 #include "common/stats.h"
@@ -66,6 +67,10 @@ static void usage(FILE *f)
           "  --allow-empty         with --fail-on: no HTTP at all is not a failure\n"
           "  --community-id-seed N seed of the JSON community_id (default 0)\n"
           "  --local-time          times in the text report in the local time zone (default UTC)\n"
+          "  --sensor NAME         JSON: \"sensor\" on every event (default: the host name)\n"
+          "  --events LIST         JSON: the kinds of events to write, comma-separated, from\n"
+          "                        transaction,connection,alert,server,stats (default all)\n"
+          "  --redact uri-query    drop the query of every URI (after its '?') in every output\n"
           "  -h, --help            this help\n"
           "  --version             the version\n"
           "\n"
@@ -93,6 +98,9 @@ enum long_only {
     OPT_ALLOW_EMPTY,
     OPT_COMMUNITY_ID_SEED,
     OPT_LOCAL_TIME,
+    OPT_SENSOR,
+    OPT_EVENTS,
+    OPT_REDACT,
     OPT_VERSION,
 };
 
@@ -109,6 +117,9 @@ static const struct option long_options[] = {
     { "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
     { "community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED },
     { "local-time", no_argument, NULL, OPT_LOCAL_TIME },
+    { "sensor", required_argument, NULL, OPT_SENSOR },
+    { "events", required_argument, NULL, OPT_EVENTS },
+    { "redact", required_argument, NULL, OPT_REDACT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -203,6 +214,22 @@ static int set_option(struct options *o, int opt, const char *val)
     case OPT_LOCAL_TIME:
         o->out.local_time = true;
         return 0;
+    case OPT_SENSOR:
+        o->out.sensor = val;
+        return 0;
+    case OPT_EVENTS:
+        if (kw_out_events_parse(val, &o->out.events) == 0)
+            return 0;
+        fprintf(stderr, "keepwatch: --events wants a list of transaction, connection, alert, "
+                        "server, stats, not '%s'\n", val);
+        return -1;
+    case OPT_REDACT:
+        if (!strcmp(val, "uri-query")) {
+            o->out.redact_uri_query = true;
+            return 0;
+        }
+        fprintf(stderr, "keepwatch: --redact knows uri-query, not '%s'\n", val);
+        return -1;
     case OPT_RULES: case OPT_GRACE: case OPT_DISABLE: case OPT_FAIL_ON:
         return set_rule(o, opt, val);
     case '?':
@@ -277,6 +304,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
+    static char host[256];
+    if (!gethostname(host, sizeof(host) - 1))
+        o->out.sensor = host;
     opterr = 0;
     /* "+": options end at the first filter word, as for tcpdump, so that a
      * BPF expression is never taken apart. ":": a missing value is told

@@ -177,6 +177,14 @@ static void event_head_server(struct kw_out *o, const char *event, kw_usec ts,
         kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,"
                        "\"server_ip\":null,\"server_port\":null");
     }
+    if (o->opts.sensor)
+        str(b, KEY("sensor"), o->opts.sensor);
+}
+
+/* The event kinds --events asked for (all by default). */
+static bool wanted(const struct kw_out *o, unsigned kind)
+{
+    return !o->opts.events || (o->opts.events & kind);
 }
 
 static void event_head(struct kw_out *o, const char *event, kw_usec ts, struct json_conn *jc,
@@ -193,6 +201,8 @@ static void event_end(struct kw_out *o)
 
 static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t)
 {
+    if (!wanted(o, KW_EVENT_TRANSACTION))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "transaction", t->has_request ? t->req_first : t->resp_first, conn, c);
     if (t->has_request)
@@ -200,7 +210,10 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     else
         null(b, KEY("request"));
     wire(b, KEY("method"), &t->method);
-    wire(b, KEY("uri"), &t->uri);
+    if (t->uri.present)
+        wire_bytes(b, KEY("uri"), t->uri.p, out_uri_len(o, t->uri.p, t->uri.len));
+    else
+        null(b, KEY("uri"));
     version(b, KEY("version"), t->has_request ? t->req.version : 0);
     wire(b, KEY("host"), &t->host);
     wire(b, KEY("user_agent"), &t->user_agent);
@@ -251,6 +264,8 @@ static const char *dir_name(enum kw_dir d)
 static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
                      const struct kw_conn_end *e)
 {
+    if (!wanted(o, KW_EVENT_CONNECTION))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "connection", c->start, conn, c);
     u64(b, KEY("requests"), e->requests);
@@ -293,8 +308,14 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     event_end(o);
 }
 
+/* The version of the JSON schema (docs/json.md): raised when a field is
+ * added, never when one would be renamed, which does not happen. */
+#define JSON_SCHEMA_VERSION 1
+
 static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
+    if (!wanted(o, KW_EVENT_STATS))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "stats", ts, NULL, NULL);
     u64(b, KEY("packets"), st->packets);
@@ -320,6 +341,7 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("files_truncated"), st->files_truncated);
     u64(b, KEY("servers_untracked"), st->servers_untracked);
     u64(b, KEY("idle_timeouts"), st->idle_timeouts);
+    u64(b, KEY("schema_version"), JSON_SCHEMA_VERSION);
     event_end(o);
 }
 
@@ -343,7 +365,8 @@ static void count_or_null(struct kw_buf *b, const char *k, size_t kn, int64_t v)
 }
 
 /* One piece of evidence as "name":value. */
-static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct kw_conn_info *c)
+static void evidence(const struct kw_out *o, struct kw_buf *b, const struct kw_evidence *e,
+                     const struct kw_conn_info *c)
 {
     kw_buf_put(b, "\"", 1);
     kw_buf_puts(b, e->name);
@@ -366,16 +389,19 @@ static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct
         }
         kw_buf_put(b, "]", 1);
         break;
-    case KW_EV_TEXT:
+    case KW_EV_TEXT: {
+        size_t n = e->v.text.has_uri ? out_uri_len(o, e->v.text.bytes, e->v.text.len)
+                                     : e->v.text.len;
         kw_buf_put(b, "\"", 1);
-        if (kw_buf_json_str(b, e->v.text.bytes, e->v.text.len)) {
+        if (kw_buf_json_str(b, e->v.text.bytes, n)) {
             kw_buf_printf(b, "\",\"%s_raw\":\"", e->name);
-            kw_buf_hex(b, e->v.text.bytes, e->v.text.len);
+            kw_buf_hex(b, e->v.text.bytes, n);
         }
         kw_buf_put(b, "\"", 1);
         if (e->v.text.cut)
             kw_buf_printf(b, ",\"%s_truncated\":true", e->name);
         break;
+    }
     case KW_EV_CONN_FILTER:
         kw_buf_put(b, "\"", 1);
         if (c)
@@ -388,6 +414,8 @@ static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct
 static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
                          const struct kw_finding *f)
 {
+    if (!wanted(o, KW_EVENT_ALERT))
+        return;
     struct kw_buf *b = &o->buf;
     event_head_server(o, "alert", f->ts, conn, c, &f->server);
     str(b, KEY("rule"), kw_rule_name(f->rule));
@@ -399,7 +427,7 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
         null(b, KEY("request"));
     key(b, KEY("message"));
     kw_buf_put(b, "\"", 1);
-    out_message(b, f->message, &f->request_line, kw_buf_json_str);
+    out_message(o, b, f->message, &f->request_line, kw_buf_json_str);
     kw_buf_put(b, "\"", 1);
     str(b, KEY("reference"), kw_rule_reference(f->rule));
     key(b, KEY("evidence"));
@@ -407,7 +435,7 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
     for (int i = 0; i < f->n_evidence; i++) {
         if (i)
             kw_buf_put(b, ",", 1);
-        evidence(b, &f->evidence[i], c);
+        evidence(o, b, &f->evidence[i], c);
     }
     kw_buf_put(b, "}", 1);
     event_end(o);
@@ -415,6 +443,8 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
 
 static void json_server(struct kw_out *o, const struct kw_server_policy *p)
 {
+    if (!wanted(o, KW_EVENT_SERVER))
+        return;
     struct kw_buf *b = &o->buf;
     event_head_server(o, "server", p->ts, NULL, NULL, &p->server);
     if (p->software) {

@@ -56,6 +56,10 @@ size_t out_time(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
 
 bool out_endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b);
 
+/* How much of a URI (or a request line) to print: all of it, or with
+ * --redact uri-query up to and with its '?'. */
+size_t out_uri_len(const struct kw_out *o, const uint8_t *p, size_t n);
+
 void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e);
 /* "ip.addr==A && ip.addr==B && tcp.port==P && tcp.port==Q" for the connection */
 void out_wireshark_filter(struct kw_buf *b, const struct kw_conn_key *key);

@@ -124,6 +124,35 @@ size_t out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
     return n;
 }
 
+size_t out_uri_len(const struct kw_out *o, const uint8_t *p, size_t n)
+{
+    if (!o->opts.redact_uri_query)
+        return n;
+    const uint8_t *q = memchr(p, '?', n);
+    return q ? (size_t)(q - p) + 1 : n;
+}
+
+int kw_out_events_parse(const char *list, unsigned *events)
+{
+    static const struct { const char *name; unsigned bit; } kinds[] = {
+        { "transaction", KW_EVENT_TRANSACTION }, { "connection", KW_EVENT_CONNECTION },
+        { "alert", KW_EVENT_ALERT }, { "server", KW_EVENT_SERVER }, { "stats", KW_EVENT_STATS },
+    };
+    *events = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        size_t i = 0;
+        while (i < sizeof(kinds) / sizeof(kinds[0]) &&
+               !(strlen(kinds[i].name) == n && !strncmp(kinds[i].name, p, n)))
+            i++;
+        if (i == sizeof(kinds) / sizeof(kinds[0]))
+            return -1;
+        *events |= kinds[i].bit;
+        p += n + (p[n] == ',');
+    }
+    return *events ? 0 : -1;
+}
+
 size_t out_time(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
 {
     return o->opts.local_time ? kw_time_iso8601_local(ts, out) : out_iso8601(o, ts, out);

@@ -163,7 +163,9 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     if (t->has_request) {
         wire_text(b, &t->method);
         kw_buf_puts(b, " ");
-        wire_text(b, &t->uri);
+        kw_buf_text(b, t->uri.p, out_uri_len(o, t->uri.p, t->uri.len));
+        if (t->uri.truncated && !o->opts.redact_uri_query)
+            kw_buf_puts(b, "...");
         if (t->req.version)
             kw_buf_printf(b, " HTTP/%d.%d", t->req.version / 10, t->req.version % 10);
         if (t->req_connection.present) {
@@ -455,7 +457,7 @@ static void text_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
         kw_buf_puts(b, ")");
     }
     kw_buf_puts(b, ": ");
-    out_message(b, f->message, &f->request_line, kw_buf_text);
+    out_message(o, b, f->message, &f->request_line, kw_buf_text);
     kw_buf_printf(b, " (%s)", kw_rule_reference(f->rule));
     finding_frames(b, f);
     kw_buf_put(b, "\n", 1);

@@ -679,6 +679,34 @@ check "the text report: capture time on each connection and finding, frames, the
     t_text_joins_logs
 check "server findings under their server's paragraph; a never-seen server gets its own" \
     t_server_findings_under_server
+t_redact_uri_query()
+{
+    run red --redact=uri-query --json="$tmp/red.json" -r "$PCAPS/query-in-uri.pcap"
+    want_rc 0 || return 1
+    ! grep -q 's3cret' "$tmp/red.out" "$tmp/red.json" || { why+=("the query is still printed"); return 1; }
+    grep -qF 'GET /login? HTTP/1.1' "$tmp/red.out" && grep -qF '(GET /login?)' "$tmp/red.out" &&
+        want_py "$tmp/red.json" 'by("transaction")[0]["uri"], by("alert")[0]["evidence"]["request_line"]' \
+            "('/login?', 'GET /login?')" || return 1
+    run plain -r "$PCAPS/query-in-uri.pcap"
+    grep -q 's3cret' "$tmp/plain.out" || { why+=("without --redact the query must show"); return 1; }
+}
+
+t_json_events_sensor_schema()
+{
+    run ev --json --events=alert,stats --sensor=edge-7 -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/ev.out" '[e["event"] for e in ev]' "['alert', 'alert', 'stats']" &&
+    want_py "$tmp/ev.out" 'set(e["sensor"] for e in ev), by("stats")[0]["schema_version"]' \
+        "({'edge-7'}, 1)" || return 1
+    run evbad --json --events=alerts -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 && err_has evbad "--events" || return 1
+    run host --json -r "$PCAPS/tornado-http10.pcap"
+    want_py "$tmp/host.out" 'ev[0]["sensor"]' "$(hostname)"
+}
+
+check "--redact uri-query drops the query from every line, text and JSON" t_redact_uri_query
+check "--events chooses the JSON events; sensor on every event (the host name by default); schema_version" \
+    t_json_events_sensor_schema
 check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
     t_escaping_same_everywhere
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \

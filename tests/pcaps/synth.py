@@ -9,6 +9,10 @@ written packet by packet (python3 stdlib only). Writes into the folder given
   The same wire bytes must print the same way on the transaction line and
   in the unannounced-close finding that quotes the request line.
 
+  query-in-uri.pcap: a request whose target carries a secret in its query
+  (/login?token=s3cret), answered and then closed unannounced: --redact
+  uri-query must drop the query from every line that shows the target.
+
   retransmit-after-fin.pcap: the server's response segment is missing at the
   capture point and its FIN is captured first; the response comes again 200 ms
   later (a retransmission). The FIN must be taken in stream order: the response
@@ -149,8 +153,18 @@ def escape_in_uri(path):
     p.close()
 
 
+def query_in_uri(path):
+    p = Pcap(path)
+    conn = Conn(p, "10.0.0.1", 40004, 4000, 9000)
+    conn.handshake(1.0)
+    conn.exchange(1.1, b"login?token=s3cret&user=bob")
+    conn.server_close(1.1015)
+    p.close()
+
+
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     retransmit_after_fin(os.path.join(out, "retransmit-after-fin.pcap"))
     idle_timeout(os.path.join(out, "idle-timeout.pcap"))
     escape_in_uri(os.path.join(out, "escape-in-uri.pcap"))
+    query_in_uri(os.path.join(out, "query-in-uri.pcap"))
