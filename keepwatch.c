@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,10 @@
 
 #define EXIT_USAGE 2
 
+enum color_choice { COLOR_AUTO = 0, COLOR_NEVER, COLOR_ALWAYS };
+
 struct options {
+    enum color_choice color;
     const char **files;
     size_t n_files;
     const char *json_path; /* NULL: no JSON; "-": JSON to standard output, instead of text */
@@ -71,6 +75,9 @@ static void usage(FILE *f)
           "  --events LIST         JSON: the kinds of events to write, comma-separated, from\n"
           "                        transaction,connection,alert,server,stats (default all)\n"
           "  --redact uri-query    drop the query of every URI (after its '?') in every output\n"
+          "  -q, --quiet           text: only findings, server paragraphs and the totals\n"
+          "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
+          "                        NO_COLOR is set), always or never\n"
           "  -h, --help            this help\n"
           "  --version             the version\n"
           "\n"
@@ -101,6 +108,7 @@ enum long_only {
     OPT_SENSOR,
     OPT_EVENTS,
     OPT_REDACT,
+    OPT_COLOR,
     OPT_VERSION,
 };
 
@@ -120,6 +128,8 @@ static const struct option long_options[] = {
     { "sensor", required_argument, NULL, OPT_SENSOR },
     { "events", required_argument, NULL, OPT_EVENTS },
     { "redact", required_argument, NULL, OPT_REDACT },
+    { "color", required_argument, NULL, OPT_COLOR },
+    { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -223,6 +233,17 @@ static int set_option(struct options *o, int opt, const char *val)
         fprintf(stderr, "keepwatch: --events wants a list of transaction, connection, alert, "
                         "server, stats, not '%s'\n", val);
         return -1;
+    case 'q':
+        o->out.quiet = true;
+        return 0;
+    case OPT_COLOR:
+        o->color = !strcmp(val, "never")    ? COLOR_NEVER
+                   : !strcmp(val, "always") ? COLOR_ALWAYS
+                   : !strcmp(val, "auto")   ? COLOR_AUTO : (enum color_choice)-1;
+        if ((int)o->color >= 0)
+            return 0;
+        fprintf(stderr, "keepwatch: --color wants never, always or auto, not '%s'\n", val);
+        return -1;
     case OPT_REDACT:
         if (!strcmp(val, "uri-query")) {
             o->out.redact_uri_query = true;
@@ -312,7 +333,7 @@ static int parse_args(int argc, char **argv, struct options *o)
      * BPF expression is never taken apart. ":": a missing value is told
      * apart from an unknown option. */
     int opt;
-    while ((opt = getopt_long(argc, argv, "+:r:h", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:r:hq", long_options, NULL)) != -1) {
         if (opt == '?' || opt == ':')
             say_getopt_error(opt, argv);
         if (set_option(o, opt, optarg) < 0)
@@ -384,6 +405,19 @@ struct pipeline {
     struct kw_reasm *reasm;
 };
 
+/* A terminal gets colours (unless NO_COLOR, https://no-color.org, or
+ * --color=never) and lines that fit its width; a file or a pipe neither. */
+static void terminal_options(const struct options *o, struct kw_out_options *text)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    const char *no_color = getenv("NO_COLOR");
+    text->color = o->color == COLOR_ALWAYS ||
+                  (o->color == COLOR_AUTO && tty && !(no_color && no_color[0]));
+    struct winsize ws;
+    if (tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
+        text->width = ws.ws_col;
+}
+
 /* The outputs: the text report on standard output unless JSON goes there,
  * JSON where --json says. */
 static int open_outputs(struct pipeline *p, const struct options *o)
@@ -399,8 +433,11 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
     if (p->json_file)
         setvbuf(p->json_file, json_buffer, _IOFBF, sizeof(json_buffer));
-    if (!o->json_path || p->json_file)
-        p->outs[p->n_outs++] = kw_out_new("text", stdout, &o->out);
+    if (!o->json_path || p->json_file) {
+        struct kw_out_options text = o->out;
+        terminal_options(o, &text);
+        p->outs[p->n_outs++] = kw_out_new("text", stdout, &text);
+    }
     if (o->json_path)
         p->outs[p->n_outs++] = kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
     for (size_t i = 0; i < p->n_outs; i++)

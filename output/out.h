@@ -31,6 +31,9 @@ struct kw_out_options {
     bool redact_uri_query;      /* URIs cut after their '?' in every output */
     unsigned events;            /* JSON: KW_EVENT_* written; 0: all */
     const char *sensor;         /* JSON `sensor` on every event; NULL: none */
+    bool quiet;                 /* text: only findings, server paragraphs and totals */
+    bool color;                 /* text: severities in colour (a terminal's escape codes) */
+    unsigned width;             /* text: lines wrapped to this many columns; 0: never */
 };
 
 /* "alert,server" to KW_EVENT_* bits; -1 naming no kind or an unknown one. */

@@ -36,6 +36,48 @@ struct text_conn {
     uint32_t n_findings;
 };
 
+/* Writes `b` (whole lines) and empties it: as they are, or with each line
+ * longer than opts.width broken at spaces, the rest indented under it.
+ * Escape codes of colours take no column. */
+static void text_emit(struct kw_out *o, struct kw_buf *b)
+{
+    if (!o->opts.width) {
+        kw_buf_write(b, o->f);
+        return;
+    }
+    const char *p = b->p, *end = b->p + b->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        unsigned col = 0, indent = 0;
+        while (p + indent < line_end && p[indent] == ' ')
+            indent++;
+        indent += 2;
+        const char *start = p, *last_space = NULL;
+        for (const char *q = p; q < line_end; q++) {
+            if (*q == '\x1b') { /* "ESC [ ... m" */
+                while (q < line_end && *q != 'm')
+                    q++;
+                continue;
+            }
+            if (*q == ' ')
+                last_space = q;
+            if (++col > o->opts.width && last_space && last_space > start) {
+                fwrite(start, 1, (size_t)(last_space - start), o->f);
+                fprintf(o->f, "\n%*s", (int)indent, "");
+                start = last_space + 1;
+                col = indent + (unsigned)(q - last_space);
+                last_space = NULL;
+            }
+        }
+        fwrite(start, 1, (size_t)(line_end - start), o->f);
+        if (nl)
+            fputc('\n', o->f);
+        p = nl ? nl + 1 : end;
+    }
+    b->len = 0;
+}
+
 /* What the text report holds back: findings about a server as a whole, to
  * print under its paragraph. */
 struct text_state {
@@ -60,8 +102,8 @@ static void flush_unseen_server(struct kw_out *o)
     kw_buf_puts(b, "\nserver ");
     out_endpoint_ip(b, &st->held_server);
     kw_buf_printf(b, ":%u  no HTTP exchange seen\n", st->held_server.port);
-    kw_buf_write(b, o->f);
-    kw_buf_write(&st->held, o->f);
+    text_emit(o, b);
+    text_emit(o, &st->held);
 }
 
 /* The held findings about the server whose paragraph was just written. */
@@ -69,7 +111,7 @@ static void flush_server(struct kw_out *o, const struct kw_endpoint *server)
 {
     struct text_state *st = o->state;
     if (st->held.len && out_endpoint_eq(&st->held_server, server))
-        kw_buf_write(&st->held, o->f);
+        text_emit(o, &st->held);
 }
 
 /* "+0.051402": seconds since the connection began. */
@@ -220,7 +262,10 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
             tc->last_resp_index = t->index;
         }
     }
-    keep_line(tc, b, t->has_request ? t->req_first : t->resp_first);
+    if (o->opts.quiet) /* -q prints no transaction lines: keep none */
+        b->len = 0;
+    else
+        keep_line(tc, b, t->has_request ? t->req_first : t->resp_first);
 }
 
 static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum kw_side who,
@@ -229,6 +274,8 @@ static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum 
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
+    if (o->opts.quiet)
+        return;
     time_offset(b, ts, c->start);
     kw_buf_printf(b, "%s FIN", out_side_name(who));
     if (tc->last_resp_end != KW_TS_NONE && tc->last_resp_index && ts >= tc->last_resp_end) {
@@ -352,10 +399,14 @@ static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
+    if (o->opts.quiet && !tc->n_findings)
+        return;
     header_line(o, b, c, tc, e);
-    kept_lines(b, tc);
-    end_line(b, c, e);
-    stop_lines(b, e);
+    if (!o->opts.quiet) {
+        kept_lines(b, tc);
+        end_line(b, c, e);
+        stop_lines(b, e);
+    }
     if (tc->n_findings) {
         kw_buf_put(b, tc->findings.p, tc->findings.len);
         if (tc->n_findings > FINDINGS_MAX)
@@ -365,7 +416,7 @@ static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         out_wireshark_filter(b, &c->key);
         kw_buf_put(b, "\n", 1);
     }
-    kw_buf_write(b, o->f);
+    text_emit(o, b);
 }
 
 static void text_conn_release(void *conn)
@@ -414,11 +465,15 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
         if (skipped[i].n)
             kw_buf_printf(b, "  %s: %" PRIu64 "\n", skipped[i].what, skipped[i].n);
-    kw_buf_write(b, o->f);
+    text_emit(o, b);
 }
 
-static const char *severity_tag(enum kw_severity s)
+static const char *severity_tag(const struct kw_out *o, enum kw_severity s)
 {
+    if (o->opts.color)
+        return s == KW_SEV_ERROR     ? "\x1b[1;31mERROR\x1b[0m"
+               : s == KW_SEV_WARNING ? "\x1b[33mWARNING\x1b[0m"
+                                     : "\x1b[36mNOTICE\x1b[0m";
     return s == KW_SEV_ERROR ? "ERROR" : s == KW_SEV_WARNING ? "WARNING" : "NOTICE";
 }
 
@@ -449,7 +504,7 @@ static void text_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
     struct kw_buf *b = &o->buf;
     char when[KW_ISO8601_LEN];
     b->len = 0;
-    kw_buf_printf(b, "   %s %s at ", severity_tag(f->severity), kw_rule_name(f->rule));
+    kw_buf_printf(b, "   %s %s at ", severity_tag(o, f->severity), kw_rule_name(f->rule));
     kw_buf_put(b, when, out_time(o, f->ts, when));
     if (c && f->ts >= c->start) {
         kw_buf_puts(b, " (");
@@ -549,7 +604,7 @@ static void text_server(struct kw_out *o, const struct kw_server_policy *p)
         }
     if (any)
         kw_buf_puts(b, "\n");
-    kw_buf_write(b, o->f);
+    text_emit(o, b);
     flush_server(o, &p->server);
 }
 

@@ -707,6 +707,43 @@ t_json_events_sensor_schema()
 check "--redact uri-query drops the query from every line, text and JSON" t_redact_uri_query
 check "--events chooses the JSON events; sensor on every event (the host name by default); schema_version" \
     t_json_events_sensor_schema
+t_quiet()
+{
+    run q -q -r "$PCAPS/tornado-http10.pcap" -r "$PCAPS/tornado-http11.pcap"
+    want_rc 0 || return 1
+    grep -q '^#1 ' "$tmp/q.out" && grep -q 'ERROR lost-request' "$tmp/q.out" &&
+        grep -q '^server 127.0.0.1:18081' "$tmp/q.out" && grep -q ' packets, ' "$tmp/q.out" ||
+        { why+=("-q lost a finding, a server paragraph or the totals"); return 1; }
+    ! grep -q -e '^#2 ' -e '  GET /_health' -e 'server FIN' "$tmp/q.out" ||
+        { why+=("-q printed a connection without findings, or transaction lines"); return 1; }
+}
+
+# Colours and wrapping only on a terminal (a pseudo-terminal of 80 columns
+# here), never in a file or a pipe; NO_COLOR and --color=never turn colour off.
+t_terminal()
+{
+    run plainfile -r "$PCAPS/tornado-http10.pcap"
+    ! grep -q $'\x1b' "$tmp/plainfile.out" || { why+=("escape codes in a file"); return 1; }
+    run always --color=always -r "$PCAPS/tornado-http10.pcap"
+    grep -qF $'\x1b[1;31mERROR\x1b[0m lost-request' "$tmp/always.out" ||
+        { why+=("--color=always: no colour"); return 1; }
+    run badcolor --color=sometimes -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 || return 1
+    command -v script >/dev/null || return 0
+    local kw cap
+    kw=$(cd "$(dirname "$KEEPWATCH")" && pwd)/$(basename "$KEEPWATCH")
+    cap=$(cd "$PCAPS" && pwd)/tornado-http10.pcap
+    script -q -c "stty cols 80; '$kw' -r '$cap'" /dev/null | tr -d '\r' >"$tmp/tty.out"
+    grep -qF $'\x1b[1;31mERROR' "$tmp/tty.out" || { why+=("a terminal got no colour"); return 1; }
+    awk '{ gsub(/\x1b\[[0-9;]*m/, ""); if (length($0) > 80) bad = 1 } END { exit bad }' \
+        "$tmp/tty.out" || { why+=("a line wider than the terminal"); return 1; }
+    script -q -c "stty cols 80; NO_COLOR=1 '$kw' -r '$cap'" /dev/null >"$tmp/nocolor.out"
+    ! grep -q $'\x1b\[' "$tmp/nocolor.out" || { why+=("NO_COLOR ignored"); return 1; }
+}
+
+check "-q: only the findings, their connections' first lines, server paragraphs and totals" t_quiet
+check "a terminal gets colours and lines that fit; a file none; NO_COLOR and --color respected" \
+    t_terminal
 check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
     t_escaping_same_everywhere
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
