@@ -541,6 +541,7 @@ static int run(struct pipeline *p, const struct options *o)
     kw_reasm_finish(p->reasm, last_ts);
     kw_rules_finish(p->rules, last_ts);
     p->stats.servers_untracked = kw_rules_servers_untracked(p->rules);
+    p->stats.servers_evicted = kw_rules_servers_evicted(p->rules);
     for (size_t i = 0; i < p->n_outs; i++)
         kw_out_stats(p->outs[i], &p->stats, last_ts);
     if (o->filter && !p->stats.packets)

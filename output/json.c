@@ -341,6 +341,7 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("files_truncated"), st->files_truncated);
     u64(b, KEY("servers_untracked"), st->servers_untracked);
     u64(b, KEY("idle_timeouts"), st->idle_timeouts);
+    u64(b, KEY("servers_evicted"), st->servers_evicted);
     u64(b, KEY("schema_version"), JSON_SCHEMA_VERSION);
     event_end(o);
 }

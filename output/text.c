@@ -460,7 +460,9 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
         { st->connections_gap, "connections with data missing from the capture" },
         { st->not_http, "connections whose bytes stopped being HTTP" },
         { st->files_truncated, "capture files cut short (see the warnings)" },
-        { st->servers_untracked, "servers past the 65,536 described (no policy paragraph)" },
+        { st->servers_untracked, "servers not described: the table of 65,536 was full of "
+                                 "servers with connections open" },
+        { st->servers_evicted, "idle servers reported early and dropped to make room" },
     };
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
         if (skipped[i].n)

@@ -119,7 +119,31 @@ static void update_facts(struct kw_rules *r, struct kw_conn_info *c, struct rule
 
 /* --- the tracker's events --------------------------------------------- */
 
-static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info *c)
+static void send_policy(struct kw_rules *r, const struct server *s, kw_usec ts);
+
+/* The server's record; when the table is full, the server idle the longest
+ * (no connection open) is judged as at the end of input, reported and dropped
+ * to make room; when every one is busy, the new server goes untracked. */
+static struct server *server_of(struct kw_rules *r, const struct kw_endpoint *ep, kw_usec now)
+{
+    struct server *s = server_find(&r->servers, ep);
+    if (s)
+        return s;
+    struct server *idle = server_longest_idle(&r->servers);
+    if (!idle || !server_table_full(&r->servers)) { /* no memory, or all busy */
+        r->servers.untracked++;
+        return NULL;
+    }
+    for (int k = 0; k < KW_RULE_COUNT; k++)
+        if (kw_rule_checks[k]->on_server)
+            kw_rule_checks[k]->on_server(r, idle, now);
+    send_policy(r, idle, now);
+    server_replace(&r->servers, idle, ep);
+    return idle;
+}
+
+static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info *c,
+                                        const struct kw_txn *t)
 {
     void **slot = &c->state[r->txn_consumer.slot];
     if (!*slot) {
@@ -130,7 +154,9 @@ static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info 
         rc->rtt = KW_TS_NONE;
         rc->longest_idle_reuse = KW_TS_NONE;
         rc->timer_at = KW_TS_NONE;
-        rc->srv = server_find(&r->servers, &c->key.server);
+        rc->srv = server_of(r, &c->key.server, t->has_request ? t->req_first : t->resp_first);
+        if (rc->srv)
+            server_conn_open(&r->servers, rc->srv);
         *slot = rc;
     }
     return *slot;
@@ -139,7 +165,7 @@ static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info 
 static void rules_on_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
 {
     struct kw_rules *r = ctx;
-    struct rules_conn *rc = rules_conn_of(r, c);
+    struct rules_conn *rc = rules_conn_of(r, c, t);
     if (!rc)
         return;
     struct kw_line line;
@@ -183,8 +209,10 @@ static void rules_on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn
     for (int i = 0; i < KW_RULE_COUNT; i++)
         if (kw_rule_checks[i]->on_end)
             kw_rule_checks[i]->on_end(&ev);
-    if (rc->srv)
+    if (rc->srv) {
         server_count_end(rc->srv, rc, &v, r->cfg->grace);
+        server_conn_close(&r->servers, rc->srv);
+    }
     timer_unlink(r, rc);
     free(rc);
     c->state[r->txn_consumer.slot] = NULL;
@@ -230,6 +258,16 @@ int kw_rules_worst(const struct kw_rules *r)
 uint64_t kw_rules_servers_untracked(const struct kw_rules *r)
 {
     return r->servers.untracked;
+}
+
+uint64_t kw_rules_servers_evicted(const struct kw_rules *r)
+{
+    return r->servers.evicted;
+}
+
+void kw_rules_set_max_servers(struct kw_rules *r, size_t max)
+{
+    r->servers.max = max;
 }
 
 struct kw_rules *kw_rules_new(const struct kw_rules_config *cfg)

@@ -127,15 +127,28 @@ bool note_crossed_idle_close(const struct rules_conn *rc, const struct txn_note 
 /* --- servers (server.c) ----------------------------------------------- */
 
 struct server_table {
-    struct server **list;    /* in order of first sight */
-    size_t n;
+    struct server **list;    /* in order of first sight (an evicted one's place is reused) */
+    size_t n, cap;
+    size_t max;              /* the bound; 0: SERVERS_MAX (65,536) */
     uint32_t *index;         /* open addressing over list: position + 1 */
     size_t index_cap;
-    uint64_t untracked;      /* servers past the bound */
+    struct server *idle_first, *idle_last; /* servers with no open connection, longest first */
+    uint64_t untracked;      /* servers seen while the table was full of busy ones */
+    uint64_t evicted;        /* idle servers reported and dropped to make room */
 };
 
-/* The server's record, created on first sight; NULL past the bound. */
+/* The server's record, created on first sight; NULL when the table is full
+ * (or memory is): the engine then evicts the longest idle server and tries
+ * again. */
 struct server *server_find(struct server_table *t, const struct kw_endpoint *ep);
+bool server_table_full(const struct server_table *t);
+/* The server without an open connection idle the longest, or NULL. */
+struct server *server_longest_idle(const struct server_table *t);
+/* Drops `s` (evicted) and makes its record `ep`'s. */
+void server_replace(struct server_table *t, struct server *s, const struct kw_endpoint *ep);
+/* A connection of `s` begins or ends: a server with one open is never evicted. */
+void server_conn_open(struct server_table *t, struct server *s);
+void server_conn_close(struct server_table *t, struct server *s);
 /* The server's record if it was seen, else NULL. */
 struct server *server_lookup(const struct server_table *t, const struct kw_endpoint *ep);
 bool endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b);

@@ -63,7 +63,13 @@ void kw_rules_finish(struct kw_rules *r, kw_usec ts);
 /* The highest severity of any finding so far, or -1. */
 int kw_rules_worst(const struct kw_rules *r);
 
-/* Servers beyond the table's bound, not described. */
+/* The server table holds at most 65,536 servers (or `max`, set before the
+ * first event). When it is full, the server idle the longest (no connection
+ * open) is judged as at the end of input, its policy reported, and dropped
+ * (evicted); when every server has a connection open, a new one is not
+ * described (untracked). */
+void kw_rules_set_max_servers(struct kw_rules *r, size_t max);
 uint64_t kw_rules_servers_untracked(const struct kw_rules *r);
+uint64_t kw_rules_servers_evicted(const struct kw_rules *r);
 
 #endif
