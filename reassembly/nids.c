@@ -212,7 +212,7 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
     memcpy(key.server.addr, &a->addr.daddr, 4);
     key.client.port = a->addr.source;
     key.server.port = a->addr.dest;
-    f->user = r->sink.on_open(r->sink.ctx, &key, r->ts);
+    f->user = r->sink.on_open(r->sink.ctx, &key, r->ts, false);
     a->user = f;
     a->client.collect++;
     a->server.collect++;
