@@ -3,7 +3,7 @@
  *
  * A request line is read as servers read it: the method is any token; SPs
  * after it are skipped; the target runs to the last " HTTP/d.d" before the
- * line's end, so that it may hold SPs; a line without a version is an
+ * line's end, so that it may hold SPs; a GET line without a version is an
  * HTTP/0.9 request (RFC 1945 4.1), which ends with its line. A line may end
  * with a bare LF. Each of these is recorded in head.msg_anomalies. The size
  * cap counts from the line's first byte and covers the header section too. */
@@ -157,9 +157,13 @@ static size_t version_at_once(struct kw_http_dec *d, const uint8_t *p, const uin
 }
 
 /* A line that ended (at p, its CR or LF) with no version after the target:
- * an HTTP/0.9 request, complete with its line. */
+ * an HTTP/0.9 request, complete with its line. HTTP/0.9 had GET alone
+ * (RFC 1945 4.1), as servers that still take it do: with another method the
+ * line is no request line ("EHLO host", "USER name" of other protocols). */
 static const uint8_t *no_version(struct kw_http_dec *d, struct line *ln, const uint8_t *p)
 {
+    if (d->head.method != KW_METHOD_GET)
+        return line_fail(ln, p, KW_HTTP_E_NOT_REQUEST_LINE, d->section_start);
     d->head.version = 9;
     d->head.msg_anomalies |= KW_MSG_NO_VERSION;
     if (*p == '\r') {

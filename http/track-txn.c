@@ -213,6 +213,7 @@ void response_hole(struct track_conn *c, bool began_in_hole)
     if (s) { /* the next final response began in the hole: its status was not seen */
         s->final_response = s->resp_done = true;
         s->t.capture_loss = true;
+        s->t.no_response = KW_NORESP_NOT_SEEN;
         c->resp_end_unknown = true;
     }
     for (uint32_t i = 0; i < c->count; i++) { /* their responses may be in it */
@@ -349,6 +350,7 @@ static void response_cut_early(struct track_conn *c, struct slot *s, const struc
         return;
     s->final_response = s->resp_done = true;
     s->t.capture_loss = true;
+    s->t.no_response = KW_NORESP_NOT_SEEN;
     c->resp_end_unknown = true;
     c->resp_slot = NULL;
 }

@@ -523,6 +523,10 @@ START_TEST(request_lines_as_sent)
     /* any token is a method */
     expect_request_line("M-SEARCH * HTTP/1.1\r\n\r\n", "M-SEARCH", "*", 11, 0);
     expect_request_line("get /lower HTTP/1.0\r\n\r\n", "get", "/lower", 10, 0);
+    /* but HTTP/0.9 had GET alone: other protocols' lines are no requests */
+    EXPECT_FAIL(KW_TO_SERVER, "EHLO mail.example.org\r\n", KW_HTTP_E_NOT_REQUEST_LINE, 0);
+    EXPECT_FAIL(KW_TO_SERVER, "GET /a HTTP/1.1\r\n\r\nUSER anonymous\r\n",
+                KW_HTTP_E_NOT_REQUEST_LINE, 19);
 }
 END_TEST
 
