@@ -26,6 +26,8 @@ struct kw_cap {
     size_t n_files, cur;
     struct kw_stats *stats;
     FILE *warn;
+    kw_usec latest_ts;
+    char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
 };
 
 void kw_cap_close(struct kw_cap *cap)
@@ -39,6 +41,11 @@ void kw_cap_close(struct kw_cap *cap)
         free(cap->files[i].buffer);
     free(cap->files);
     free(cap);
+}
+
+static const char *display_name(const struct cap_file *f)
+{
+    return strcmp(f->path, "-") ? f->path : "standard input";
 }
 
 static int open_one(struct cap_file *f, const char *bpf, char err[KW_CAP_ERRBUF])
@@ -60,17 +67,16 @@ static int open_one(struct cap_file *f, const char *bpf, char err[KW_CAP_ERRBUF]
     if (!f->pcap) {
         if (!is_stdin)
             fclose(fp);
-        snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s",
-                 strcmp(f->path, "-") ? f->path : "standard input", pe);
+        snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s", display_name(f), pe);
         return -1;
     }
     f->linktype = pcap_datalink(f->pcap);
     if (!kw_link_supported(f->linktype)) {
         const char *name = pcap_datalink_val_to_name(f->linktype);
-        snprintf(err, KW_CAP_ERRBUF,
-                 "%s: unsupported link type %s (%d); keepwatch reads Ethernet, Linux cooked "
-                 "(SLL, SLL2), BSD loopback and raw IP",
-                 f->path, name ? name : "unknown", f->linktype);
+        char supported[KW_CAP_ERRBUF / 2];
+        kw_link_list_supported(supported, sizeof(supported));
+        snprintf(err, KW_CAP_ERRBUF, "%s: unsupported link type %s (%d); keepwatch reads %s",
+                 f->path, name ? name : "unknown", f->linktype, supported);
         return -1;
     }
     if (bpf) {
@@ -100,6 +106,7 @@ struct kw_cap *kw_cap_open_files(const char *const *paths, size_t n_paths, const
     }
     cap->n_files = n_paths;
     cap->stats = stats;
+    cap->latest_ts = KW_TS_NONE;
     cap->warn = warn;
     size_t n_stdin = 0;
     for (size_t i = 0; i < n_paths; i++) {
@@ -117,38 +124,88 @@ fail:
     return NULL;
 }
 
+/* What capture/ drops, by kind. IPv6 is counted as IPv6 whatever its header
+ * holds, as it was before IPv6 headers were decoded: the reassembler does not
+ * analyse IPv6 yet, and a cut or bad IPv6 header is no more use to it. */
+static void count_skip(struct kw_stats *st, enum kw_link_res r, const struct kw_ip *ip)
+{
+    if (ip->family == 6) {
+        st->skip_ipv6++;
+        return;
+    }
+    switch (r) {
+    case KW_LINK_NOT_IP: st->skip_not_ip++; break;
+    case KW_LINK_TRUNCATED: st->skip_truncated++; break;
+    case KW_LINK_FRAGMENT: st->skip_fragment++; break;
+    case KW_LINK_INVALID: st->skip_invalid++; break;
+    case KW_LINK_IP: break;
+    }
+}
+
+/* One record read: counts it and decodes it. True when it is for the reassembler. */
+static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pcap_pkthdr *h,
+                        const u_char *bytes, struct kw_pkt *pkt)
+{
+    f->frame++;
+    cap->frame++;
+    cap->stats->packets++;
+    cap->stats->bytes += h->len;
+    if (h->ts.tv_sec < 0 || h->ts.tv_sec > KW_SEC_MAX || h->ts.tv_usec < 0 ||
+        h->ts.tv_usec >= KW_USEC_PER_SEC) {
+        /* pcapng carries 64-bit times: one past year 292,000 cannot be kw_usec */
+        cap->stats->skip_invalid++;
+        return false;
+    }
+    pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
+    if (pkt->ts > cap->latest_ts)
+        cap->latest_ts = pkt->ts;
+    pkt->linktype = f->linktype;
+    pkt->wire_len = h->len;
+    pkt->frame = cap->frame;
+    pkt->bytes = kw_slice_make(bytes, h->caplen);
+    enum kw_link_res r = kw_link_decode(f->linktype, pkt->bytes, h->len, &pkt->ip);
+    if (r == KW_LINK_IP)
+        return true;
+    count_skip(cap->stats, r, &pkt->ip);
+    return false;
+}
+
+/* pcap_next_ex() failed. A read error sets the stream's error flag; without it
+ * the file ended inside a record ("truncated dump file"), which is counted and
+ * passed over. True for a read error: reading stops. */
+static bool read_failed(struct kw_cap *cap, struct cap_file *f)
+{
+    FILE *fp = pcap_file(f->pcap);
+    if (fp && ferror(fp)) {
+        snprintf(cap->error, sizeof(cap->error), "%s: %s after %llu packets; reading stopped",
+                 display_name(f), pcap_geterr(f->pcap), (unsigned long long)f->frame);
+        return true;
+    }
+    cap->stats->files_truncated++;
+    if (cap->warn)
+        fprintf(cap->warn, "keepwatch: %s: %s after %llu packets; going on\n", display_name(f),
+                pcap_geterr(f->pcap), (unsigned long long)f->frame);
+    return false;
+}
+
 enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
 {
+    if (cap->error[0])
+        return KW_CAP_ERROR;
     while (cap->cur < cap->n_files) {
         struct cap_file *f = &cap->files[cap->cur];
         struct pcap_pkthdr *h;
         const u_char *bytes;
         int rc = pcap_next_ex(f->pcap, &h, &bytes);
         if (rc == 1) {
-            f->frame++;
-            cap->frame++;
-            cap->stats->packets++;
-            cap->stats->bytes += h->len;
-            if (h->ts.tv_sec < 0 || h->ts.tv_sec > KW_SEC_MAX || h->ts.tv_usec < 0 ||
-                h->ts.tv_usec >= KW_USEC_PER_SEC) {
-                /* pcapng carries 64-bit times: one past year 292,000 cannot be kw_usec */
-                cap->stats->skip_invalid++;
-                continue;
-            }
-            pkt->ts = (kw_usec)h->ts.tv_sec * KW_USEC_PER_SEC + h->ts.tv_usec;
-            pkt->linktype = f->linktype;
-            pkt->wire_len = h->len;
-            pkt->frame = cap->frame;
-            pkt->bytes = kw_slice_make(bytes, h->caplen);
-            return KW_CAP_PKT;
+            if (take_record(cap, f, h, bytes, pkt))
+                return KW_CAP_PKT;
+            continue;
         }
-        if (rc == PCAP_ERROR) { /* e.g. "truncated dump file; tried to read 54 ..." */
-            cap->stats->files_truncated++;
-            if (cap->warn)
-                fprintf(cap->warn, "keepwatch: %s: %s after %llu packets; going on\n",
-                        strcmp(f->path, "-") ? f->path : "standard input",
-                        pcap_geterr(f->pcap), (unsigned long long)f->frame);
-        }
+        if (rc == 0)
+            return KW_CAP_TIMEOUT;
+        if (rc == PCAP_ERROR && read_failed(cap, f))
+            return KW_CAP_ERROR;
         pcap_close(f->pcap); /* end of this file: on to the next */
         f->pcap = NULL;
         free(f->buffer);
@@ -156,4 +213,14 @@ enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
         cap->cur++;
     }
     return KW_CAP_END;
+}
+
+kw_usec kw_cap_latest_ts(const struct kw_cap *cap)
+{
+    return cap->latest_ts;
+}
+
+const char *kw_cap_error(const struct kw_cap *cap)
+{
+    return cap->error;
 }

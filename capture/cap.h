@@ -1,4 +1,5 @@
-/* cap.h: packets in, from saved capture files read with libpcap. */
+/* cap.h: packets in, from saved capture files read with libpcap, each decoded
+ * down to its IP header; what is not IP is counted here and not handed on. */
 #ifndef KW_CAP_H
 #define KW_CAP_H
 
@@ -6,38 +7,44 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common/slice.h"
+#include "capture/pkt.h"
 #include "common/stats.h"
 #include "common/time.h"
 
 struct kw_cap;
 
-struct kw_pkt {
-    kw_usec ts;
-    int linktype;          /* DLT_* of the file it came from */
-    uint32_t wire_len;     /* length on the wire; bytes.len is less when the snaplen cut it */
-    uint64_t frame;        /* 1-based frame number, as Wireshark counts; across several
-                            * inputs, as if they were merged in order */
-    struct kw_slice bytes; /* valid until the next kw_cap_next() */
-};
-
 enum kw_cap_res {
-    KW_CAP_END = 0,
-    KW_CAP_PKT = 1,
+    KW_CAP_END = 0,     /* every input was read to its end */
+    KW_CAP_PKT = 1,     /* *pkt is an IP packet, its headers decoded (pkt->ip) */
+    KW_CAP_TIMEOUT = 2, /* a live handle's read timeout passed with no packet (libpcap's
+                         * pcap_next_ex() 0); saved files never give it */
+    KW_CAP_ERROR = 3,   /* reading failed (EIO...), not a cut file: kw_cap_error() says
+                         * what; every later call gives KW_CAP_ERROR again */
 };
 
 #define KW_CAP_ERRBUF 512
 
 /* Opens every file now (so a bad name fails before any output), "-" being
  * standard input, and applies the BPF filter `bpf` (NULL: none) to each.
- * On error returns NULL with a sentence naming the file in `err`. */
+ * Counts in `stats`, warns on `warn` (NULL: silent). On error returns NULL
+ * with a sentence naming the file in `err`. */
 struct kw_cap *kw_cap_open_files(const char *const *paths, size_t n_paths, const char *bpf,
                                  struct kw_stats *stats, FILE *warn, char err[KW_CAP_ERRBUF]);
 
-/* The next packet of the inputs, in order. A file that ends in the middle of a
- * packet is counted in stats->files_truncated, reported on `warn`, and reading
- * goes on with the next file. */
+/* The next IP packet of the inputs, in order. Every packet read is counted in
+ * stats->packets; one that is no IP, or whose IP header is invalid or cut
+ * short, is counted by kind (skip_*) and not returned. A file that ends in the
+ * middle of a packet record is counted in stats->files_truncated, reported on
+ * `warn`, and reading goes on with the next file. pkt's slices are valid
+ * until the next call. */
 enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt);
+
+/* The latest capture time of any packet read so far, IP or not (KW_TS_NONE
+ * before the first): when the input ends, it is the end of the capture. */
+kw_usec kw_cap_latest_ts(const struct kw_cap *cap);
+
+/* After KW_CAP_ERROR, one line naming the input and the error; else "". */
+const char *kw_cap_error(const struct kw_cap *cap);
 
 void kw_cap_close(struct kw_cap *cap);
 

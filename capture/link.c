@@ -1,7 +1,11 @@
-/* link.c: from a captured frame to a bare IPv4 packet, through one bounds-checked cursor. */
+/* link.c: from a captured frame to its IP packet and transport header, every
+ * byte read through one bounds-checked cursor. The link types are one table,
+ * as tcpdump's print.c keeps its printers: one row per DLT, naming its decoder. */
 #include "capture/link.h"
 
 #include <pcap/dlt.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "common/cursor.h"
 
@@ -29,151 +33,331 @@
 #define BSD_AF_INET6_DARWIN 30
 #define LINUX_AF_INET6 10
 
-bool kw_link_supported(int linktype)
+#define IPV4_HEADER_MIN 20
+#define IPV6_HEADER_LEN 40
+/* RFC 8200 4.1 allows each extension header once (Destination Options twice):
+ * a longer chain is an attack on whoever walks it. */
+#define IPV6_EXT_HEADERS_MAX 8
+
+/* IPv6 extension headers (RFC 8200 4, RFC 7045 IANA list) keepwatch walks past. */
+#define IPV6_HOP_BY_HOP 0
+#define IPV6_ROUTING 43
+#define IPV6_FRAGMENT 44
+#define IPV6_AUTH 51 /* RFC 4302: its length counts 4-byte words, less 2 */
+#define IPV6_DEST_OPTS 60
+#define IPV6_MOBILITY 135
+#define IPV6_HIP 139
+#define IPV6_SHIM6 140
+
+/* What every decoder needs besides the cursor. */
+struct frame_in {
+    bool is_cut;      /* the wire had more bytes than the capture kept */
+    struct kw_ip *ip; /* the result */
+};
+
+/* A short read means the capture cut the frame when it was shorter than on the wire. */
+static enum kw_link_res short_read(const struct frame_in *x)
 {
-    switch (linktype) {
-    case DLT_EN10MB:
-    case DLT_LINUX_SLL:
-    case DLT_LINUX_SLL2:
-    case DLT_NULL:
-    case DLT_LOOP:
-    case DLT_RAW:
-    case DLT_IPV4:
-    case DLT_IPV6:
+    return x->is_cut ? KW_LINK_TRUNCATED : KW_LINK_INVALID;
+}
+
+/* --- IPv4 (RFC 791) -------------------------------------------------------- */
+
+/* The IPv4 header: checked enough that libnids can trust it. */
+static enum kw_link_res ipv4(struct kw_cur *c, const struct frame_in *x)
+{
+    x->ip->family = 4;
+    size_t avail = kw_cur_left(c);
+    struct kw_cur from_header = *c, packet, h;
+    uint8_t vihl, proto;
+    uint16_t total, frag;
+    struct kw_slice src, dst;
+    if (!kw_cur_sub(c, IPV4_HEADER_MIN, &h))
+        return short_read(x);
+    if (!(kw_cur_u8(&h, &vihl) && kw_cur_skip(&h, 1) && kw_cur_be16(&h, &total) &&
+          kw_cur_skip(&h, 2) && kw_cur_be16(&h, &frag) && kw_cur_skip(&h, 1) &&
+          kw_cur_u8(&h, &proto) && kw_cur_skip(&h, 2) && kw_cur_bytes(&h, 4, &src) &&
+          kw_cur_bytes(&h, 4, &dst)))
+        return KW_LINK_INVALID; /* cannot happen: the 20 bytes are there */
+    size_t ihl = (size_t)(vihl & 0x0f) * 4;
+    if ((vihl >> 4) != 4 || ihl < IPV4_HEADER_MIN || total < ihl)
+        return KW_LINK_INVALID;
+    bool is_fragment = (frag & 0x3fff) != 0; /* MF, or an offset */
+    bool is_cut = avail < total;
+    if (is_cut && !x->is_cut)
+        return KW_LINK_INVALID; /* all of the frame is here: the length lies */
+    /* A fragment must carry 8 bytes past its header: libnids 1.26 reads past a
+     * shorter one (ip_fragment.c, ip_create). */
+    if (!is_cut && is_fragment && total < ihl + 8)
+        return KW_LINK_FRAGMENT;
+    if (!kw_cur_sub(&from_header, is_cut ? avail : total, &packet)) /* padding left out */
+        return KW_LINK_INVALID; /* cannot happen: avail was checked */
+    struct kw_ip *ip = x->ip;
+    ip->packet = kw_cur_rest(&packet);
+    /* Options cut short leave no transport header (an empty slice), only the addresses. */
+    size_t captured = kw_cur_left(&packet);
+    kw_cur_skip(&packet, ihl < captured ? ihl : captured);
+    ip->transport = kw_cur_rest(&packet);
+    ip->transport_wire_len = (uint32_t)(total - ihl);
+    ip->protocol = proto;
+    ip->is_fragment = is_fragment;
+    ip->is_cut = is_cut;
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    return KW_LINK_IP;
+}
+
+/* --- IPv6 (RFC 8200) -------------------------------------------------------- */
+
+static bool is_ipv6_extension(uint8_t next)
+{
+    switch (next) {
+    case IPV6_HOP_BY_HOP:
+    case IPV6_ROUTING:
+    case IPV6_FRAGMENT:
+    case IPV6_AUTH:
+    case IPV6_DEST_OPTS:
+    case IPV6_MOBILITY:
+    case IPV6_HIP:
+    case IPV6_SHIM6:
         return true;
     default:
         return false;
     }
 }
 
-/* A short read means the capture cut the frame when it was shorter than on the wire. */
-static enum kw_link_res short_read(struct kw_slice frame, uint32_t wire_len)
+/* Walks the extension headers from `*next` to the upper-layer header. False
+ * when one is cut short or runs past the payload. Past a Fragment header that
+ * is not the first fragment, the rest is fragment data (RFC 8200 4.5). */
+static bool ipv6_extensions(struct kw_cur *c, uint8_t *next, bool *is_fragment)
 {
-    return wire_len > frame.len ? KW_LINK_TRUNCATED : KW_LINK_INVALID;
+    for (int n = 0; n < IPV6_EXT_HEADERS_MAX && is_ipv6_extension(*next); n++) {
+        uint8_t following, len;
+        if (*next == IPV6_FRAGMENT) { /* next(1) reserved(1) offset/flags(2) id(4) */
+            uint16_t offset_flags;
+            if (!(kw_cur_u8(c, &following) && kw_cur_skip(c, 1) &&
+                  kw_cur_be16(c, &offset_flags) && kw_cur_skip(c, 4)))
+                return false;
+            *next = following;
+            /* An atomic fragment (offset 0, no M flag; RFC 6946) is a whole packet. */
+            if (offset_flags & 0xfff9) {
+                *is_fragment = true;
+                if (offset_flags & 0xfff8)
+                    return true;
+            }
+            continue;
+        }
+        if (!kw_cur_u8(c, &following) || !kw_cur_u8(c, &len))
+            return false;
+        size_t size = *next == IPV6_AUTH ? ((size_t)len + 2) * 4 : ((size_t)len + 1) * 8;
+        if (!kw_cur_skip(c, size - 2))
+            return false;
+        *next = following;
+    }
+    return !is_ipv6_extension(*next);
 }
+
+static enum kw_link_res ipv6(struct kw_cur *c, const struct frame_in *x)
+{
+    x->ip->family = 6;
+    size_t avail = kw_cur_left(c);
+    struct kw_cur from_header = *c, packet, h;
+    uint8_t vtc, next;
+    uint16_t payload_len;
+    struct kw_slice src, dst;
+    if (!kw_cur_sub(c, IPV6_HEADER_LEN, &h))
+        return short_read(x);
+    /* version(4) class(8) flow(20) payload length(16) next(8) hop limit(8) src(128) dst(128) */
+    if (!(kw_cur_u8(&h, &vtc) && kw_cur_skip(&h, 3) && kw_cur_be16(&h, &payload_len) &&
+          kw_cur_u8(&h, &next) && kw_cur_skip(&h, 1) && kw_cur_bytes(&h, 16, &src) &&
+          kw_cur_bytes(&h, 16, &dst)))
+        return KW_LINK_INVALID; /* cannot happen: the 40 bytes are there */
+    if ((vtc >> 4) != 6)
+        return KW_LINK_INVALID;
+    size_t total = IPV6_HEADER_LEN + (size_t)payload_len;
+    bool is_cut = avail < total;
+    if (is_cut && !x->is_cut)
+        return KW_LINK_INVALID;
+    if (!kw_cur_sub(&from_header, is_cut ? avail : total, &packet))
+        return KW_LINK_INVALID; /* cannot happen: avail was checked */
+    struct kw_cur headers = packet;
+    bool is_fragment = false;
+    if (!kw_cur_skip(&headers, IPV6_HEADER_LEN) ||
+        !ipv6_extensions(&headers, &next, &is_fragment))
+        return is_cut ? KW_LINK_TRUNCATED : KW_LINK_INVALID;
+    struct kw_ip *ip = x->ip;
+    ip->packet = kw_cur_rest(&packet);
+    ip->transport = kw_cur_rest(&headers);
+    ip->transport_wire_len = (uint32_t)(total - (size_t)(headers.p - packet.p));
+    ip->protocol = next;
+    ip->is_fragment = is_fragment;
+    ip->is_cut = is_cut;
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    return KW_LINK_IP;
+}
+
+/* --- what the link layer says comes next ---------------------------------- */
 
 static bool is_vlan(uint16_t type)
 {
     return type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD;
 }
 
-/* Follows VLAN tags from an ethertype to the network protocol. */
-static enum kw_link_res skip_vlan_tags(struct kw_cur *c, uint16_t *ethertype, struct kw_slice frame,
-                                       uint32_t wire_len)
+static enum kw_link_res by_ethertype(struct kw_cur *c, uint16_t type, const struct frame_in *x)
 {
-    for (int i = 0; i < VLAN_TAGS_MAX && is_vlan(*ethertype); i++)
-        if (!kw_cur_skip(c, 2) || !kw_cur_be16(c, ethertype)) /* TCI, then next type */
-            return short_read(frame, wire_len);
-    return is_vlan(*ethertype) ? KW_LINK_INVALID : KW_LINK_IPV4;
-}
-
-/* The IPv4 header: checked enough that libnids can trust it. */
-static enum kw_link_res ipv4(struct kw_cur *c, struct kw_slice frame, uint32_t wire_len,
-                             struct kw_slice *ip)
-{
-    size_t avail = kw_cur_left(c);
-    if (avail < 20)
-        return short_read(frame, wire_len);
-    const uint8_t *h = c->p;
-    size_t ihl = (size_t)(h[0] & 0x0f) * 4;
-    size_t total = (size_t)(h[2] << 8 | h[3]);
-    if ((h[0] >> 4) != 4 || ihl < 20 || total < ihl)
-        return KW_LINK_INVALID;
-    if (avail < total) {
-        if (wire_len <= frame.len)
-            return KW_LINK_INVALID; /* all of the frame is here: the length lies */
-        *ip = kw_slice_make(h, avail); /* what there is, for whoever can use it */
-        return KW_LINK_TRUNCATED;
-    }
-    uint16_t frag = (uint16_t)(h[6] << 8 | h[7]);
-    /* A fragment must carry 8 bytes past its header: libnids 1.26 reads past a
-     * shorter one (ip_fragment.c, ip_create). */
-    if ((frag & 0x3fff) && total < ihl + 8)
-        return KW_LINK_FRAGMENT;
-    *ip = kw_slice_make(h, total); /* Ethernet padding past the total length is dropped */
-    return KW_LINK_IPV4;
-}
-
-static enum kw_link_res by_ethertype(struct kw_cur *c, uint16_t type, struct kw_slice frame,
-                                     uint32_t wire_len, struct kw_slice *ip)
-{
-    enum kw_link_res r = skip_vlan_tags(c, &type, frame, wire_len);
-    if (r != KW_LINK_IPV4)
-        return r;
+    /* VLAN tags: a TCI, then the next type */
+    for (int i = 0; i < VLAN_TAGS_MAX && is_vlan(type); i++)
+        if (!kw_cur_skip(c, 2) || !kw_cur_be16(c, &type))
+            return short_read(x);
     if (type == ETHERTYPE_IPV4)
-        return ipv4(c, frame, wire_len, ip);
+        return ipv4(c, x);
     if (type == ETHERTYPE_IPV6)
-        return KW_LINK_IPV6;
-    return KW_LINK_NOT_IP;
+        return ipv6(c, x);
+    return is_vlan(type) ? KW_LINK_INVALID : KW_LINK_NOT_IP;
 }
 
-static enum kw_link_res by_version(struct kw_cur *c, struct kw_slice frame, uint32_t wire_len,
-                                   struct kw_slice *ip)
+static enum kw_link_res by_version(struct kw_cur *c, const struct frame_in *x)
 {
-    if (kw_cur_left(c) < 1)
-        return short_read(frame, wire_len);
-    switch (c->p[0] >> 4) {
+    uint8_t version;
+    if (!kw_cur_peek_u8(c, &version))
+        return short_read(x);
+    switch (version >> 4) {
     case 4:
-        return ipv4(c, frame, wire_len, ip);
+        return ipv4(c, x);
     case 6:
-        return KW_LINK_IPV6;
+        return ipv6(c, x);
     default:
         return KW_LINK_INVALID;
     }
 }
 
-static enum kw_link_res by_bsd_family(struct kw_cur *c, uint32_t af, struct kw_slice frame,
-                                      uint32_t wire_len, struct kw_slice *ip)
+static enum kw_link_res by_bsd_family(struct kw_cur *c, uint32_t af, const struct frame_in *x)
 {
     switch (af) {
     case BSD_AF_INET:
-        return ipv4(c, frame, wire_len, ip);
+        return ipv4(c, x);
     case BSD_AF_INET6_BSD:
     case BSD_AF_INET6_FREEBSD:
     case BSD_AF_INET6_DARWIN:
     case LINUX_AF_INET6:
-        return KW_LINK_IPV6;
+        return ipv6(c, x);
     default:
         return KW_LINK_NOT_IP;
     }
 }
 
-enum kw_link_res kw_link_ip(int linktype, struct kw_slice frame, uint32_t wire_len,
-                            struct kw_slice *ip)
-{
-    struct kw_cur c = { frame.p, frame.p + frame.len };
-    uint16_t type;
-    *ip = kw_slice_make(NULL, 0);
-    uint32_t af;
+/* --- one decoder per link type ----------------------------------------------- */
 
-    switch (linktype) {
-    case DLT_EN10MB: /* dst(6) src(6) type(2) */
-        if (!kw_cur_skip(&c, 12) || !kw_cur_be16(&c, &type))
-            return short_read(frame, wire_len);
-        return by_ethertype(&c, type, frame, wire_len, ip);
-    case DLT_LINUX_SLL: /* pkttype(2) hatype(2) halen(2) addr(8) protocol(2) */
-        if (!kw_cur_skip(&c, 14) || !kw_cur_be16(&c, &type))
-            return short_read(frame, wire_len);
-        return by_ethertype(&c, type, frame, wire_len, ip);
-    case DLT_LINUX_SLL2: /* protocol(2) reserved(2) ifindex(4) hatype(2) pkttype(1) halen(1) addr(8) */
-        if (!kw_cur_be16(&c, &type) || !kw_cur_skip(&c, 18))
-            return short_read(frame, wire_len);
-        return by_ethertype(&c, type, frame, wire_len, ip);
-    case DLT_NULL: /* address family in the capturing host's byte order */
-        if (!kw_cur_le32(&c, &af))
-            return short_read(frame, wire_len);
-        if (af > 0xffff) /* written by a big-endian host */
-            af = (af >> 24) | ((af >> 8) & 0xff00);
-        return by_bsd_family(&c, af, frame, wire_len, ip);
-    case DLT_LOOP: /* address family in network byte order */
-        if (!kw_cur_be32(&c, &af))
-            return short_read(frame, wire_len);
-        return by_bsd_family(&c, af, frame, wire_len, ip);
-    case DLT_RAW:
-    case DLT_IPV4:
-    case DLT_IPV6:
-        return by_version(&c, frame, wire_len, ip);
-    default:
-        return KW_LINK_INVALID;
+static enum kw_link_res link_ethernet(struct kw_cur *c, const struct frame_in *x)
+{
+    uint16_t type; /* dst(6) src(6) type(2) */
+    if (!kw_cur_skip(c, 12) || !kw_cur_be16(c, &type))
+        return short_read(x);
+    return by_ethertype(c, type, x);
+}
+
+static enum kw_link_res link_sll(struct kw_cur *c, const struct frame_in *x)
+{
+    uint16_t type; /* pkttype(2) hatype(2) halen(2) addr(8) protocol(2) */
+    if (!kw_cur_skip(c, 14) || !kw_cur_be16(c, &type))
+        return short_read(x);
+    return by_ethertype(c, type, x);
+}
+
+static enum kw_link_res link_sll2(struct kw_cur *c, const struct frame_in *x)
+{
+    uint16_t type; /* protocol(2) reserved(2) ifindex(4) hatype(2) pkttype(1) halen(1) addr(8) */
+    if (!kw_cur_be16(c, &type) || !kw_cur_skip(c, 18))
+        return short_read(x);
+    return by_ethertype(c, type, x);
+}
+
+static enum kw_link_res link_null(struct kw_cur *c, const struct frame_in *x)
+{
+    uint32_t af; /* address family in the capturing host's byte order */
+    if (!kw_cur_le32(c, &af))
+        return short_read(x);
+    if (af > 0xffff) /* written by a big-endian host */
+        af = (af >> 24) | ((af >> 8) & 0xff00);
+    return by_bsd_family(c, af, x);
+}
+
+static enum kw_link_res link_loop(struct kw_cur *c, const struct frame_in *x)
+{
+    uint32_t af; /* address family in network byte order */
+    if (!kw_cur_be32(c, &af))
+        return short_read(x);
+    return by_bsd_family(c, af, x);
+}
+
+/* --- the table -------------------------------------------------------------- */
+
+struct link_type {
+    int dlt;
+    const char *name;        /* as libpcap and tcpdump name it */
+    const char *description; /* as users know it */
+    enum kw_link_res (*decode)(struct kw_cur *c, const struct frame_in *x);
+};
+
+/* Ethernet first: the table is scanned for every packet. */
+static const struct link_type link_types[] = {
+    { DLT_EN10MB, "EN10MB", "Ethernet", link_ethernet },
+    { DLT_LINUX_SLL, "LINUX_SLL", "Linux cooked", link_sll },
+    { DLT_LINUX_SLL2, "LINUX_SLL2", "Linux cooked v2", link_sll2 },
+    { DLT_NULL, "NULL", "BSD loopback", link_null },
+    { DLT_LOOP, "LOOP", "OpenBSD loopback", link_loop },
+    { DLT_RAW, "RAW", "raw IP", by_version },
+    { DLT_IPV4, "IPV4", "raw IPv4", by_version },
+    { DLT_IPV6, "IPV6", "raw IPv6", by_version },
+};
+
+#define N_LINK_TYPES (sizeof(link_types) / sizeof(link_types[0]))
+
+static const struct link_type *link_type_of(int linktype)
+{
+    for (size_t i = 0; i < N_LINK_TYPES; i++)
+        if (link_types[i].dlt == linktype)
+            return &link_types[i];
+    return NULL;
+}
+
+bool kw_link_supported(int linktype)
+{
+    return link_type_of(linktype) != NULL;
+}
+
+size_t kw_link_list_supported(char *out, size_t out_len)
+{
+    size_t len = 0;
+    if (!out_len)
+        return 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < N_LINK_TYPES && len < out_len; i++) {
+        int n = snprintf(out + len, out_len - len, "%s%s (%s)", i ? ", " : "",
+                         link_types[i].name, link_types[i].description);
+        if (n < 0)
+            break;
+        len += (size_t)n;
     }
+    return len < out_len ? len : out_len - 1;
+}
+
+enum kw_link_res kw_link_decode(int linktype, struct kw_slice frame, uint32_t wire_len,
+                                struct kw_ip *ip)
+{
+    ip->family = 0;
+    const struct link_type *type = link_type_of(linktype);
+    enum kw_link_res r = KW_LINK_INVALID;
+    if (type) {
+        struct kw_cur c = kw_cur_make(frame);
+        struct frame_in x = { wire_len > frame.len, ip };
+        r = type->decode(&c, &x);
+    }
+    if (r != KW_LINK_IP) { /* only the family is kept: nothing else to go by */
+        uint8_t family = ip->family;
+        memset(ip, 0, sizeof(*ip));
+        ip->family = family;
+    }
+    return r;
 }

@@ -1,4 +1,8 @@
-/* cursor.h: the one way to read packet bytes, bounds-checked (tcpdump GET_BE_U_2 style). */
+/* cursor.h: the one way to read packet bytes, bounds-checked (tcpdump GET_BE_U_2 style).
+ *
+ * Every read says whether the bytes were there; on false nothing was read and
+ * the cursor has not moved, so a decoder can tell a header the capture cut
+ * short from one that lies. */
 #ifndef KW_CURSOR_H
 #define KW_CURSOR_H
 
@@ -6,13 +10,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/slice.h"
+
 struct kw_cur {
     const uint8_t *p, *end;
 };
 
+static inline struct kw_cur kw_cur_make(struct kw_slice s)
+{
+    struct kw_cur c = { s.p, s.p + s.len };
+    return c;
+}
+
 static inline size_t kw_cur_left(const struct kw_cur *c)
 {
     return (size_t)(c->end - c->p);
+}
+
+/* The bytes not read yet, as a slice of the same buffer. */
+static inline struct kw_slice kw_cur_rest(const struct kw_cur *c)
+{
+    return kw_slice_make(c->p, kw_cur_left(c));
 }
 
 /* Compare lengths, never form p + n past end (undefined behaviour). */
@@ -21,6 +39,37 @@ static inline bool kw_cur_skip(struct kw_cur *c, size_t n)
     if (kw_cur_left(c) < n)
         return false;
     c->p += n;
+    return true;
+}
+
+/* The next `n` bytes as a slice (no copy), then past them. */
+static inline bool kw_cur_bytes(struct kw_cur *c, size_t n, struct kw_slice *out)
+{
+    if (kw_cur_left(c) < n)
+        return false;
+    *out = kw_slice_make(c->p, n);
+    c->p += n;
+    return true;
+}
+
+/* A cursor over the next `n` bytes only (a header of known length), then past
+ * them: reads through `sub` cannot run into what follows the header. */
+static inline bool kw_cur_sub(struct kw_cur *c, size_t n, struct kw_cur *sub)
+{
+    if (kw_cur_left(c) < n)
+        return false;
+    sub->p = c->p;
+    sub->end = c->p + n;
+    c->p += n;
+    return true;
+}
+
+/* The next byte, without moving: a version nibble that picks the decoder. */
+static inline bool kw_cur_peek_u8(const struct kw_cur *c, uint8_t *v)
+{
+    if (kw_cur_left(c) < 1)
+        return false;
+    *v = c->p[0];
     return true;
 }
 

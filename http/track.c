@@ -191,6 +191,7 @@ static void conn_end_of(const struct track_conn *c, const struct kw_reasm_end *e
     end->http = c->http;
     end->end_ts = e->ts;
     end->ended = e->how;
+    end->timeout = e->timeout;
     end->closed_by = closed ? c->first_close_by : KW_SIDE_NONE;
     end->close = closed ? c->first_close : e->how;
     end->close_ts = closed ? c->first_close_ts : e->ts;

@@ -65,6 +65,7 @@ struct kw_conn_end {
     kw_usec close_ts;         /* when it closed first; the end of input for capture-end */
     kw_usec end_ts;           /* when the connection was over */
     enum kw_close ended;      /* what ended it for the reassembler (capture-end: never closed) */
+    enum kw_timeout timeout;  /* ended == KW_CLOSE_TIMEOUT: why (table full, ports reused, idle) */
     kw_usec idle_before_close;/* from the last message byte to the first close; KW_TS_NONE */
     bool close_announced;     /* a Connection: close was sent before the close */
     kw_usec fin_ts[2];        /* indexed by enum kw_dir: client's FIN, server's FIN */

@@ -2,11 +2,13 @@
  * came off the wire goes through one of them before it is printed; nothing
  * outside output/ escapes. */
 #include "output/escape.h"
+#include "output/out-impl.h"
 
+#include <stdbool.h>
 #include <string.h>
 
-/* Length of a valid UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t utf8_len(const uint8_t *p, size_t n)
+/* Length of a valid UTF-8 sequence at p (RFC 3629), or 0; its code point in *cp. */
+static size_t utf8_len(const uint8_t *p, size_t n, uint32_t *cp)
 {
     uint8_t c = p[0];
     size_t len;
@@ -25,15 +27,26 @@ static size_t utf8_len(const uint8_t *p, size_t n)
     }
     if (n < len)
         return 0;
-    uint32_t cp = c & (0xff >> (len + 1));
+    uint32_t v = c & (0xff >> (len + 1));
     for (size_t i = 1; i < len; i++) {
         if ((p[i] & 0xc0) != 0x80)
             return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
+        v = v << 6 | (p[i] & 0x3f);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
         return 0;
+    *cp = v;
     return len;
+}
+
+/* Code points that change what an analyst sees of the text around them: C1
+ * controls, bidirectional overrides and isolates (Trojan Source, CVE-2021-42574),
+ * line and paragraph separators. Written as \uXXXX, never raw. */
+static bool json_hidden(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029 || cp == 0x200e ||
+           cp == 0x200f || cp == 0x061c;
 }
 
 /* Bytes that go into a JSON string as they are: printable ASCII but " and \. */
@@ -54,9 +67,17 @@ static const uint8_t json_plain[256] = {
     [0x7d] = 1, [0x7e] = 1,
 };
 
-void kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n)
+static void json_u_escape(struct kw_buf *b, uint32_t cp)
 {
     static const char hex[] = "0123456789abcdef";
+    char e[6] = { '\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15],
+                  hex[cp & 15] };
+    kw_buf_put(b, e, 6);
+}
+
+size_t kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n)
+{
+    size_t invalid = 0;
     kw_buf_reserve(b, n + 2);
     for (size_t i = 0; i < n;) {
         uint8_t c = p[i];
@@ -74,19 +95,34 @@ void kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n)
             i++;
             continue;
         }
-        size_t u = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
-        if (u) {
+        uint32_t cp = c;
+        size_t u = c >= 0x80 ? utf8_len(p + i, n - i, &cp) : 1;
+        if (c >= 0x80 && !u) { /* not UTF-8: the replacement character, U+FFFD */
+            json_u_escape(b, 0xfffd);
+            invalid++;
+            i++;
+        } else if (c < 0x80 || json_hidden(cp)) {
+            json_u_escape(b, cp);
+            i += u;
+        } else {
             kw_buf_put(b, (const char *)p + i, u);
             i += u;
-            continue;
         }
-        char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-        kw_buf_put(b, e, 6);
-        i++;
+    }
+    return invalid;
+}
+
+void kw_buf_hex(struct kw_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    kw_buf_reserve(b, 2 * n);
+    for (size_t i = 0; i < n; i++) {
+        char e[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
+        kw_buf_put(b, e, 2);
     }
 }
 
-void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
+size_t kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     kw_buf_reserve(b, n);
@@ -105,10 +141,12 @@ void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
         }
         i = j + 1;
     }
+    return 0;
 }
 
-void out_message(struct kw_buf *b, const char *message, const struct kw_line *line,
-                 void (*escape)(struct kw_buf *b, const uint8_t *p, size_t n))
+void out_message(const struct kw_out *o, struct kw_buf *b, const char *message,
+                 const struct kw_line *line,
+                 size_t (*escape)(struct kw_buf *b, const uint8_t *p, size_t n))
 {
     static const char mark[] = KW_MESSAGE_LINE;
     const size_t mark_len = sizeof(mark) - 1;
@@ -118,8 +156,9 @@ void out_message(struct kw_buf *b, const char *message, const struct kw_line *li
         escape(b, (const uint8_t *)p, n);
         if (!at)
             break;
-        escape(b, line->bytes, line->len);
-        if (line->cut)
+        size_t shown = out_uri_len(o, line->bytes, line->len);
+        escape(b, line->bytes, shown);
+        if (line->cut && shown == line->len)
             escape(b, (const uint8_t *)"...", 3);
         p = at + mark_len;
     }

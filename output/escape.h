@@ -10,16 +10,26 @@
 #include "rules/finding.h"
 
 /* Wire bytes as the inside of a JSON string: quotes, backslashes and control
- * bytes escaped, bytes >= 0x80 that are not valid UTF-8 as \u00XX. */
-void kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n);
+ * characters escaped; C1 controls, bidirectional overrides and isolates and
+ * line separators as \uXXXX escapes, never raw; each byte that is not part
+ * of valid UTF-8 as U+FFFD (the replacement character). Returns how many
+ * bytes were replaced: the caller then gives the bytes as hex too. */
+size_t kw_buf_json_str(struct kw_buf *b, const uint8_t *p, size_t n);
+
+/* Bytes as lower-case hex, two digits a byte. */
+void kw_buf_hex(struct kw_buf *b, const uint8_t *p, size_t n);
 
 /* Wire bytes for a terminal: printable ASCII kept, a backslash doubled, any
- * other byte as \xHH. */
-void kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n);
+ * other byte as \xHH. Returns 0: nothing is lost. */
+size_t kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n);
+
+struct kw_out;
 
 /* A finding's message, each KW_MESSAGE_LINE replaced by `line` (with "..."
- * when it was cut), all of it through `escape`. */
-void out_message(struct kw_buf *b, const char *message, const struct kw_line *line,
-                 void (*escape)(struct kw_buf *b, const uint8_t *p, size_t n));
+ * when it was cut; its query dropped with --redact uri-query), all of it
+ * through `escape`. */
+void out_message(const struct kw_out *o, struct kw_buf *b, const char *message,
+                 const struct kw_line *line,
+                 size_t (*escape)(struct kw_buf *b, const uint8_t *p, size_t n));
 
 #endif

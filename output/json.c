@@ -1,5 +1,6 @@
 /* json.c: one JSON object per line. Field names are a public contract:
  * add fields, never rename them. */
+#include "output/community_id.h"
 #include "output/escape.h"
 #include "output/out-impl.h"
 
@@ -27,16 +28,30 @@ static void str(struct kw_buf *b, const char *k, size_t kn, const char *v)
     kw_buf_put(b, "\"", sizeof("\"") - 1);
 }
 
-static void wire(struct kw_buf *b, const char *k, size_t kn, const struct kw_text *t)
+/* Wire bytes as a JSON string. Bytes that are not UTF-8 read as U+FFFD in it,
+ * so the exact bytes follow as hex in "<key>_raw". `k` is a KEY() literal. */
+static void wire_bytes(struct kw_buf *b, const char *k, size_t kn, const uint8_t *p, size_t n)
 {
     key(b, k, kn);
+    kw_buf_put(b, "\"", 1);
+    size_t replaced = kw_buf_json_str(b, p, n);
+    kw_buf_put(b, "\"", 1);
+    if (replaced) {
+        kw_buf_put(b, k, kn - 2); /* ,"key */
+        kw_buf_put(b, "_raw\":\"", 7);
+        kw_buf_hex(b, p, n);
+        kw_buf_put(b, "\"", 1);
+    }
+}
+
+static void wire(struct kw_buf *b, const char *k, size_t kn, const struct kw_text *t)
+{
     if (!t->present) {
+        key(b, k, kn);
         kw_buf_put(b, "null", sizeof("null") - 1);
         return;
     }
-    kw_buf_put(b, "\"", sizeof("\"") - 1);
-    kw_buf_json_str(b, t->p, t->len);
-    kw_buf_put(b, "\"", sizeof("\"") - 1);
+    wire_bytes(b, k, kn, t->p, t->len);
 }
 
 static void u64(struct kw_buf *b, const char *k, size_t kn, uint64_t v)
@@ -130,10 +145,11 @@ static void msg_anomalies(struct kw_buf *b, const char *k, size_t kn, uint16_t a
 /* The connection's part of the common fields, formatted at its first event. */
 struct json_conn {
     uint16_t len;
-    char text[160];
+    char text[208];
 };
 
-static const struct json_conn *conn_fields(struct json_conn *jc, const struct kw_conn_info *c)
+static const struct json_conn *conn_fields(const struct kw_out *o, struct json_conn *jc,
+                                           const struct kw_conn_info *c)
 {
     if (jc->len)
         return jc;
@@ -147,6 +163,9 @@ static const struct json_conn *conn_fields(struct json_conn *jc, const struct kw
     out_endpoint_ip(&b, &c->key.server);
     kw_buf_put(&b, "\"", 1);
     u64(&b, KEY("server_port"), c->key.server.port);
+    char id[KW_COMMUNITY_ID_LEN];
+    kw_community_id(&c->key, o->opts.community_id_seed, id);
+    str(&b, KEY("community_id"), id);
     jc->len = (uint16_t)(b.len < sizeof(jc->text) ? b.len : sizeof(jc->text));
     memcpy(jc->text, b.p, jc->len);
     kw_buf_free(&b);
@@ -171,7 +190,7 @@ static void event_head_server(struct kw_out *o, const char *event, kw_usec ts,
         kw_buf_put(b, "\"", 1);
     }
     if (c) {
-        conn_fields(jc, c);
+        conn_fields(o, jc, c);
         kw_buf_put(b, jc->text, jc->len);
     } else if (server) {
         kw_buf_put(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"", sizeof(",\"conn\":null,\"client_ip\":null,\"client_port\":null,\"server_ip\":\"") - 1);
@@ -182,6 +201,14 @@ static void event_head_server(struct kw_out *o, const char *event, kw_usec ts,
         kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,"
                        "\"server_ip\":null,\"server_port\":null");
     }
+    if (o->opts.sensor)
+        str(b, KEY("sensor"), o->opts.sensor);
+}
+
+/* The event kinds --events asked for (all by default). */
+static bool wanted(const struct kw_out *o, unsigned kind)
+{
+    return !o->opts.events || (o->opts.events & kind);
 }
 
 static void event_head(struct kw_out *o, const char *event, kw_usec ts, struct json_conn *jc,
@@ -198,6 +225,8 @@ static void event_end(struct kw_out *o)
 
 static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t)
 {
+    if (!wanted(o, KW_EVENT_TRANSACTION))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "transaction", t->has_request ? t->req_first : t->resp_first, conn, c);
     if (t->has_request)
@@ -205,7 +234,10 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     else
         null(b, KEY("request"));
     wire(b, KEY("method"), &t->method);
-    wire(b, KEY("uri"), &t->uri);
+    if (t->uri.present)
+        wire_bytes(b, KEY("uri"), t->uri.p, out_uri_len(o, t->uri.p, t->uri.len));
+    else
+        null(b, KEY("uri"));
     version(b, KEY("version"), t->has_request ? t->req.version : 0);
     wire(b, KEY("host"), &t->host);
     wire(b, KEY("user_agent"), &t->user_agent);
@@ -263,6 +295,8 @@ static const char *dir_name(enum kw_dir d)
 static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
                      const struct kw_conn_end *e)
 {
+    if (!wanted(o, KW_EVENT_CONNECTION))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "connection", c->start, conn, c);
     u64(b, KEY("requests"), e->requests);
@@ -297,6 +331,7 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     str(b, KEY("rst_by"), e->rst_by == KW_SIDE_NONE ? NULL : out_side_name(e->rst_by));
     str(b, KEY("tunnel"), e->tunnel == KW_TUNNEL_UPGRADE ? "upgrade"
                      : e->tunnel == KW_TUNNEL_CONNECT ? "connect" : NULL);
+    str(b, KEY("timeout_cause"), out_timeout_name(e->timeout));
     if (e->not_http) {
         str(b, KEY("not_http_direction"), dir_name(e->not_http_dir));
         u64(b, KEY("not_http_offset"), e->not_http_offset);
@@ -309,8 +344,14 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     event_end(o);
 }
 
+/* The version of the JSON schema (docs/json.md): raised when a field is
+ * added, never when one would be renamed, which does not happen. */
+#define JSON_SCHEMA_VERSION 1
+
 static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
+    if (!wanted(o, KW_EVENT_STATS))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "stats", ts, NULL, NULL);
     u64(b, KEY("packets"), st->packets);
@@ -335,6 +376,8 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("connections_with_gap"), st->connections_gap);
     u64(b, KEY("files_truncated"), st->files_truncated);
     u64(b, KEY("servers_untracked"), st->servers_untracked);
+    u64(b, KEY("idle_timeouts"), st->idle_timeouts);
+    u64(b, KEY("schema_version"), JSON_SCHEMA_VERSION);
     event_end(o);
 }
 
@@ -358,7 +401,8 @@ static void count_or_null(struct kw_buf *b, const char *k, size_t kn, int64_t v)
 }
 
 /* One piece of evidence as "name":value. */
-static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct kw_conn_info *c)
+static void evidence(const struct kw_out *o, struct kw_buf *b, const struct kw_evidence *e,
+                     const struct kw_conn_info *c)
 {
     kw_buf_put(b, "\"", 1);
     kw_buf_puts(b, e->name);
@@ -381,14 +425,19 @@ static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct
         }
         kw_buf_put(b, "]", 1);
         break;
-    case KW_EV_TEXT:
+    case KW_EV_TEXT: {
+        size_t n = e->v.text.has_uri ? out_uri_len(o, e->v.text.bytes, e->v.text.len)
+                                     : e->v.text.len;
         kw_buf_put(b, "\"", 1);
-        kw_buf_json_str(b, e->v.text.bytes, e->v.text.len);
-        kw_buf_put(b, "\"", 1);
-        if (e->v.text.cut) {
-            kw_buf_printf(b, ",\"%s_truncated\":true", e->name);
+        if (kw_buf_json_str(b, e->v.text.bytes, n)) {
+            kw_buf_printf(b, "\",\"%s_raw\":\"", e->name);
+            kw_buf_hex(b, e->v.text.bytes, n);
         }
+        kw_buf_put(b, "\"", 1);
+        if (e->v.text.cut)
+            kw_buf_printf(b, ",\"%s_truncated\":true", e->name);
         break;
+    }
     case KW_EV_CONN_FILTER:
         kw_buf_put(b, "\"", 1);
         if (c)
@@ -401,6 +450,8 @@ static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct
 static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
                          const struct kw_finding *f)
 {
+    if (!wanted(o, KW_EVENT_ALERT))
+        return;
     struct kw_buf *b = &o->buf;
     event_head_server(o, "alert", f->ts, conn, c, &f->server);
     str(b, KEY("rule"), kw_rule_name(f->rule));
@@ -412,7 +463,7 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
         null(b, KEY("request"));
     key(b, KEY("message"));
     kw_buf_put(b, "\"", 1);
-    out_message(b, f->message, &f->request_line, kw_buf_json_str);
+    out_message(o, b, f->message, &f->request_line, kw_buf_json_str);
     kw_buf_put(b, "\"", 1);
     str(b, KEY("reference"), kw_rule_reference(f->rule));
     key(b, KEY("evidence"));
@@ -420,7 +471,7 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
     for (int i = 0; i < f->n_evidence; i++) {
         if (i)
             kw_buf_put(b, ",", 1);
-        evidence(b, &f->evidence[i], c);
+        evidence(o, b, &f->evidence[i], c);
     }
     kw_buf_put(b, "}", 1);
     event_end(o);
@@ -428,13 +479,12 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
 
 static void json_server(struct kw_out *o, const struct kw_server_policy *p)
 {
+    if (!wanted(o, KW_EVENT_SERVER))
+        return;
     struct kw_buf *b = &o->buf;
     event_head_server(o, "server", p->ts, NULL, NULL, &p->server);
     if (p->software) {
-        key(b, KEY("server_software"));
-        kw_buf_put(b, "\"", 1);
-        kw_buf_json_str(b, p->software, p->software_len);
-        kw_buf_put(b, "\"", 1);
+        wire_bytes(b, KEY("server_software"), p->software, p->software_len);
     } else {
         null(b, KEY("server_software"));
     }

@@ -1,11 +1,12 @@
-/* reasm.h: TCP reassembly. IPv4 packets in; per connection, in-order bytes
- * each way, FINs, and how the connection ended, out through a sink. */
+/* reasm.h: TCP reassembly. Decoded IP packets in; per connection, in-order
+ * bytes each way, FINs, and how the connection ended, out through a sink. */
 #ifndef KW_REASM_H
 #define KW_REASM_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capture/pkt.h"
 #include "common/flow.h"
 #include "common/slice.h"
 #include "common/stats.h"
@@ -17,30 +18,39 @@ struct kw_reasm;
 enum kw_close {
     KW_CLOSE_FIN = 0,     /* both FINs exchanged */
     KW_CLOSE_RST,         /* a RST was accepted */
-    KW_CLOSE_TIMEOUT,     /* dropped by the reassembler: stream table full, or its 4-tuple reused */
-    KW_CLOSE_CAPTURE_END, /* still open when the input ended */
+    KW_CLOSE_TIMEOUT,     /* ended by the reassembler: kw_reasm_end.timeout says why */
+    KW_CLOSE_CAPTURE_END, /* still open when the input ended (or reading stopped) */
+};
+
+/* Why a connection ended as KW_CLOSE_TIMEOUT. */
+enum kw_timeout {
+    KW_TIMEOUT_NONE = 0, /* not a timeout */
+    KW_TIMEOUT_EVICTED,  /* the stream table was full: the oldest connection made room */
+    KW_TIMEOUT_REUSED,   /* a new connection took over its 4-tuple */
+    KW_TIMEOUT_IDLE,     /* no data, FIN or RST for longer than the idle limit */
 };
 
 #define KW_NO_GAP (-1)
 
 struct kw_reasm_end {
     enum kw_close how;
-    enum kw_dir rst_dir;   /* KW_CLOSE_RST: the direction the RST travelled */
-    kw_usec ts;
-    uint64_t frame;        /* the packet that ended it (0: none, e.g. at the end of input) */
+    enum kw_dir rst_dir;     /* KW_CLOSE_RST: the direction the RST travelled */
+    kw_usec ts;              /* for KW_TIMEOUT_IDLE, when the idle limit passed */
+    uint64_t frame;          /* the packet that ended it (0: none, e.g. at the end of input) */
     /* Stream offset in each direction where a segment missing from the capture
      * stopped reassembly for good, or KW_NO_GAP. */
     int64_t gap_offset[2];
+    enum kw_timeout timeout; /* KW_CLOSE_TIMEOUT: why; else KW_TIMEOUT_NONE */
 };
 
-/* Called from inside kw_reasm_feed() and kw_reasm_finish(). `conn` is what
- * on_open returned; `data` is valid only until on_data returns. on_open's
- * `midstream` says the connection was picked up on data of a 4-tuple whose
- * handshake was not captured: its streams start wherever the capture did.
- * on_gap says that `missing_bytes` bytes of direction `dir`, which the other
- * side's ACKs prove were delivered, are not in the capture; it is called in
- * stream order, between the on_data calls around the hole, and the missing
- * bytes are not delivered through on_data. */
+/* Called from inside kw_reasm_feed(), kw_reasm_tick() and kw_reasm_finish().
+ * `conn` is what on_open returned; `data` is valid only until on_data returns.
+ * on_open's `midstream` says the connection was picked up on data of a
+ * 4-tuple whose handshake was not captured: its streams start wherever the
+ * capture did. on_gap says that `missing_bytes` bytes of direction `dir`,
+ * which the other side's ACKs prove were delivered, are not in the capture;
+ * it is called in stream order, between the on_data calls around the hole,
+ * and the missing bytes are not delivered through on_data. */
 struct kw_reasm_sink {
     void *ctx;
     void *(*on_open)(void *ctx, const struct kw_conn_key *key, kw_usec ts, bool midstream);
@@ -53,29 +63,53 @@ struct kw_reasm_sink {
 };
 
 struct kw_reasm_config {
-    int n_tcp_streams;   /* libnids hash size; 3/4 of it (+1) connections are followed at once */
-    int flow_timeout_s;  /* a SYN on a 4-tuple older than this starts a new connection */
+    int n_tcp_streams;  /* libnids hash size; 3/4 of it (+1) connections are followed at once */
+    int flow_timeout_s; /* a SYN on a 4-tuple older than this starts a new connection */
+    int idle_timeout_s; /* a connection with no data, FIN or RST for longer ends (0: never) */
 };
 
 #define KW_REASM_STREAMS_DEFAULT 65536
 #define KW_REASM_FLOW_TIMEOUT_DEFAULT 1
+#define KW_REASM_IDLE_TIMEOUT_DEFAULT 300 /* as Zeek's tcp_inactivity_timeout */
+
+#define KW_REASM_ERRBUF 256
 
 /* One at a time per process: libnids keeps its state in globals.
  * On error returns NULL with a sentence in err. */
 struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw_reasm_sink *sink,
-                              struct kw_stats *stats, char err[256]);
+                              struct kw_stats *stats, char err[KW_REASM_ERRBUF]);
 
-/* Feeds one IPv4 packet captured at `ts`, frame number `frame` of the input. */
-void kw_reasm_feed(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_slice ip);
+/* Feeds one packet. A TCP/IPv4 packet the snaplen cut (pkt->ip.is_cut) is
+ * counted as truncated; libnids cannot use it, but its sequence numbers and
+ * FIN still tell how far the connection went, so the hole it leaves is
+ * reported as a gap. IPv6 is counted and not analysed yet.
+ * Returns 0, or -1 once the reassembler has failed (out of memory inside
+ * libnids): kw_reasm_error() says why, and every later call returns -1 and
+ * does nothing. After a failure, kw_reasm_finish() still ends every open
+ * connection through the sink. */
+int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt);
 
-/* A TCP/IPv4 packet the snaplen cut short (`ip` holds what was captured):
- * libnids cannot use it, but its sequence numbers and FIN still tell how far
- * the connection went, so the hole it leaves is reported as a gap. */
-void kw_reasm_feed_cut(struct kw_reasm *r, kw_usec ts, uint64_t frame, struct kw_slice ip);
+/* Calls feed(ctx), which feeds packets with kw_reasm_feed(), guarded once
+ * against libnids running out of memory rather than once per packet. If it
+ * does, feed is abandoned where it was (it must hold nothing that needs
+ * releasing across kw_reasm_feed calls) and kw_reasm_run returns -1 with the
+ * reassembler failed; else 0 when feed returns. */
+int kw_reasm_run(struct kw_reasm *r, void (*feed)(void *ctx), void *ctx);
 
-/* End of input at `ts`: every open connection ends as KW_CLOSE_CAPTURE_END, in
- * the order they were opened. */
+/* Ends, as KW_CLOSE_TIMEOUT / KW_TIMEOUT_IDLE, every connection idle for
+ * longer than the configured limit at capture time `now`; its end time is when
+ * the limit passed. O(connections ended). Call it as capture time advances
+ * (before feeding the packet that advanced it) and when a live capture is
+ * quiet; nothing happens with idle_timeout_s 0 or after a failure. */
+void kw_reasm_tick(struct kw_reasm *r, kw_usec now);
+
+/* End of input at `ts`: connections idle past the limit by then end as
+ * timeouts (as kw_reasm_tick would), every other open connection as
+ * KW_CLOSE_CAPTURE_END, in the order they were opened. */
 void kw_reasm_finish(struct kw_reasm *r, kw_usec ts);
+
+/* Why the reassembler failed, one sentence; "" while it has not. */
+const char *kw_reasm_error(const struct kw_reasm *r);
 
 void kw_reasm_free(struct kw_reasm *r);
 

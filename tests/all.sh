@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
-packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev check
-          tshark python3)
+packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev nettle-dev
+          check tshark python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -118,8 +118,9 @@ static void fin(struct drive *d, enum kw_dir dir, kw_usec at_ms)
 static void end_(struct drive *d, enum kw_close how, enum kw_dir rst_dir, kw_usec at_ms,
                  int64_t gap_to_server, int64_t gap_to_client)
 {
-    struct kw_reasm_end e = { how, rst_dir, T0 + at_ms * MS, (uint64_t)at_ms,
-                              { gap_to_server, gap_to_client } };
+    struct kw_reasm_end e = { .how = how, .rst_dir = rst_dir, .ts = T0 + at_ms * MS,
+                              .frame = (uint64_t)at_ms,
+                              .gap_offset = { gap_to_server, gap_to_client } };
     d->rs->on_end(d->rs->ctx, d->conn, &e);
     kw_track_free(d->track);
 }

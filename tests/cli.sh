@@ -265,10 +265,59 @@ t_filter_invalid()
 
 t_json_file()
 {
-    run jsonfile --json "$tmp/report.json" -r "$PCAPS/tornado-http11.pcap"
+    run jsonfile --json="$tmp/report.json" -r "$PCAPS/tornado-http11.pcap"
     want_rc 0 || return 1
     ! grep -q '{' "$tmp/jsonfile.out" || { why+=("JSON on stdout"); return 1; }
-    want_py "$tmp/report.json" 'len(by("connection")), len(by("stats"))' '(1, 1)'
+    grep -q '^#1 ' "$tmp/jsonfile.out" || { why+=("no text report on stdout"); return 1; }
+    want_py "$tmp/report.json" 'len(by("connection")), len(by("stats"))' '(1, 1)' || return 1
+    run jsonfile2 --json "$tmp/report2.json" -r "$PCAPS/tornado-http11.pcap"
+    want_rc 2 && err_has jsonfile2 "--json=$tmp/report2.json" || return 1
+    [ ! -e "$tmp/report2.json" ] || { why+=("--json took the next word as its file"); return 1; }
+}
+
+# The traps of the old command line: --json never takes the next word, every
+# long option takes --opt=value, a capture without its -r is said to be one.
+t_json_never_takes_the_next_word()
+{
+    local cap kw
+    cap=$(cd "$PCAPS" && pwd)/tornado-http11.pcap
+    kw=$(cd "$(dirname "$KEEPWATCH")" && pwd)/$(basename "$KEEPWATCH")
+    ( cd "$tmp" && "$kw" -r "$cap" --json tcp port 18081 >"$tmp/jsonword.out" 2>"$tmp/jsonword.err" )
+    rc=$?
+    want_rc 0 || return 1
+    [ ! -e "$tmp/tcp" ] || { why+=("wrote a file named tcp"); return 1; }
+    want_py "$tmp/jsonword.out" 'by("stats")[0]["requests"]' 2
+}
+
+t_long_options_take_equals()
+{
+    run eq --grace=0.5 --fail-on=error --disable=lost-request --max-streams=4096 \
+        --flow-timeout-idle=60 --rules="$PCAPS/rule-policy-mismatch.pcap.rules" \
+        -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    ! grep -q 'lost-request' "$tmp/eq.out" || { why+=("--disable=RULE ignored"); return 1; }
+    run sp --grace 0.5 --fail-on error -r "$PCAPS/tornado-http10.pcap"
+    want_rc 1
+}
+
+t_capture_without_its_r()
+{
+    run two -r "$PCAPS/tornado-http11.pcap" "$PCAPS/nginx-pipelined.pcap"
+    want_rc 2 && err_has two "give each capture file its own -r"
+}
+
+t_filter_matching_nothing()
+{
+    run nothing -r "$PCAPS/tornado-http11.pcap" tcp port 1
+    want_rc 0 && err_has nothing "the filter 'tcp port 1' matched no packet"
+}
+
+t_fail_on_nothing_checked()
+{
+    run empty --fail-on notice -r "$PCAPS/tornado-http11.pcap" tcp port 1
+    want_rc 1 && err_has empty "no HTTP transaction was decoded" || return 1
+    run allowed --fail-on notice --allow-empty -r "$PCAPS/tornado-http11.pcap" tcp port 1
+    want_rc 0
 }
 
 # --- damaged and unusual captures ---------------------------------------------
@@ -415,7 +464,7 @@ check "filter 'tcp port 1' leaves no connection" t_filter_none
 check "filter 'tcp port 18081' keeps the tornado connection" t_filter_keep
 check "a filter works on a LINUX_SLL2 capture" t_filter_sll2
 check "an invalid filter: exit 2" t_filter_invalid
-check "--json FILE writes the file and no JSON to stdout" t_json_file
+check "--json=FILE writes the file beside the text report; --json FILE is refused, naming --json=FILE" t_json_file
 check "a file cut mid-packet: exit 0, warning, files_truncated 1, earlier connections kept" \
     t_truncated_file
 check "snaplen-cut packets are counted in skipped.truncated" t_snaplen_cut
@@ -478,12 +527,227 @@ t_suppress()
     fi
 }
 
+# --- the idle limit -----------------------------------------------------------
+
+# idle-timeout.pcap (tests/pcaps/README.md): connection 1 is silent for 400 s
+# while connection 2 talks, then its client sends again.
+t_idle_timeout_default()
+{
+    run idle --json -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/idle.out" \
+        '[(e["conn"], e["ts"], e["close"], e["closed_by"], e["requests"], e["duration_s"]) for e in by("connection")]' \
+        "[(1, '1970-01-01T00:00:01.000020Z', 'timeout', 'none', 1, 300.10098), (2, '1970-01-01T00:00:01.500020Z', 'fin', 'client', 24, 478.50018)]" &&
+        want_py "$tmp/idle.out" '[by("stats")[0][k] for k in ("requests", "responses", "lost_requests")]' '[25, 25, 0]' &&
+        want_py "$tmp/idle.out" 'by("stats")[0]["skipped"]["mid_stream"]' 4 &&
+        want_py "$tmp/idle.out" 'sum(1 for e in by("transaction") if e["conn"] == 2 and e["status"] == 200)' 24
+}
+
+# The connection ends when the limit passes, reported between the other
+# connection's requests around that time, not at the end of the capture.
+t_idle_timeout_in_order()
+{
+    run idleorder --json -r "$PCAPS/idle-timeout.pcap"
+    want_py "$tmp/idleorder.out" \
+        '[e.get("uri", "end %d" % e["conn"]) for e in ev if e["event"] in ("transaction", "connection")][15:18]' \
+        "['/b14', 'end 1', '/b15']"
+}
+
+t_idle_timeout_shorter()
+{
+    run idle100 --json --flow-timeout-idle 100 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/idle100.out" '[(e["close"], e["duration_s"]) for e in by("connection") if e["conn"] == 1]' \
+        "[('timeout', 100.10098)]"
+}
+
+t_idle_timeout_never()
+{
+    run idle0 --json --flow-timeout-idle 0 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/idle0.out" \
+        '[(e["conn"], e["close"], e["closed_by"], e["requests"], e["responses"]) for e in by("connection")]' \
+        "[(1, 'fin', 'client', 2, 2), (2, 'fin', 'client', 24, 24)]" &&
+        want_py "$tmp/idle0.out" 'by("stats")[0]["skipped"]["mid_stream"]' 0
+}
+
+t_idle_timeout_option()
+{
+    run idlehelp --help
+    grep -q -- '--flow-timeout-idle S' "$tmp/idlehelp.out" || { why+=("not in --help"); return 1; }
+    run idlebad --flow-timeout-idle -5 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 2 && err_has idlebad --flow-timeout-idle || return 1
+    run idleword --flow-timeout-idle soon -r "$PCAPS/idle-timeout.pcap"
+    want_rc 2 && err_has idleword soon
+}
+
+check "--flow-timeout-idle default 300: the silent connection ends as a timeout 300 s after its last packet; its late packets are mid-stream; nothing lost from the other" \
+    t_idle_timeout_default
+check "an idle timeout is reported when the limit passes, among the other connection's requests" \
+    t_idle_timeout_in_order
+check "--flow-timeout-idle 100 ends it 100 s after its last packet" t_idle_timeout_shorter
+check "--flow-timeout-idle 0: never ended for idleness; its late request is seen" t_idle_timeout_never
+check "--flow-timeout-idle: in --help; a negative or non-numeric value is exit 2" \
+    t_idle_timeout_option
+
 check "--fail-on error: exit 1 on an error finding, 0 without findings or without the option" \
     t_fail_on
 check "--fail-on ignores disabled rules" t_fail_on_disabled
 check "a bad rules file: exit 2, stderr names FILE:LINE and the bad word" t_bad_rules_file
 check "--disable of an unknown rule, --fail-on of an unknown level: exit 2" t_bad_rule_option
 check "suppress server ADDR/BITS port P drops its alerts" t_suppress
+
+# --- outputs ------------------------------------------------------------------
+
+# The same wire bytes print the same way on every line: a target holding a
+# backslash, a double quote, ESC, a byte that is not UTF-8 and a valid UTF-8
+# character, on the transaction line and in the finding that quotes it.
+t_escaping_same_everywhere()
+{
+    run esctext -r "$PCAPS/escape-in-uri.pcap"
+    want_rc 0 || return 1
+    local want='GET /a\\b"c\x1bd\xffe\xc3\xa9f'
+    grep -qF -- "+0.099980  $want HTTP/1.1  ->" "$tmp/esctext.out" ||
+        { why+=("transaction line does not show $want"); return 1; }
+    grep -qF -- "response 1 ($want) though" "$tmp/esctext.out" ||
+        { why+=("finding does not quote $want"); return 1; }
+    run escjson --json -r "$PCAPS/escape-in-uri.pcap"
+    want_rc 0 || return 1
+    local t='by("transaction")[0]' a='by("alert")[0]'
+    want_py "$tmp/escjson.out" "$t[\"uri\"] == \"/a\\\\b\\\"c\\x1bd\\ufffde\\u00e9f\"" True &&
+    want_py "$tmp/escjson.out" "$t[\"uri_raw\"]" 2f615c6222631b64ff65c3a966 &&
+    want_py "$tmp/escjson.out" "$a[\"evidence\"][\"request_line\"] == \"GET \" + $t[\"uri\"]" True &&
+    want_py "$tmp/escjson.out" "$a[\"evidence\"][\"request_line_raw\"]" 474554202f615c6222631b64ff65c3a966 &&
+    want_py "$tmp/escjson.out" "(\"(GET \" + $t[\"uri\"] + \")\") in $a[\"message\"]" True &&
+    ! grep -q $'\x1b' "$tmp/escjson.out" || { why+=("a raw ESC in the JSON"); return 1; }
+}
+
+# Several outputs at once: text on standard output and JSON to a file, each
+# equal to its own run.
+t_text_and_json_at_once()
+{
+    local cap=$PCAPS/tornado-http10.pcap
+    run both -r "$cap" --json="$tmp/both.json"
+    want_rc 0 || return 1
+    run textonly -r "$cap"
+    run jsononly --json -r "$cap"
+    cmp -s "$tmp/both.out" "$tmp/textonly.out" || { why+=("text differs from a text-only run"); return 1; }
+    cmp -s "$tmp/both.json" "$tmp/jsononly.out" || { why+=("JSON differs from a JSON-only run"); return 1; }
+    grep -q '"event":"alert"' "$tmp/both.json" && grep -q 'ERROR lost-request' "$tmp/both.out" ||
+        { why+=("findings missing from one of them"); return 1; }
+}
+
+check "--json never takes the next word: no file named tcp, the words are the filter" \
+    t_json_never_takes_the_next_word
+check "every long option takes --opt=value as well as --opt value" t_long_options_take_equals
+check "-r a.pcap b.pcap: says each capture needs its own -r" t_capture_without_its_r
+check "a filter that matched no packet is said on standard error" t_filter_matching_nothing
+check "--fail-on fails when no HTTP was decoded at all, unless --allow-empty" \
+    t_fail_on_nothing_checked
+# The text report joins other logs: capture times, frames and the filter.
+t_text_joins_logs()
+{
+    run tj -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    grep -q '^#1 2026-11-21T22:50:45.316745Z 127.0.0.1:33312 -> ' "$tmp/tj.out" ||
+        { why+=("no UTC time on the connection's first line"); return 1; }
+    grep -qF 'ERROR lost-request at 2026-11-21T22:50:45.368147Z (+0.051402): ' "$tmp/tj.out" &&
+    grep -qF '(RFC 2616 8.1.4) [frames 8, 10, 11]' "$tmp/tj.out" ||
+        { why+=("finding without its time or frames"); return 1; }
+    grep -qxF '   wireshark filter: ip.addr==127.0.0.1 && tcp.port==33312 && tcp.port==18081' \
+        "$tmp/tj.out" || { why+=("no filter, or the shared address twice"); return 1; }
+    TZ=Asia/Kolkata run tjl --local-time -r "$PCAPS/tornado-http10.pcap"
+    grep -q '^#1 2026-11-22T04:20:45.316745+05:30 ' "$tmp/tjl.out" ||
+        { why+=("--local-time: not local time with its offset"); return 1; }
+}
+
+# Findings about a server as a whole sit under its paragraph; a server never
+# seen gets one of its own.
+t_server_findings_under_server()
+{
+    printf 'expect server 127.0.0.1 port 18082 max-requests 100\nexpect server 127.0.0.1 port 1 max-requests 1\n' \
+        >"$tmp/sf.rules"
+    run sf --rules "$tmp/sf.rules" -r "$PCAPS/tomcat-max2-timeout3.pcap"
+    want_rc 0 || return 1
+    awk '/^server 127.0.0.1:18082 /{s=1} s && /WARNING policy-mismatch/{print "ok"; exit}' \
+        "$tmp/sf.out" | grep -q ok || { why+=("policy-mismatch not under its server"); return 1; }
+    awk '/^server 127.0.0.1:1  no HTTP exchange seen/{s=1} s && /WARNING expectation-unmet/{print "ok"; exit}' \
+        "$tmp/sf.out" | grep -q ok || { why+=("expectation-unmet not under its unseen server"); return 1; }
+}
+
+check "the text report: capture time on each connection and finding, frames, the filter once" \
+    t_text_joins_logs
+check "server findings under their server's paragraph; a never-seen server gets its own" \
+    t_server_findings_under_server
+t_redact_uri_query()
+{
+    run red --redact=uri-query --json="$tmp/red.json" -r "$PCAPS/query-in-uri.pcap"
+    want_rc 0 || return 1
+    ! grep -q 's3cret' "$tmp/red.out" "$tmp/red.json" || { why+=("the query is still printed"); return 1; }
+    grep -qF 'GET /login? HTTP/1.1' "$tmp/red.out" && grep -qF '(GET /login?)' "$tmp/red.out" &&
+        want_py "$tmp/red.json" 'by("transaction")[0]["uri"], by("alert")[0]["evidence"]["request_line"]' \
+            "('/login?', 'GET /login?')" || return 1
+    run plain -r "$PCAPS/query-in-uri.pcap"
+    grep -q 's3cret' "$tmp/plain.out" || { why+=("without --redact the query must show"); return 1; }
+}
+
+t_json_events_sensor_schema()
+{
+    run ev --json --events=alert,stats --sensor=edge-7 -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/ev.out" '[e["event"] for e in ev]' "['alert', 'alert', 'stats']" &&
+    want_py "$tmp/ev.out" 'set(e["sensor"] for e in ev), by("stats")[0]["schema_version"]' \
+        "({'edge-7'}, 1)" || return 1
+    run evbad --json --events=alerts -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 && err_has evbad "--events" || return 1
+    run host --json -r "$PCAPS/tornado-http10.pcap"
+    want_py "$tmp/host.out" 'ev[0]["sensor"]' "$(hostname)"
+}
+
+check "--redact uri-query drops the query from every line, text and JSON" t_redact_uri_query
+check "--events chooses the JSON events; sensor on every event (the host name by default); schema_version" \
+    t_json_events_sensor_schema
+t_quiet()
+{
+    run q -q -r "$PCAPS/tornado-http10.pcap" -r "$PCAPS/tornado-http11.pcap"
+    want_rc 0 || return 1
+    grep -q '^#1 ' "$tmp/q.out" && grep -q 'ERROR lost-request' "$tmp/q.out" &&
+        grep -q '^server 127.0.0.1:18081' "$tmp/q.out" && grep -q ' packets, ' "$tmp/q.out" ||
+        { why+=("-q lost a finding, a server paragraph or the totals"); return 1; }
+    ! grep -q -e '^#2 ' -e '  GET /_health' -e 'server FIN' "$tmp/q.out" ||
+        { why+=("-q printed a connection without findings, or transaction lines"); return 1; }
+}
+
+# Colours and wrapping only on a terminal (a pseudo-terminal of 80 columns
+# here), never in a file or a pipe; NO_COLOR and --color=never turn colour off.
+t_terminal()
+{
+    run plainfile -r "$PCAPS/tornado-http10.pcap"
+    ! grep -q $'\x1b' "$tmp/plainfile.out" || { why+=("escape codes in a file"); return 1; }
+    run always --color=always -r "$PCAPS/tornado-http10.pcap"
+    grep -qF $'\x1b[1;31mERROR\x1b[0m lost-request' "$tmp/always.out" ||
+        { why+=("--color=always: no colour"); return 1; }
+    run badcolor --color=sometimes -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 || return 1
+    command -v script >/dev/null || return 0
+    local kw cap
+    kw=$(cd "$(dirname "$KEEPWATCH")" && pwd)/$(basename "$KEEPWATCH")
+    cap=$(cd "$PCAPS" && pwd)/tornado-http10.pcap
+    script -q -c "stty cols 80; '$kw' -r '$cap'" /dev/null | tr -d '\r' >"$tmp/tty.out"
+    grep -qF $'\x1b[1;31mERROR' "$tmp/tty.out" || { why+=("a terminal got no colour"); return 1; }
+    awk '{ gsub(/\x1b\[[0-9;]*m/, ""); if (length($0) > 80) bad = 1 } END { exit bad }' \
+        "$tmp/tty.out" || { why+=("a line wider than the terminal"); return 1; }
+    script -q -c "stty cols 80; NO_COLOR=1 '$kw' -r '$cap'" /dev/null >"$tmp/nocolor.out"
+    ! grep -q $'\x1b\[' "$tmp/nocolor.out" || { why+=("NO_COLOR ignored"); return 1; }
+}
+
+check "-q: only the findings, their connections' first lines, server paragraphs and totals" t_quiet
+check "a terminal gets colours and lines that fit; a file none; NO_COLOR and --color respected" \
+    t_terminal
+check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
+    t_escaping_same_everywhere
+check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
+    t_text_and_json_at_once
 
 echo "$n_passed passed, $n_failed failed"
 [ "$n_failed" -eq 0 ]

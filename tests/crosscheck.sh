@@ -20,6 +20,8 @@
 #                    occurrences, less interim 1xx ones) = stats "responses"
 #   connN.methods    per connection, the ordered list of request methods
 #   connN.statuses   per connection, the ordered list of response status codes
+#   connN.community_id  per connection, the Community ID flow hash (tshark's
+#                    communityid protocol, seed 0)
 #
 # A tshark stream is matched to a keepwatch connection by its client and
 # server port (the k-th stream with a given port pair is the k-th keepwatch
@@ -87,7 +89,7 @@ fi
 
 # --- keepwatch JSON -> keepwatch.tsv ---------------------------------------
 # Lines out:
-#   C conn client_port server_port      (one per connection, in conn order)
+#   C conn client_port server_port community_id  (one per connection, in conn order)
 #   M conn method                       (one per request, in order)
 #   S conn status                       (one per response, in order)
 #   T connections requests responses    (from the stats event)
@@ -122,6 +124,7 @@ kw_parse() {
                     seen[c] = 1
                     order[++n] = c
                     cport[c] = get("client_port"); sport[c] = get("server_port")
+                    cid[c] = get("community_id")
                 }
             }
             if (ev == "transaction") {
@@ -135,7 +138,7 @@ kw_parse() {
         END {
             for (i = 1; i <= n; i++) {
                 c = order[i]
-                print "C " c " " cport[c] " " sport[c]
+                print "C " c " " cport[c] " " sport[c] " " cid[c]
                 printf "%s", lines[c]
             }
             if (stats != "") print stats
@@ -159,7 +162,7 @@ compare() {
                     kc[++nk] = f[2]
                     key = f[3] ":" f[4]
                     kwq[key, ++kwqn[key]] = f[2]
-                    kwm[f[2]] = ""; kws[f[2]] = ""
+                    kwm[f[2]] = ""; kws[f[2]] = ""; kwcid[f[2]] = f[5]
                 } else if (f[1] == "M") {
                     kwm[f[2]] = add(kwm[f[2]], f[3])
                 } else if (f[1] == "S") {
@@ -173,6 +176,7 @@ compare() {
         {
             s = $2
             if (!(s in known)) { known[s] = 1; streams[++ns] = s; first_src[s] = $3; first_dst[s] = $4 }
+            if (!(s in tcid) && $8 != "") tcid[s] = $8
             fl = strtonum_hex($5)
             # SYN set, ACK clear: the client opens the connection
             if (int(fl / 2) % 2 == 1 && int(fl / 16) % 2 == 0 && !(s in syn)) {
@@ -232,6 +236,7 @@ compare() {
                 where = (s == "") ? " (no tshark stream)" : " (tshark stream " s ")"
                 result("conn" c ".methods", show(s == "" ? "" : tm[s]), show(kwm[c]), "conn " c where " request methods")
                 result("conn" c ".statuses", show(s == "" ? "" : ts[s]), show(kws[c]), "conn " c where " response status codes")
+                result("conn" c ".community_id", show(s == "" ? "" : tcid[s]), show(kwcid[c]), "conn " c where " community_id")
             }
             for (i = 1; i <= ns; i++) {
                 s = streams[i]
@@ -281,6 +286,7 @@ for file in "${captures[@]}"; do
         -T fields -E separator=/t -E occurrence=a -E aggregator=, \
         -e frame.number -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags \
         -e http.request.method -e http.response.code \
+        --enable-protocol communityid -e communityid \
         >"$tmp/tshark.tsv" 2>"$tmp/tshark.err"
     ts_rc=$?
     if [ $ts_rc -ne 0 ]; then

@@ -8,12 +8,16 @@ user running keepwatch on a busy or hostile link relies on:
   - more connections open at once than the stream table holds are dropped
     and counted (streams_evicted), never silently and never unboundedly;
   - a SYN flood, a header bomb and a flood of pipelined requests stay bounded
-    and are reported.
-Environment: KEEPWATCH (the binary), MEMORY_SCALE (multiplies the sizes).
+    and are reported;
+  - when the reassembler runs out of memory (an address-space limit), what was
+    decoded before is still reported, then the error, exit status 2.
+Environment: KEEPWATCH (the binary), MEMORY_SCALE (multiplies the sizes),
+KW_SANITIZED=1 (sanitizer build: RSS bounds and the memory limit not checked).
 Prints "ok - ..." / "not ok - ..." and "N passed, M failed".
 """
 import json
 import os
+import resource
 import struct
 import subprocess
 import sys
@@ -192,8 +196,83 @@ def check(ok, what):
         failed += 1
 
 
+def memory_eaters(path, n):
+    """5 whole exchanges, then `n` connections that each send one 60,000-byte
+    segment and stay open: libnids keeps each in a 120,000-byte buffer."""
+    pc = Pcap(path)
+    for i in range(5):
+        c = Conn(pc, i)
+        c.handshake()
+        c.send(REQ)
+        c.answer(RESP)
+        c.close()
+    head = b"POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n"
+    body = head + b"u" * (60000 - len(head))
+    for i in range(5, 5 + n):
+        c = Conn(pc, i)
+        c.handshake()
+        c.send(body)
+    pc.close()
+
+
 GENERATORS = {"short": short_connections, "concurrent": concurrent_connections,
-              "synflood": syn_flood, "bomb": header_bomb, "pipeline": pipeline_flood}
+              "synflood": syn_flood, "bomb": header_bomb, "pipeline": pipeline_flood,
+              "eaters": memory_eaters}
+
+
+def run_limited(path, limit_bytes):
+    """keepwatch --json on path with its address space limited: (exit status,
+    stdout lines, stderr lines)."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    p = subprocess.run([KEEPWATCH, "--json", "-r", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, preexec_fn=limit, check=False)
+    return p.returncode, p.stdout.decode().splitlines(), p.stderr.decode().splitlines()
+
+
+def smallest_limit(path):
+    """The smallest address-space limit (to 256 KiB) under which keepwatch
+    reads `path` with exit status 0: what it needs before any connection."""
+    low, high = 1 << 20, 1 << 32
+    if run_limited(path, high)[0] != 0:
+        return None
+    while high - low > 256 << 10:
+        mid = (low + high) // 2
+        if run_limited(path, mid)[0] == 0:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+def out_of_memory(d):
+    """Out of memory inside libnids: the connections decoded before are
+    reported, the open ones end as capture-end, the stats line is written,
+    then the error on standard error, exit 2."""
+    small, eaters = os.path.join(d, "whole.pcap"), os.path.join(d, "eaters.pcap")
+    generate("eaters", small, 0)
+    generate("eaters", eaters, 600)
+    base = smallest_limit(small)
+    if base is None:
+        check(False, "out of memory: keepwatch runs without a limit")
+        return
+    # 24 MiB past what it needs: 200 or so of the 600 connections fit in it
+    rc, out, err = run_limited(eaters, base + (24 << 20))
+    events = [json.loads(line) for line in out]
+    conns = [e for e in events if e["event"] == "connection"]
+    stats = [e for e in events if e["event"] == "stats"]
+    said = "out of memory in the TCP reassembler (libnids, "
+    check(rc == 2 and err and err[-1].startswith("keepwatch: " + said),
+          f"out of memory inside libnids: exit status {rc} (want 2), stderr ends "
+          f"{err[-1] if err else None!r}")
+    first = [(e["conn"], e["requests"], e["responses"], e["close"]) for e in conns[:5]]
+    check(first == [(i, 1, 1, "fin") for i in range(1, 6)],
+          f"out of memory: the 5 whole connections before it are reported: {first}")
+    opened = conns[5:]
+    check(len(stats) == 1 and events[-1] is stats[0] and stats[0]["connections"] == len(conns)
+          and 10 < len(opened) < 600 and all(e["close"] == "capture-end" for e in opened),
+          f"out of memory: {len(opened)} connections open at the failure end as capture-end "
+          f"({len(conns)} in all), then the stats line")
 
 
 def generate(kind, path, size):
@@ -265,6 +344,11 @@ def main():
               f"{int(20000 * SCALE)} pipelined requests never answered: followed up to 32, "
               f"then {conns[0]['not_http'] if conns else None!r}")
         check_rss(rss < 100 * 1024, f"pipeline flood: peak RSS {rss} KiB")
+
+        if SANITIZED:  # sanitizers reserve terabytes of address space
+            check(True, "out of memory inside libnids (not checked under a sanitizer)")
+        else:
+            out_of_memory(d)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

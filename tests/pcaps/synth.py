@@ -3,10 +3,28 @@
 written packet by packet (python3 stdlib only). Writes into the folder given
 (default: this one).
 
+  escape-in-uri.pcap: a request target holding a backslash, a double quote,
+  ESC, an invalid UTF-8 byte (0xff) and a valid one (e with acute accent),
+  answered by a server that then closes at once without Connection: close.
+  The same wire bytes must print the same way on the transaction line and
+  in the unannounced-close finding that quotes the request line.
+
+  query-in-uri.pcap: a request whose target carries a secret in its query
+  (/login?token=s3cret), answered and then closed unannounced: --redact
+  uri-query must drop the query from every line that shows the target.
+
   retransmit-after-fin.pcap: the server's response segment is missing at the
   capture point and its FIN is captured first; the response comes again 200 ms
   later (a retransmission). The FIN must be taken in stream order: the response
   is seen, nothing is lost, and the close counts as announced.
+
+  idle-timeout.pcap: connection 1 makes one request, then stays silent for
+  400 s (its FIN or RST lost, as far as the capture goes) while connection 2
+  makes a request every 20 s; then connection 1's client sends a second
+  request, which is answered, and both connections close. With the default
+  idle limit (--flow-timeout-idle 300) connection 1 ends as a timeout 300 s
+  after its last packet and its late packets are mid-stream; with 0 it is
+  followed to the end.
 """
 import os
 import socket
@@ -70,6 +88,83 @@ def retransmit_after_fin(path):
     p.close()
 
 
+class Conn:
+    """One client connection to 10.0.0.2:80, its sequence numbers kept."""
+
+    def __init__(self, pcap, client_ip, port, client_isn, server_isn):
+        self.p, self.c, self.s = pcap, (client_ip, port), ("10.0.0.2", 80)
+        self.cs, self.ss = client_isn, server_isn
+
+    def handshake(self, t):
+        c, s = self.c, self.s
+        self.p.packet(t, tcp(c[0], s[0], c[1], s[1], self.cs, 0, SYN))
+        self.p.packet(t + 0.00001, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs + 1, SYN | ACK))
+        self.cs, self.ss = self.cs + 1, self.ss + 1
+        self.p.packet(t + 0.00002, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, ACK))
+
+    def exchange(self, t, path):
+        c, s = self.c, self.s
+        req = b"GET /" + path + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+        self.p.packet(t, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, PSH | ACK, req))
+        self.cs += len(req)
+        self.p.packet(t + 0.001, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, PSH | ACK, resp))
+        self.ss += len(resp)
+
+    def server_close(self, t):
+        """The server closes first: FIN, the client's FIN, the last ACK."""
+        c, s = self.c, self.s
+        self.p.packet(t, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, FIN | ACK))
+        self.ss += 1
+        self.p.packet(t + 0.0001, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, FIN | ACK))
+        self.cs += 1
+        self.p.packet(t + 0.0002, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, ACK))
+
+    def close(self, t):
+        c, s = self.c, self.s
+        self.p.packet(t, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, FIN | ACK))
+        self.cs += 1
+        self.p.packet(t + 0.0001, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, FIN | ACK))
+        self.ss += 1
+        self.p.packet(t + 0.0002, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, ACK))
+
+
+def idle_timeout(path):
+    p = Pcap(path)
+    quiet, busy = Conn(p, "10.0.0.1", 40001, 1000, 5000), Conn(p, "10.0.0.3", 40002, 7000, 9000)
+    quiet.handshake(1.0)
+    quiet.exchange(1.1, b"a")
+    busy.handshake(1.5)
+    for i in range(24):  # every 20 s from 10 s to 470 s
+        busy.exchange(10.0 + 20 * i, b"b%d" % i)
+        if i == 19:  # the quiet one again, 400.1 s after its last packet (1.101)
+            quiet.exchange(401.2, b"again")
+            quiet.close(402.0)
+    busy.close(480.0)
+    p.close()
+
+
+def escape_in_uri(path):
+    p = Pcap(path)
+    conn = Conn(p, "10.0.0.1", 40003, 3000, 8000)
+    conn.handshake(1.0)
+    conn.exchange(1.1, b'a\\b"c\x1bd\xffe\xc3\xa9f')
+    conn.server_close(1.1015)
+    p.close()
+
+
+def query_in_uri(path):
+    p = Pcap(path)
+    conn = Conn(p, "10.0.0.1", 40004, 4000, 9000)
+    conn.handshake(1.0)
+    conn.exchange(1.1, b"login?token=s3cret&user=bob")
+    conn.server_close(1.1015)
+    p.close()
+
+
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     retransmit_after_fin(os.path.join(out, "retransmit-after-fin.pcap"))
+    idle_timeout(os.path.join(out, "idle-timeout.pcap"))
+    escape_in_uri(os.path.join(out, "escape-in-uri.pcap"))
+    query_in_uri(os.path.join(out, "query-in-uri.pcap"))
