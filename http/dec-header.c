@@ -332,7 +332,8 @@ static enum dec_state header_line_start(struct kw_http_dec *d, uint8_t c)
         fold_line(d);
         return S_VALUE_OWS;
     }
-    value_end(d); /* the previous line's value, if any, is complete */
+    if (d->header_id != HEADER_OTHER)
+        value_end(d); /* the previous line's value is complete */
     if (c == '\r' || c == '\n') {
         if (c == '\n')
             d->head.msg_anomalies |= KW_MSG_BARE_LF;

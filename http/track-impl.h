@@ -8,6 +8,8 @@
 #ifndef KW_TRACK_IMPL_H
 #define KW_TRACK_IMPL_H
 
+#include <string.h>
+
 #include "http/dec-impl.h"
 #include "http/track.h"
 
@@ -25,15 +27,19 @@ enum text_field {
     TF_COUNT
 };
 
-/* A transaction's copies of wire text, each field contiguous, in one buffer
- * that grows geometrically with what arrived and is kept when its slot is
- * taken again: memory follows the bytes received, with no allocation once a
- * connection's slots have warmed up. */
+#define TEXT_INLINE 48 /* text bytes a slot holds without an allocation */
+
+/* A transaction's copies of wire text, each field contiguous, in one buffer:
+ * the slot's own few bytes, then one that grows geometrically with what
+ * arrived and is kept when the slot is taken again. Memory follows the bytes
+ * received, with no allocation once a connection's slots have warmed up. */
 struct slot_text {
-    uint8_t *buf;
+    uint8_t *buf;            /* `small`, or allocated */
     uint16_t len;            /* bytes in use, fields moved away from included */
-    uint16_t cap;            /* bytes allocated */
+    uint16_t cap;            /* bytes in buf */
     uint16_t off[TF_COUNT];  /* where each field's bytes begin */
+    uint16_t fields;         /* bit f: field f has bytes */
+    uint8_t small[TEXT_INLINE];
 };
 
 struct slot {
@@ -94,9 +100,43 @@ static inline uint32_t track_inc_sat(uint32_t n)
 }
 
 /* track-text.c */
-struct kw_text *text_of(struct slot *s, enum text_field f);
-void text_add(struct slot *s, enum text_field f, struct kw_slice piece, unsigned flags);
-void text_trim(struct slot *s, enum text_field f);  /* trailing OWS off */
+extern const uint16_t track_text_caps[TF_COUNT];    /* bytes kept of each field */
+extern const uint16_t track_text_offsets[TF_COUNT]; /* of each field's kw_text in kw_txn */
+
+static inline struct kw_text *text_of(struct slot *s, enum text_field f)
+{
+    return (struct kw_text *)((char *)&s->t + track_text_offsets[f]);
+}
+
+void text_init(struct slot *s);   /* a slot new in the ring: its own bytes, empty */
+void text_moved(struct slot *s);  /* the slot was copied: aim at its own bytes again */
+void text_add_slow(struct slot *s, enum text_field f, struct kw_slice piece, unsigned flags);
+
+/* A piece of field f. The common case, a first or a next piece that fits at
+ * the buffer's end, is a copy; the others (a repeated header, a field moved,
+ * a buffer to grow, the cap) go to text_add_slow. */
+static inline void text_add(struct slot *s, enum text_field f, struct kw_slice piece,
+                            unsigned flags)
+{
+    struct kw_text *t = text_of(s, f);
+    struct slot_text *x = &s->text;
+    if (piece.len && !((flags & KW_TEXT_START) && t->present) &&
+        piece.len <= (size_t)(track_text_caps[f] - t->len) &&
+        piece.len <= (size_t)(x->cap - x->len) && (!t->len || x->off[f] + t->len == x->len)) {
+        if (!t->len) {
+            x->off[f] = x->len;
+            x->fields |= (uint16_t)(1u << f);
+        }
+        memcpy(x->buf + x->len, piece.p, piece.len);
+        t->present = true;
+        t->len = (uint16_t)(t->len + piece.len);
+        x->len = (uint16_t)(x->len + piece.len);
+        return;
+    }
+    text_add_slow(s, f, piece, flags);
+}
+
+void text_trim(struct slot *s, enum text_field first, enum text_field last); /* OWS off */
 void text_clear(struct slot *s, enum text_field f); /* as if never seen */
 void text_aim(struct slot *s);                      /* kw_text pointers into the buffer */
 void text_free(struct slot *s);

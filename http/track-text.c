@@ -3,7 +3,8 @@
  * each field is cut at its cap and flagged. The fields live in one buffer
  * per slot, sized by what arrived: 8,000 connections of 32 pipelined
  * requests each cost what their requests hold, not 32 x 1.4 KB of fixed
- * buffers each (the earlier layout). A field is contiguous; when a field
+ * buffers each (the earlier layout). The first TEXT_INLINE bytes are the
+ * slot's own, so a short exchange allocates nothing. A field is contiguous; when a field
  * grows that is not the last in the buffer (a repeated header, RFC 7230
  * 3.2.2), it moves to the end, and the space it left is reclaimed when the
  * buffer is full, so a buffer never needs more than twice the caps' sum. */
@@ -14,26 +15,20 @@
 #include <string.h>
 
 /* Bytes kept of each field; longer values are cut and flagged. */
-static const uint16_t text_caps[TF_COUNT] = {
+const uint16_t track_text_caps[TF_COUNT] = {
     [TF_METHOD] = 24,          [TF_URI] = 512,           [TF_HOST] = 128,
     [TF_USER_AGENT] = 256,     [TF_REQ_CONNECTION] = 128, [TF_REQ_KEEP_ALIVE] = 64,
     [TF_RESP_CONNECTION] = 128, [TF_RESP_KEEP_ALIVE] = 64, [TF_SERVER] = 128,
 };
 
-#define TEXT_FIRST_CAP 32
 
-static const size_t text_offsets[TF_COUNT] = {
+const uint16_t track_text_offsets[TF_COUNT] = {
     offsetof(struct kw_txn, method),          offsetof(struct kw_txn, uri),
     offsetof(struct kw_txn, host),            offsetof(struct kw_txn, user_agent),
     offsetof(struct kw_txn, req_connection),  offsetof(struct kw_txn, req_keep_alive),
     offsetof(struct kw_txn, resp_connection), offsetof(struct kw_txn, resp_keep_alive),
     offsetof(struct kw_txn, server),
 };
-
-struct kw_text *text_of(struct slot *s, enum text_field f)
-{
-    return (struct kw_text *)((char *)&s->t + text_offsets[f]);
-}
 
 /* The fields moved to the front in the order they lie, without the space
  * fields that moved left behind. At most TF_COUNT fields: no allocation. */
@@ -60,18 +55,35 @@ static void compact(struct slot *s)
     x->len = at;
 }
 
+void text_init(struct slot *s)
+{
+    s->text.buf = s->text.small;
+    s->text.cap = TEXT_INLINE;
+    s->text.len = 0;
+    s->text.fields = 0;
+}
+
+void text_moved(struct slot *s)
+{
+    if (s->text.cap == TEXT_INLINE)
+        s->text.buf = s->text.small;
+}
+
 static bool grow(struct slot_text *x, size_t need)
 {
-    size_t cap = x->cap ? (size_t)x->cap * 2 : TEXT_FIRST_CAP;
+    size_t cap = (size_t)x->cap * 2;
     if (cap < need)
         cap = need;
     if (cap > UINT16_MAX)
         cap = UINT16_MAX;
     if (cap < need)
         return false;
-    uint8_t *b = realloc(x->buf, cap);
+    bool own = x->buf == x->small;
+    uint8_t *b = realloc(own ? NULL : x->buf, cap);
     if (!b)
         return false;
+    if (own)
+        memcpy(b, x->small, x->len);
     x->buf = b;
     x->cap = (uint16_t)cap;
     return true;
@@ -100,16 +112,16 @@ static bool room_at_end(struct slot *s, enum text_field f, size_t n)
     return true;
 }
 
-void text_add(struct slot *s, enum text_field f, struct kw_slice piece, unsigned flags)
+void text_add_slow(struct slot *s, enum text_field f, struct kw_slice piece, unsigned flags)
 {
     struct kw_text *t = text_of(s, f);
     if ((flags & KW_TEXT_START) && t->present && piece.len) {
         /* a repeated header: keep both values, as a list (RFC 7230 3.2.2) */
         static const uint8_t sep[] = ", ";
-        text_add(s, f, kw_slice_make(sep, 2), 0);
+        text_add_slow(s, f, kw_slice_make(sep, 2), 0);
     }
     t->present = true;
-    size_t room = text_caps[f] - t->len;
+    size_t room = track_text_caps[f] - t->len;
     size_t n = piece.len < room ? piece.len : room;
     if (n < piece.len)
         t->truncated = true;
@@ -122,16 +134,20 @@ void text_add(struct slot *s, enum text_field f, struct kw_slice piece, unsigned
     memcpy(s->text.buf + s->text.off[f] + t->len, piece.p, n);
     t->len = (uint16_t)(t->len + n);
     s->text.len = (uint16_t)(s->text.off[f] + t->len);
+    s->text.fields |= (uint16_t)(1u << f);
 }
 
-void text_trim(struct slot *s, enum text_field f)
+void text_trim(struct slot *s, enum text_field first, enum text_field last)
 {
-    struct kw_text *t = text_of(s, f);
-    if (!t->len)
-        return;
-    const uint8_t *b = s->text.buf + s->text.off[f];
-    while (t->len && (b[t->len - 1] == ' ' || b[t->len - 1] == '\t'))
-        t->len--;
+    unsigned todo = s->text.fields & ((2u << last) - (1u << first));
+    while (todo) {
+        int f = __builtin_ctz(todo);
+        todo &= todo - 1;
+        struct kw_text *t = text_of(s, (enum text_field)f);
+        const uint8_t *b = s->text.buf + s->text.off[f];
+        while (t->len && (b[t->len - 1] == ' ' || b[t->len - 1] == '\t'))
+            t->len--;
+    }
 }
 
 void text_clear(struct slot *s, enum text_field f)
@@ -139,17 +155,26 @@ void text_clear(struct slot *s, enum text_field f)
     struct kw_text *t = text_of(s, f);
     t->len = 0;
     t->present = t->truncated = false;
+    s->text.fields &= (uint16_t)~(1u << f);
 }
 
 void text_aim(struct slot *s)
 {
-    static const uint8_t empty[1] = { 0 };
-    for (int f = 0; f < TF_COUNT; f++)
-        text_of(s, (enum text_field)f)->p = s->text.buf ? s->text.buf + s->text.off[f] : empty;
+    const uint8_t *b = s->text.buf;
+    s->t.method.p = b + s->text.off[TF_METHOD];
+    s->t.uri.p = b + s->text.off[TF_URI];
+    s->t.host.p = b + s->text.off[TF_HOST];
+    s->t.user_agent.p = b + s->text.off[TF_USER_AGENT];
+    s->t.req_connection.p = b + s->text.off[TF_REQ_CONNECTION];
+    s->t.req_keep_alive.p = b + s->text.off[TF_REQ_KEEP_ALIVE];
+    s->t.resp_connection.p = b + s->text.off[TF_RESP_CONNECTION];
+    s->t.resp_keep_alive.p = b + s->text.off[TF_RESP_KEEP_ALIVE];
+    s->t.server.p = b + s->text.off[TF_SERVER];
 }
 
 void text_free(struct slot *s)
 {
-    free(s->text.buf);
-    memset(&s->text, 0, sizeof(s->text));
+    if (s->text.buf != s->text.small)
+        free(s->text.buf);
+    text_init(s);
 }

@@ -26,17 +26,20 @@ static bool ring_grow(struct track_conn *c)
     uint32_t cap = c->cap ? c->cap * 2 : 1;
     if (cap > KW_PIPELINE_MAX)
         return false;
-    struct slot *s = calloc(cap, sizeof(*s));
+    struct slot *s = malloc(cap * sizeof(*s));
     if (!s)
         return false;
     for (uint32_t i = 0; i < c->cap; i++) { /* in order; each slot keeps its text buffer */
         struct slot *o = slot_at(c, i);
         s[i] = *o;
+        text_moved(&s[i]);
         if (c->req_slot == o)
             c->req_slot = &s[i];
         if (c->resp_slot == o)
             c->resp_slot = &s[i];
     }
+    for (uint32_t i = c->cap; i < cap; i++)
+        text_init(&s[i]);
     free(c->slots);
     c->slots = s;
     c->cap = cap;
@@ -50,7 +53,7 @@ static struct slot *slot_push(struct track_conn *c)
         return NULL;
     struct slot *s = slot_at(c, c->count++);
     memset(&s->t, 0, sizeof(s->t));
-    s->text.len = 0; /* the buffer is kept for the next transaction */
+    s->text.len = s->text.fields = 0; /* the buffer is kept for the next transaction */
     s->final_response = s->resp_done = s->resp_cut = false;
     struct kw_txn *t = &s->t;
     t->req_first = t->req_last = t->resp_first = t->resp_last = KW_TS_NONE;
@@ -268,10 +271,7 @@ static enum kw_http_body request_head(struct track_conn *c, kw_usec ts,
     if (!s)
         return KW_BODY_FRAMED;
     s->t.req = *h;
-    text_trim(s, TF_HOST);
-    text_trim(s, TF_USER_AGENT);
-    text_trim(s, TF_REQ_CONNECTION);
-    text_trim(s, TF_REQ_KEEP_ALIVE);
+    text_trim(s, TF_HOST, TF_REQ_KEEP_ALIVE);
     note_close_token(c, h, ts);
     return KW_BODY_FRAMED;
 }
@@ -297,9 +297,7 @@ static enum kw_http_body response_head(struct track_conn *c, kw_usec ts,
     s->t.resp_first = c->resp_begin;
     s->t.resp_first_frame = c->resp_begin_frame;
     s->t.resp = *h;
-    text_trim(s, TF_RESP_CONNECTION);
-    text_trim(s, TF_RESP_KEEP_ALIVE);
-    text_trim(s, TF_SERVER);
+    text_trim(s, TF_RESP_CONNECTION, TF_SERVER);
     note_close_token(c, h, ts);
     if (h->has_status && h->status == 101) {
         c->tunnel = KW_TUNNEL_UPGRADE;

@@ -280,10 +280,17 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     boolean(b, KEY("uri_truncated"), t->uri.truncated);
     anomalies(b, KEY("req_framing_anomalies"), t->req.anomalies);
     anomalies(b, KEY("resp_framing_anomalies"), t->resp.anomalies);
-    msg_anomalies(b, KEY("req_anomalies"), t->req.msg_anomalies);
-    msg_anomalies(b, KEY("resp_anomalies"), t->resp.msg_anomalies);
-    boolean(b, KEY("capture_loss"), t->capture_loss);
-    boolean(b, KEY("midstream"), t->midstream);
+    if (!t->req.msg_anomalies && !t->resp.msg_anomalies && !t->capture_loss && !t->midstream) {
+        /* the common case, written at once */
+        static const char clean[] = ",\"req_anomalies\":[],\"resp_anomalies\":[],"
+                                    "\"capture_loss\":false,\"midstream\":false";
+        kw_buf_put(b, clean, sizeof(clean) - 1);
+    } else {
+        msg_anomalies(b, KEY("req_anomalies"), t->req.msg_anomalies);
+        msg_anomalies(b, KEY("resp_anomalies"), t->resp.msg_anomalies);
+        boolean(b, KEY("capture_loss"), t->capture_loss);
+        boolean(b, KEY("midstream"), t->midstream);
+    }
     event_end(o);
 }
 
@@ -336,11 +343,19 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         str(b, KEY("not_http_direction"), dir_name(e->not_http_dir));
         u64(b, KEY("not_http_offset"), e->not_http_offset);
     }
-    boolean(b, KEY("midstream"), e->midstream);
-    u64(b, KEY("client_missed_bytes"), e->missed_bytes[KW_TO_SERVER]);
-    u64(b, KEY("server_missed_bytes"), e->missed_bytes[KW_TO_CLIENT]);
-    u64(b, KEY("client_skipped_bytes"), e->skipped_bytes[KW_TO_SERVER]);
-    u64(b, KEY("server_skipped_bytes"), e->skipped_bytes[KW_TO_CLIENT]);
+    if (!e->midstream && !(e->missed_bytes[0] | e->missed_bytes[1] | e->skipped_bytes[0] |
+                           e->skipped_bytes[1])) {
+        static const char whole[] = ",\"midstream\":false,\"client_missed_bytes\":0,"
+                                    "\"server_missed_bytes\":0,\"client_skipped_bytes\":0,"
+                                    "\"server_skipped_bytes\":0";
+        kw_buf_put(b, whole, sizeof(whole) - 1);
+    } else {
+        boolean(b, KEY("midstream"), e->midstream);
+        u64(b, KEY("client_missed_bytes"), e->missed_bytes[KW_TO_SERVER]);
+        u64(b, KEY("server_missed_bytes"), e->missed_bytes[KW_TO_CLIENT]);
+        u64(b, KEY("client_skipped_bytes"), e->skipped_bytes[KW_TO_SERVER]);
+        u64(b, KEY("server_skipped_bytes"), e->skipped_bytes[KW_TO_CLIENT]);
+    }
     event_end(o);
 }
 

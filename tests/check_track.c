@@ -15,7 +15,7 @@
 struct seen {
     struct kw_txn txn[TXN_MAX];
     char uri[TXN_MAX][64];
-    char host[TXN_MAX][32], req_connection[TXN_MAX][32], server[TXN_MAX][32];
+    char host[TXN_MAX][160], req_connection[TXN_MAX][160], server[TXN_MAX][32];
     int n_txn;
     struct kw_conn_end end;
     int n_end;
@@ -684,6 +684,31 @@ START_TEST(texts_follow_what_arrived)
     }
     const struct kw_txn *t = &d.seen.txn[KW_PIPELINE_MAX];
     ck_assert(t->uri.truncated && t->uri.len == 512);
+    /* two repeated headers taking turns: each move of a field to the buffer's
+     * end leaves space behind, reclaimed when the buffer is full; the lists
+     * come out whole, cut at their caps (128 bytes each) */
+    open_conn(&d);
+    char head[8192], conn[256] = "", host[256] = "";
+    size_t n = (size_t)snprintf(head, sizeof(head), "GET /t HTTP/1.1\r\n");
+    for (int i = 0; i < 60; i++) {
+        n += (size_t)snprintf(head + n, sizeof(head) - n, "Connection: c%02d\r\nHost: h%02d\r\n", i, i);
+        snprintf(want, sizeof(want), "%sc%02d", i ? ", " : "", i);
+        strncat(conn, want, sizeof(conn) - strlen(conn) - 1);
+        snprintf(want, sizeof(want), "%sh%02d", i ? ", " : "", i);
+        strncat(host, want, sizeof(host) - strlen(host) - 1);
+    }
+    snprintf(head + n, sizeof(head) - n, "\r\n");
+    for (size_t at = 0, len = strlen(head); at < len; at += 7) /* in pieces */
+        send_n(&d, KW_TO_SERVER, 0, head + at, len - at < 7 ? len - at : 7);
+    end_(&d, KW_CLOSE_CAPTURE_END, KW_TO_SERVER, 1, KW_NO_GAP, KW_NO_GAP);
+    ck_assert_int_eq(d.seen.n_txn, 1);
+    t = &d.seen.txn[0];
+    ck_assert(t->req_connection.truncated && t->req_connection.len == 128);
+    ck_assert(t->host.truncated && t->host.len == 128);
+    conn[128] = host[128] = 0;
+    ck_assert_str_eq(d.seen.req_connection[0], conn);
+    ck_assert_str_eq(d.seen.host[0], host);
+    ck_assert_str_eq(d.seen.uri[0], "/t");
 }
 END_TEST
 
