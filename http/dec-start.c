@@ -16,7 +16,7 @@
  * begins. on_begin is called with the first state of the start line stored,
  * so that the receiver may stop the decoder there (too many requests in
  * flight): the rest is then consumed and ignored. A request must start with
- * a token; anything else is named (dec_sniff, not_a_request). */
+ * a token; anything else begins no request and is named (dec_sniff). */
 const uint8_t *dec_between_messages(struct kw_http_dec *d, const struct dec_chunk *c,
                                     const uint8_t *p)
 {
@@ -35,23 +35,26 @@ const uint8_t *dec_between_messages(struct kw_http_dec *d, const struct dec_chun
         return p;
     d->in_message = true;
     d->section_start = dec_offset(c, p);
+    if (d->dir == KW_TO_SERVER && !kw_tchar[*p]) { /* no request begins so */
+        if (*p == TLS_HANDSHAKE) {
+            d->state = S_SNIFF; /* it reads this byte again */
+            d->version_matched = 0;
+        } else {
+            dec_fail(d, DEC_NO_PIECE,
+                     dec_is_text(*p) ? KW_HTTP_E_NOT_REQUEST_LINE : KW_HTTP_E_BINARY,
+                     dec_offset(c, p));
+        }
+        return p;
+    }
     d->state = d->dir == KW_TO_SERVER ? S_METHOD : S_RESP_VERSION;
     d->sink->on_begin(d->sink->ctx, (enum kw_dir)d->dir, c->ts);
-    if (d->state == S_TUNNEL || d->dir != KW_TO_SERVER || kw_tchar[*p])
-        return p;
-    if (*p == TLS_HANDSHAKE) {
-        d->state = S_SNIFF; /* it reads this byte again */
-        d->version_matched = 0;
-    } else {
-        dec_fail(d, DEC_NO_PIECE, dec_is_text(*p) ? KW_HTTP_E_NOT_REQUEST_LINE : KW_HTTP_E_BINARY,
-                 dec_offset(c, p));
-    }
     return p;
 }
 
 /* A message that starts with a byte no text protocol sends: a TLS record
  * header (type 22, version 3.0 to 3.4: RFC 8446 5.1, RFC 5246 6.2.1) is
- * named as such, anything else is binary data. Both fail at the start. */
+ * named as such, anything else is binary data. Both fail at the start; a
+ * close or a hole before the header's third byte leaves binary data. */
 const uint8_t *dec_sniff(struct kw_http_dec *d, const struct dec_chunk *c, const uint8_t *p)
 {
     for (; p < c->end; p++) {

@@ -294,7 +294,9 @@ static void junk_cut(struct kw_http_dec *d, uint64_t at)
 bool kw_http_dec_close(struct kw_http_dec *d, kw_usec ts)
 {
     bool cut = false;
-    if (d->state == S_BODY_TO_CLOSE) {
+    if (d->state == S_SNIFF) {
+        dec_fail(d, DEC_NO_PIECE, KW_HTTP_E_BINARY, d->section_start);
+    } else if (d->state == S_BODY_TO_CLOSE) {
         dec_message_end(d, ts, KW_END_SEEN); /* the close is the body's end (RFC 7230 3.3.3 rule 7) */
     } else if (d->state == S_SEEK_LF || d->state == S_SEEK_LINE) {
         d->skipped = dec_add_sat(d->skipped, d->offset - d->seek_from);
@@ -373,6 +375,9 @@ enum kw_http_gap kw_http_dec_gap(struct kw_http_dec *d, kw_usec ts, uint64_t mis
         d->skipped = dec_add_sat(d->skipped, at - d->seek_from);
         seek_from_here(d);
         return KW_GAP_RESYNC;
+    case S_SNIFF:
+        dec_fail(d, DEC_NO_PIECE, KW_HTTP_E_BINARY, d->section_start);
+        return KW_GAP_IGNORED;
     default: /* a start line, a head, chunk framing, trailers: the message is cut */
         if (d->flags & DEC_F_TENTATIVE) {
             dec_discard(d, DEC_NO_PIECE);

@@ -69,23 +69,30 @@ static void request_failed(struct track_conn *c)
     emit_ready(c);
 }
 
+/* The decoder of `dir` found bytes that are not HTTP (in them, at a hole or
+ * at the close). A request side that fails after requests were decoded
+ * leaves the response side to answer them. */
+static void dec_failed(struct track_conn *c, enum kw_dir dir)
+{
+    struct kw_http_dec *d = &c->dec[dir];
+    if (kw_http_dec_error(d) == KW_HTTP_E_NONE || c->not_http)
+        return;
+    const char *why = kw_http_error_text(kw_http_dec_error(d));
+    mark_not_http(c, dir, why, kw_http_dec_error_offset(d));
+    if (dir == KW_TO_SERVER && c->req_slot)
+        request_failed(c);
+    if (dir == KW_TO_CLIENT || !c->count)
+        give_up(c, dir, why, c->not_http_offset);
+}
+
 static void track_data(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame,
                        struct kw_slice data)
 {
     (void)ctx;
     struct track_conn *c = conn;
     c->cur_frame = frame;
-    struct kw_http_dec *d = &c->dec[dir];
-    if (!kw_http_dec_feed(d, ts, data) && kw_http_dec_error(d) != KW_HTTP_E_NONE) {
-        /* Bytes that are not HTTP. A request side that fails after requests
-         * were decoded leaves the response side to answer them. */
-        const char *why = kw_http_error_text(kw_http_dec_error(d));
-        mark_not_http(c, dir, why, kw_http_dec_error_offset(d));
-        if (dir == KW_TO_SERVER && c->req_slot)
-            request_failed(c);
-        if (dir == KW_TO_CLIENT || !c->count)
-            give_up(c, dir, why, c->not_http_offset);
-    }
+    if (!kw_http_dec_feed(&c->dec[dir], ts, data))
+        dec_failed(c, dir);
 }
 
 /* A hole the reassembler stepped over: the message in progress has bytes in
@@ -103,6 +110,7 @@ static void track_gap(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64
     if (in_progress)
         in_progress->t.capture_loss = true;
     enum kw_http_gap g = kw_http_dec_gap(&c->dec[dir], ts, missing);
+    dec_failed(c, dir);
     if (g == KW_GAP_IGNORED || g == KW_GAP_IN_STEP)
         return;
     c->pairing_unsure = true;
@@ -138,6 +146,7 @@ static void track_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64
     c->fin_frame[dir] = frame;
     enum kw_side who = kw_side_of_sender(dir);
     kw_http_dec_close(&c->dec[dir], ts); /* may end a body delimited by the close */
+    dec_failed(c, dir);
     first_close(c, who, KW_CLOSE_FIN, ts);
     for (unsigned i = 0; i < tr->n_consumers; i++)
         if (tr->consumers[i]->on_fin)
@@ -224,8 +233,10 @@ static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)
     if (e->how != KW_CLOSE_TIMEOUT && e->how != KW_CLOSE_CAPTURE_END) {
         /* a close (FIN or RST) ends a body delimited by it; a capture that stops does not */
         for (int d = 0; d < 2; d++)
-            if (c->fin_ts[d] == KW_TS_NONE)
+            if (c->fin_ts[d] == KW_TS_NONE) {
                 kw_http_dec_close(&c->dec[d], e->ts);
+                dec_failed(c, (enum kw_dir)d);
+            }
     }
     struct kw_conn_end end;
     memset(&end, 0, sizeof(end));

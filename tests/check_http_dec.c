@@ -1128,6 +1128,8 @@ START_TEST(not_http_is_named)
     EXPECT_FAIL(KW_TO_SERVER, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc", KW_HTTP_E_TLS, 0);
     EXPECT_FAIL(KW_TO_SERVER, "\x16\x03\x05\x02\x00", KW_HTTP_E_BINARY, 0);
     EXPECT_FAIL(KW_TO_SERVER, "\x16\x01", KW_HTTP_E_BINARY, 0);
+    struct result r = check_splits(KW_TO_SERVER, NULL, "\r\n\x16\x03", 4, true, true);
+    ck_assert(r.err == KW_HTTP_E_BINARY && r.err_offset == 2 && !r.cut && !r.log.text[0]);
     EXPECT_FAIL(KW_TO_SERVER, "\x00\x00\x00\x0c\x00\x04", KW_HTTP_E_BINARY, 0);
     EXPECT_FAIL(KW_TO_SERVER, "HEL\x80O", KW_HTTP_E_BINARY, 3);
     EXPECT_FAIL(KW_TO_SERVER, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", KW_HTTP_E_SSH, 0);

@@ -470,7 +470,17 @@ START_TEST(not_http_says_what_it_is)
         end_(&d, KW_CLOSE_FIN, KW_TO_SERVER, 1, KW_NO_GAP, KW_NO_GAP);
         ck_assert_msg(d.seen.end.not_http && !strcmp(d.seen.end.not_http, cases[i].why),
                       "case %zu: %s", i, d.seen.end.not_http ? d.seen.end.not_http : "(null)");
+        ck_assert_int_eq(d.seen.n_txn, 0);
+        ck_assert_int_eq(d.seen.end.requests, 0);
     }
+    /* the start of a TLS record header, then the close: no request, binary data */
+    struct drive d;
+    open_conn(&d);
+    send_n(&d, KW_TO_SERVER, 0, "\x16\x03", 2);
+    fin(&d, KW_TO_SERVER, 1);
+    end_(&d, KW_CLOSE_FIN, KW_TO_SERVER, 2, KW_NO_GAP, KW_NO_GAP);
+    ck_assert_int_eq(d.seen.n_txn, 0);
+    ck_assert_str_eq(d.seen.end.not_http, "binary data");
 }
 END_TEST
 
