@@ -41,6 +41,7 @@ struct options {
     struct kw_out_options out;
     int fail_on; /* a severity, or -1 */
     bool allow_empty;
+    kw_usec summary_every; /* server policies this often as well as at the end; 0: only then */
 };
 
 static void usage(FILE *f)
@@ -76,6 +77,8 @@ static void usage(FILE *f)
           "                        transaction,connection,alert,server,stats (default all)\n"
           "  --redact uri-query    drop the query of every URI (after its '?') in every output\n"
           "  -q, --quiet           text: only findings, server paragraphs and the totals\n"
+          "  --summary-every S     every server's policy every S seconds as well as at the end\n"
+          "                        (default 0: at the end only)\n"
           "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
           "                        NO_COLOR is set), always or never\n"
           "  -h, --help            this help\n"
@@ -109,6 +112,7 @@ enum long_only {
     OPT_EVENTS,
     OPT_REDACT,
     OPT_COLOR,
+    OPT_SUMMARY_EVERY,
     OPT_VERSION,
 };
 
@@ -129,6 +133,7 @@ static const struct option long_options[] = {
     { "events", required_argument, NULL, OPT_EVENTS },
     { "redact", required_argument, NULL, OPT_REDACT },
     { "color", required_argument, NULL, OPT_COLOR },
+    { "summary-every", required_argument, NULL, OPT_SUMMARY_EVERY },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -164,7 +169,7 @@ static int set_number(struct options *o, int opt, const char *val)
     static const struct { int opt; long min, max; } ranges[] = {
         { OPT_MAX_STREAMS, 16, 1 << 24 },     { OPT_FLOW_TIMEOUT, 0, 86400 },
         { OPT_FLOW_TIMEOUT_IDLE, 0, 31 * 86400 }, { OPT_MAX_HEADER_BYTES, 256, 16 << 20 },
-        { OPT_COMMUNITY_ID_SEED, 0, 65535 },
+        { OPT_COMMUNITY_ID_SEED, 0, 65535 }, { OPT_SUMMARY_EVERY, 0, 31 * 86400 },
     };
     long v = 0;
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
@@ -176,6 +181,7 @@ static int set_number(struct options *o, int opt, const char *val)
     case OPT_FLOW_TIMEOUT_IDLE: o->reasm.idle_timeout_s = (int)v; break;
     case OPT_MAX_HEADER_BYTES: o->head_max = (uint32_t)v; break;
     case OPT_COMMUNITY_ID_SEED: o->out.community_id_seed = (uint16_t)v; break;
+    case OPT_SUMMARY_EVERY: o->summary_every = (kw_usec)v * KW_USEC_PER_SEC; break;
     }
     return 0;
 }
@@ -353,8 +359,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 struct reading {
     struct kw_cap *cap;
     struct kw_reasm *reasm;
+    struct kw_rules *rules;
+    kw_usec summary_every, next_summary;
     const char *stopped_by; /* the sentence that stopped the reading, or NULL */
 };
+
+/* Time has reached `now`: idle connections end, then the rules that wait for
+ * time look at the connections still open. */
+static void advance_time(struct reading *rd, kw_usec now)
+{
+    kw_reasm_tick(rd->reasm, now);
+    kw_rules_tick(rd->rules, now);
+    if (!rd->summary_every)
+        return;
+    if (rd->next_summary == KW_TS_NONE)
+        rd->next_summary = now + rd->summary_every; /* the first packet starts the clock */
+    else if (now >= rd->next_summary) {
+        kw_rules_summary(rd->rules, now);
+        rd->next_summary = now + rd->summary_every;
+    }
+}
 
 /* Feeds every packet to the reassembler, and time to it: idle connections
  * end before their late packets (at most one tick per second of capture
@@ -374,14 +398,14 @@ static void read_packets(void *ctx)
         case KW_CAP_TIMEOUT: { /* a live capture's packet times are the clock's */
             struct timespec now;
             clock_gettime(CLOCK_REALTIME, &now);
-            kw_reasm_tick(rd->reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+            advance_time(rd, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
             continue;
         }
         case KW_CAP_PKT:
             break;
         }
         if (pkt.ts >= next_tick) {
-            kw_reasm_tick(rd->reasm, pkt.ts);
+            advance_time(rd, pkt.ts);
             next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
                                                              : INT64_MAX;
         }
@@ -510,7 +534,7 @@ static int judge(const struct pipeline *p, const struct options *o)
  * so far is in the report. Returns the exit status. */
 static int run(struct pipeline *p, const struct options *o)
 {
-    struct reading rd = { p->cap, p->reasm, NULL };
+    struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL };
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
                                  ? kw_reasm_error(p->reasm) : rd.stopped_by;
     kw_usec last_ts = kw_cap_latest_ts(p->cap);

@@ -61,10 +61,52 @@ static void remember_note(struct rules_conn *rc, const struct kw_txn *t, const s
     n->line = *line;
 }
 
+/* --- timers ----------------------------------------------------------- */
+
+static void timer_unlink(struct kw_rules *r, struct rules_conn *rc)
+{
+    if (rc->timer_at == KW_TS_NONE)
+        return;
+    *(rc->timer_prev ? &rc->timer_prev->timer_next : &r->timers_first) = rc->timer_next;
+    *(rc->timer_next ? &rc->timer_next->timer_prev : &r->timers_last) = rc->timer_prev;
+    rc->timer_prev = rc->timer_next = NULL;
+    rc->timer_at = KW_TS_NONE;
+}
+
+/* Deadlines come nearly in time order (a response's end plus the grace):
+ * inserted from the end, in O(1) for most. */
+static void timer_set(struct kw_rules *r, struct rules_conn *rc, kw_usec at)
+{
+    timer_unlink(r, rc);
+    struct rules_conn *after = r->timers_last;
+    while (after && after->timer_at > at)
+        after = after->timer_prev;
+    rc->timer_at = at;
+    rc->timer_prev = after;
+    rc->timer_next = after ? after->timer_next : r->timers_first;
+    *(rc->timer_next ? &rc->timer_next->timer_prev : &r->timers_last) = rc;
+    *(after ? &after->timer_next : &r->timers_first) = rc;
+}
+
+void kw_rules_tick(struct kw_rules *r, kw_usec now)
+{
+    while (r->timers_first && r->timers_first->timer_at <= now) {
+        struct rules_conn *rc = r->timers_first;
+        timer_unlink(r, rc);
+        struct rule_event ev = { .rules = r, .conn = rc->conn, .rc = rc, .now = now };
+        for (int i = 0; i < KW_RULE_COUNT; i++)
+            if (kw_rule_checks[i]->on_timer)
+                kw_rule_checks[i]->on_timer(&ev);
+    }
+}
+
 static void update_facts(struct kw_rules *r, struct kw_conn_info *c, struct rules_conn *rc,
                          const struct kw_txn *t, const struct kw_line *line)
 {
     remember_close_token(r, rc, t);
+    if (rc->close_token && !rc->close_ignored_fired && rc->close_token_deadline != KW_TS_NONE &&
+        rc->timer_at == KW_TS_NONE)
+        timer_set(r, rc, rc->close_token_deadline);
     /* Apache counts max down with each response: read it as the requests still allowed. */
     if (t->has_response && t->resp.ka_max >= 0)
         rc->max_requests_allowed = (uint64_t)t->index + (uint64_t)t->resp.ka_max;
@@ -84,8 +126,10 @@ static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info 
         struct rules_conn *rc = calloc(1, sizeof(*rc));
         if (!rc)
             return NULL;
+        rc->conn = c;
         rc->rtt = KW_TS_NONE;
         rc->longest_idle_reuse = KW_TS_NONE;
+        rc->timer_at = KW_TS_NONE;
         rc->srv = server_find(&r->servers, &c->key.server);
         *slot = rc;
     }
@@ -143,11 +187,28 @@ static void rules_on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn
             kw_rule_checks[i]->on_end(&ev);
     if (rc->srv)
         server_count_end(rc->srv, rc, &v, r->cfg->grace);
+    timer_unlink(r, rc);
     free(rc);
     c->state[r->txn_consumer.slot] = NULL;
 }
 
 /* --- public ----------------------------------------------------------- */
+
+static void send_policy(struct kw_rules *r, const struct server *s, kw_usec ts)
+{
+    struct kw_server_policy p;
+    server_policy(s, &p);
+    p.ts = ts;
+    for (unsigned k = 0; k < r->n_consumers; k++)
+        if (r->consumers[k]->on_server)
+            r->consumers[k]->on_server(r->consumers[k]->ctx, &p);
+}
+
+void kw_rules_summary(struct kw_rules *r, kw_usec now)
+{
+    for (size_t i = 0; i < r->servers.n; i++)
+        send_policy(r, r->servers.list[i], now);
+}
 
 void kw_rules_finish(struct kw_rules *r, kw_usec ts)
 {
@@ -156,12 +217,7 @@ void kw_rules_finish(struct kw_rules *r, kw_usec ts)
         for (int k = 0; k < KW_RULE_COUNT; k++)
             if (kw_rule_checks[k]->on_server)
                 kw_rule_checks[k]->on_server(r, s, ts);
-        struct kw_server_policy p;
-        server_policy(s, &p);
-        p.ts = ts;
-        for (unsigned k = 0; k < r->n_consumers; k++)
-            if (r->consumers[k]->on_server)
-                r->consumers[k]->on_server(r->consumers[k]->ctx, &p);
+        send_policy(r, s, ts);
     }
     for (int k = 0; k < KW_RULE_COUNT; k++)
         if (kw_rule_checks[k]->on_finish)

@@ -64,7 +64,12 @@ struct server;
 /* The rule engine's record of a connection: facts the rules read, updated
  * after every rule has seen each transaction. */
 struct rules_conn {
+    struct kw_conn_info *conn; /* the tracker's record, valid while the connection is open */
     struct server *srv;      /* NULL: past the server table's bound */
+    /* a time at which the rules look at the connection again (a deadline):
+     * the engine keeps the connections that have one in a list ordered by it */
+    kw_usec timer_at;        /* KW_TS_NONE: none */
+    struct rules_conn *timer_prev, *timer_next;
     struct txn_note notes[RULES_NOTES_MAX];
     uint32_t n_notes;        /* notes written; the last RULES_NOTES_MAX are kept */
     /* the last exchange with a complete final response */
@@ -149,6 +154,7 @@ void server_policy(const struct server *s, struct kw_server_policy *p);
 
 struct kw_rules {
     const struct kw_rules_config *cfg;
+    struct rules_conn *timers_first, *timers_last; /* by timer_at, earliest first */
     struct kw_txn_consumer txn_consumer; /* what the tracker calls: us */
     const struct kw_finding_consumer *consumers[KW_CONSUMERS_MAX];
     unsigned n_consumers;
@@ -168,15 +174,19 @@ struct rule_event {
     const struct kw_line *line;     /* on_txn: the transaction's request line */
     const struct kw_conn_end *end;  /* on_end */
     const struct close_view *close; /* on_end */
+    kw_usec now;                    /* on_timer: the time it is */
 };
 
 /* Any of the hooks may be NULL. on_txn runs as each transaction is reported,
- * before the engine updates the connection's facts with it; on_end when the
- * connection ends; at the end of input, on_server for each server before its
- * policy goes out, then on_finish once. At each of these moments the rules
- * run in the order of the table. */
+ * before the engine updates the connection's facts with it; on_timer when a
+ * connection's timer (rc->timer_at: the close token's deadline) has passed
+ * and it is still open, so that a rule waiting for time fires on time, not at
+ * the next packet; on_end when the connection ends; at the end of input,
+ * on_server for each server before its policy goes out, then on_finish once.
+ * At each of these moments the rules run in the order of the table. */
 struct rule_checks {
     void (*on_txn)(const struct rule_event *ev);
+    void (*on_timer)(const struct rule_event *ev);
     void (*on_end)(const struct rule_event *ev);
     void (*on_server)(struct kw_rules *r, struct server *s, kw_usec ts);
     void (*on_finish)(struct kw_rules *r, kw_usec ts);

@@ -48,6 +48,14 @@ int kw_rules_add_consumer(struct kw_rules *r, const struct kw_finding_consumer *
 /* The engine as a consumer of the tracker's events; valid as long as the engine. */
 struct kw_txn_consumer *kw_rules_txn_consumer(struct kw_rules *r);
 
+/* Time has reached `now` (capture time offline, the clock live): the rules
+ * that wait for time (close-ignored) fire for every open connection whose
+ * deadline has passed. O(connections due). */
+void kw_rules_tick(struct kw_rules *r, kw_usec now);
+
+/* Every server's policy as it stands, for a periodic summary. */
+void kw_rules_summary(struct kw_rules *r, kw_usec now);
+
 /* End of input at `ts`: findings about servers as a whole, then each
  * server's policy. */
 void kw_rules_finish(struct kw_rules *r, kw_usec ts);

@@ -328,6 +328,34 @@ START_TEST(close_ignored_only_past_the_grace)
 }
 END_TEST
 
+/* Time goes on without packets: close-ignored fires when the deadline has
+ * passed with the connection still open, not when it ends (maybe never). */
+START_TEST(close_ignored_fires_on_time)
+{
+    struct run r;
+    begin(&r, NULL);
+    struct kw_txn t = txn(1, H11, 0, 0, 200, H11, KW_CONN_CLOSE, 1, 2);
+    send_txn(&r, &t);
+    kw_rules_tick(r.rules, AT(900)); /* before the deadline (2 ms + 1 s grace) */
+    ck_assert_int_eq(r.seen.n, 0);
+    kw_rules_tick(r.rules, AT(1003)); /* just past it, still open */
+    ck_assert_int_eq(count(&r.seen, KW_RULE_CLOSE_IGNORED), 1);
+    ck_assert_int_eq(r.seen.f[0].request, 1);
+    kw_rules_tick(r.rules, AT(5000)); /* once */
+    end_conn(&r, KW_SIDE_SERVER, KW_CLOSE_FIN, 60000, 60001, 60000, KW_SIDE_NONE);
+    ck_assert_int_eq(count(&r.seen, KW_RULE_CLOSE_IGNORED), 1);
+    finish(&r, AT(60001));
+    /* a connection that ends before its deadline leaves no timer behind */
+    begin(&r, NULL);
+    t = txn(1, H11, 0, 0, 200, H11, KW_CONN_CLOSE, 1, 2);
+    send_txn(&r, &t);
+    end_conn(&r, KW_SIDE_SERVER, KW_CLOSE_FIN, 3, 4, 3, KW_SIDE_NONE);
+    kw_rules_tick(r.rules, AT(5000));
+    ck_assert_int_eq(count(&r.seen, KW_RULE_CLOSE_IGNORED), 0);
+    finish(&r, AT(5000));
+}
+END_TEST
+
 /* --- Keep-Alive parameters ------------------------------------------- */
 
 START_TEST(idle_timeout_early_with_tolerance)
@@ -580,6 +608,7 @@ static Suite *rules_suite(void)
     tcase_add_test(close, pipelined_requests_outstanding_at_a_rst);
     tcase_add_test(close, request_after_close_and_close_ignored);
     tcase_add_test(close, close_ignored_only_past_the_grace);
+    tcase_add_test(close, close_ignored_fires_on_time);
     suite_add_tcase(s, close);
     TCase *ka = tcase_create("keep-alive");
     tcase_add_test(ka, idle_timeout_early_with_tolerance);

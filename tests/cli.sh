@@ -744,6 +744,18 @@ t_terminal()
 check "-q: only the findings, their connections' first lines, server paragraphs and totals" t_quiet
 check "a terminal gets colours and lines that fit; a file none; NO_COLOR and --color respected" \
     t_terminal
+t_summary_every()
+{
+    run sum --json --summary-every=100 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/sum.out" '[e["ts"][11:19] for e in by("server")]' \
+        "['00:01:50', '00:03:30', '00:05:10', '00:06:50', '00:08:00']" || return 1
+    run once --json -r "$PCAPS/idle-timeout.pcap"
+    want_py "$tmp/once.out" 'len(by("server"))' 1
+}
+
+check "--summary-every S: every server's policy each S seconds of capture time and at the end" \
+    t_summary_every
 check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
     t_escaping_same_everywhere
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
