@@ -230,9 +230,15 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     kw_buf_puts(b, "  ->  ");
     if (!t->has_response) {
         kw_buf_printf(b, "no response (%s)", no_response_text(t->no_response));
+        if (t->capture_loss && t->no_response != KW_NORESP_NOT_SEEN)
+            kw_buf_puts(b, "  (capture loss)");
     } else {
-        kw_buf_printf(b, "%u HTTP/%d.%d", t->resp.status, t->resp.version / 10,
-                      t->resp.version % 10);
+        if (t->resp.has_status)
+            kw_buf_printf(b, "%u HTTP/%d.%d", t->resp.status, t->resp.version / 10,
+                          t->resp.version % 10);
+        else
+            kw_buf_printf(b, "HTTP/%d.%d without status line", t->resp.version / 10,
+                          t->resp.version % 10);
         if (t->resp_connection.present || t->resp_keep_alive.present) {
             kw_buf_puts(b, " [");
             if (t->resp_connection.present) {
@@ -252,6 +258,8 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
         }
         if (!t->response_complete)
             kw_buf_puts(b, "  (cut short)");
+        if (t->capture_loss)
+            kw_buf_puts(b, "  (capture loss)");
         if (t->server.present && !tc->server_len) {
             size_t n = t->server.len < SERVER_MAX ? t->server.len : SERVER_MAX;
             memcpy(tc->server, t->server.p, n);
@@ -384,6 +392,13 @@ static void stop_lines(struct kw_buf *b, const struct kw_conn_end *e)
         kw_buf_printf(b, "   not HTTP from here: %s (%s, byte %" PRIu64 ")\n", e->not_http,
                       e->not_http_dir == KW_TO_SERVER ? "client to server" : "server to client",
                       e->not_http_offset);
+    if (e->midstream)
+        kw_buf_puts(b, "   picked up after it began: its handshake and earlier bytes were not "
+                       "captured\n");
+    for (int d = 0; d < 2; d++)
+        if (e->missed_bytes[d])
+            kw_buf_printf(b, "   %" PRIu64 " bytes the %s sent are missing from the capture\n",
+                          e->missed_bytes[d], d == KW_TO_SERVER ? "client" : "server");
     for (int d = 0; d < 2; d++)
         if (e->gap_offset[d] != KW_NO_GAP)
             kw_buf_printf(b, "   data missing from the capture (a segment lost or cut short) "

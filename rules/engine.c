@@ -195,6 +195,8 @@ static void close_view_of(const struct rules_conn *rc, const struct kw_conn_end 
     }
     v->agreed = rc->have_last && rc->last_req_persist && rc->last_resp_persist;
     v->announced = e->close_announced && v->close_ts != KW_TS_NONE;
+    v->tunnel = e->tunnel != KW_TUNNEL_NONE;
+    v->midstream = e->midstream;
 }
 
 static void rules_on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)

@@ -110,6 +110,8 @@ struct close_view {
     kw_usec close_ts;  /* first FIN or RST, or KW_TS_NONE */
     kw_usec idle;      /* from the last response's end to the close, or KW_TS_NONE */
     bool server_closed, outstanding, agreed, announced;
+    bool tunnel;       /* after a 101 or a CONNECT: its idle time is no HTTP idle time */
+    bool midstream;    /* picked up after it began: its requests before were not seen */
 };
 
 /* RFC 7230 6.3: what a message says of the connection's persistence. */

@@ -308,7 +308,11 @@ void server_count_end(struct server *s, const struct rules_conn *rc, const struc
         return;
     if (v->idle <= grace && rc->last_req_persist && !rc->last_unframed) {
         /* a close that follows a response to a request that asked to persist, and
-         * whose body did not need the close to end: the server's policy */
+         * whose body did not need the close to end: the server's policy. On a
+         * connection picked up after it began, the requests before were not
+         * seen: its request count says nothing of a max-requests limit. */
+        if (v->midstream)
+            return;
         s->policy_closes++;
         if (rc->last_resp_close)
             s->policy_closes_announced++;
@@ -317,7 +321,8 @@ void server_count_end(struct server *s, const struct rules_conn *rc, const struc
         else if (s->max_requests != (int64_t)rc->last_index)
             s->max_requests_disagree = true;
         s->max_closes++;
-    } else if (v->idle > grace && !v->outstanding && v->agreed) {
+    } else if (v->idle > grace && !v->outstanding && v->agreed && !v->tunnel) {
+        /* after a 101 or a CONNECT, idle time is the tunnel's, not HTTP's */
         if (s->idle_close_min == KW_TS_NONE || v->idle < s->idle_close_min)
             s->idle_close_min = v->idle;
         s->idle_closes++;
