@@ -304,7 +304,11 @@ void server_count_end(struct server *s, const struct rules_conn *rc, const struc
     for (uint32_t i = notes_first(rc); i < rc->n_notes; i++)
         if (note_crossed_idle_close(rc, note_at(rc, i), v, grace))
             s->lost_to_idle++;
-    if (!v->server_closed || v->idle == KW_TS_NONE)
+    /* The server's own decision to end the connection: it closed, or it said
+     * Connection: close unasked, whoever's FIN then came first (a client that
+     * reads the token closes at once, often before the server does). */
+    bool server_ended = v->server_closed || (rc->last_resp_close && rc->last_req_persist);
+    if (!server_ended || v->idle == KW_TS_NONE)
         return;
     if (v->idle <= grace && rc->last_req_persist && !rc->last_unframed) {
         /* a close that follows a response to a request that asked to persist, and
@@ -321,7 +325,8 @@ void server_count_end(struct server *s, const struct rules_conn *rc, const struc
         else if (s->max_requests != (int64_t)rc->last_index)
             s->max_requests_disagree = true;
         s->max_closes++;
-    } else if (v->idle > grace && !v->outstanding && v->agreed && !v->tunnel) {
+    } else if (v->server_closed && v->idle > grace && !v->outstanding && v->agreed &&
+               !v->tunnel) {
         /* after a 101 or a CONNECT, idle time is the tunnel's, not HTTP's */
         if (s->idle_close_min == KW_TS_NONE || v->idle < s->idle_close_min)
             s->idle_close_min = v->idle;
