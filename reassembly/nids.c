@@ -135,7 +135,7 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
 
     struct kw_conn_key key;
     key_of(r, a, &key);
-    c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts);
+    c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts, false);
     a->user = c;
     a->client.collect++;
     a->server.collect++;

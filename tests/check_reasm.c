@@ -47,9 +47,10 @@ static const char *dir_name(enum kw_dir d)
     return d == KW_TO_SERVER ? "c>s" : "s>c";
 }
 
-static void *on_open(void *ctx, const struct kw_conn_key *key, kw_usec ts)
+static void *on_open(void *ctx, const struct kw_conn_key *key, kw_usec ts, bool midstream)
 {
     (void)ctx;
+    (void)midstream;
     ck_assert_int_lt(n_opened, 4096);
     conn_ids[n_opened] = n_opened + 1;
     ck_assert_int_eq(key->client.family, key->server.family);
@@ -101,7 +102,7 @@ static void on_end(void *ctx, void *conn, const struct kw_reasm_end *e)
     ck_assert_int_eq(e->how == KW_CLOSE_TIMEOUT, e->timeout != KW_TIMEOUT_NONE);
 }
 
-static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_end };
+static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_end, NULL };
 
 static struct kw_stats stats;
 static struct kw_reasm *reasm;
@@ -1085,7 +1086,7 @@ static uint32_t unseeded_home(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2
     return (uint32_t)h & 0x1ffff;
 }
 
-static const struct kw_reasm_sink no_sink = { NULL, on_open, on_data, on_fin, on_end };
+static const struct kw_reasm_sink no_sink = { NULL, on_open, on_data, on_fin, on_end, NULL };
 
 /* 25,000 clients of one server, chosen so that the unseeded hash put them all
  * within 4,096 slots: one probe run over 20,000 slots long, walked by every
