@@ -42,6 +42,7 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
     }
     r->stats = stats;
     r->idle_limit = (kw_usec)cfg->idle_timeout_s * KW_USEC_PER_SEC;
+    r->midstream = cfg->midstream;
     r->clock = KW_TS_NONE;
     if (!reasm_nids_start(r, cfg)) {
         snprintf(err, KW_REASM_ERRBUF, "%s", r->error);
@@ -141,21 +142,19 @@ static void make_room_map6(struct kw_reasm *r)
     reasm_map6_remove(&r->map6, e);
 }
 
-/* The entry of an IPv6 4-tuple, made for a SYN opening it. */
-static struct map6_entry *map6_entry(struct kw_reasm *r, const uint8_t *src, uint16_t sport,
-                                     const uint8_t *dst, uint16_t dport, bool opens, int *side)
+/* A new entry for an IPv6 4-tuple, `client` on side 0. NULL when its slot
+ * would be past the probe bound (counted). */
+static struct map6_entry *map6_open(struct kw_reasm *r, const uint8_t *client, uint16_t cport,
+                                    const uint8_t *server, uint16_t sport)
 {
-    struct map6_entry *e = reasm_map6_find(&r->map6, src, sport, dst, dport, side);
-    if (e || !opens)
-        return e;
-    while (!(e = reasm_map6_add(&r->map6, src, sport, dst, dport))) {
+    struct map6_entry *e;
+    while (!(e = reasm_map6_add(&r->map6, client, cport, server, sport))) {
         if (!reasm_map6_full(&r->map6)) { /* past the probe bound */
             r->stats->streams_refused++;
             return NULL;
         }
         make_room_map6(r);
     }
-    *side = 0;
     return e;
 }
 
@@ -178,10 +177,20 @@ static int feed_ipv6(struct kw_reasm *r, const uint8_t *src, const uint8_t *dst,
         return 0;
     }
     int side;
-    bool opens = (flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT)) == TH_SYN_BIT;
-    struct map6_entry *e = map6_entry(r, src, sport, dst, dport, opens, &side);
+    size_t thl = (size_t)(data_offset >> 4) * 4;
+    uint8_t kind = flags & (TH_SYN_BIT | TH_ACK_BIT | TH_RST_BIT);
+    bool opens = kind == TH_SYN_BIT, picks_up = r->midstream && kind == TH_ACK_BIT && tcp.len > thl;
+    struct map6_entry *e = reasm_map6_find(&r->map6, src, sport, dst, dport, &side);
+    if (!e && (opens || picks_up)) {
+        /* side 0 is the client: the SYN's sender, or whom a pick-up takes for it */
+        bool from_client = opens || reasm_sender_is_client(
+                                        kw_slice_make(tcp.p + thl, tcp.len - thl), sport, dport);
+        e = from_client ? map6_open(r, src, sport, dst, dport)
+                        : map6_open(r, dst, dport, src, sport);
+        side = from_client ? 0 : 1;
+    }
     if (!e) { /* as libnids would not know an IPv4 one */
-        if (tcp.len > (size_t)(data_offset >> 4) * 4 || (flags & (TH_FIN_BIT | TH_RST_BIT)))
+        if (tcp.len > thl || (flags & (TH_FIN_BIT | TH_RST_BIT)))
             r->stats->skip_mid_stream++;
         return 0;
     }

@@ -135,11 +135,14 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
 
     struct kw_conn_key key;
     key_of(r, a, &key);
-    c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts, false);
+    c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts, r->picking_up);
     a->user = c;
     a->client.collect++;
     a->server.collect++;
-    r->stats->connections++;
+    if (r->picking_up)
+        r->stats->connections_midstream++;
+    else
+        r->stats->connections++;
     r->opened = c;
 }
 

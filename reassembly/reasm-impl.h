@@ -34,6 +34,8 @@ struct kw_reasm {
     uint32_t n_map6_recheck;
     struct kw_stats *stats;
     kw_usec idle_limit;          /* 0: connections never go idle */
+    bool midstream;              /* pick connections up on data (kw_reasm_config) */
+    bool picking_up;             /* the handshake being fed is ours: on_open's midstream */
     kw_usec clock;               /* the latest packet time fed: activity is stamped with it,
                                   * so the activity order is also an order in time */
     /* the packet being fed */
@@ -106,6 +108,18 @@ struct kw_slice reasm_tfo_synack(struct kw_reasm *r, const struct seg_in *in,
 /* `c` just opened: the data its SYN carried, if the server took it, is fed as
  * the client's first segment. false once libnids has failed. */
 bool reasm_tfo_deliver(struct kw_reasm *r, const struct reasm_conn *c);
+
+/* Whether the sender of a segment with this payload, between these ports, is
+ * the client of a connection whose handshake was not captured: its bytes
+ * begin a request line; else the other's begin a status line; else it is on
+ * the port that is not well known, or the higher one. */
+bool reasm_sender_is_client(struct kw_slice payload, uint16_t sport, uint16_t dport);
+
+/* Picks up the connection of a data segment (`sg`, its ACK flag set) of a
+ * 4-tuple libnids does not follow, or follows only half open: a handshake
+ * made from its sequence and acknowledgement numbers is fed first, then the
+ * segment. false once libnids has failed. */
+bool reasm_pick_up(struct kw_reasm *r, const struct seg_in *in, const struct reasm_segment *sg);
 
 /* --- nids.c: libnids ---------------------------------------------------------- */
 

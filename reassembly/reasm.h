@@ -66,11 +66,15 @@ struct kw_reasm_config {
     int n_tcp_streams;  /* libnids hash size; 3/4 of it (+1) connections are followed at once */
     int flow_timeout_s; /* a SYN on a 4-tuple older than this starts a new connection */
     int idle_timeout_s; /* a connection with no data, FIN or RST for longer ends (0: never) */
+    bool midstream;     /* data on a 4-tuple whose handshake was not captured starts a
+                         * connection (on_open's midstream); false: it is counted, as
+                         * skip_mid_stream, and nothing else */
 };
 
 #define KW_REASM_STREAMS_DEFAULT 65536
 #define KW_REASM_FLOW_TIMEOUT_DEFAULT 1
 #define KW_REASM_IDLE_TIMEOUT_DEFAULT 300 /* as Zeek's tcp_inactivity_timeout */
+#define KW_REASM_MIDSTREAM_DEFAULT true   /* as Zeek, and Suricata with midstream on */
 
 #define KW_REASM_ERRBUF 256
 

@@ -126,6 +126,14 @@ after_segment(struct kw_reasm *r, const struct seg_in *in, const struct reasm_se
     if (c && c != r->delivered_to && !(sg->flags & TH_RST_BIT) && c->is_open &&
         c != r->ended && !undelivered(r, in, sg, c))
         return false;
+    if (!c && r->midstream && sg->payload && (sg->flags & (TH_ACK_BIT | TH_SYN_BIT | TH_RST_BIT)) ==
+                                                 TH_ACK_BIT && !r->opened && !r->ended) {
+        /* data of a 4-tuple we have no record of: its handshake was not captured
+         * (libnids does not follow it, or has it half open at most) */
+        if (!reasm_pick_up(r, in, sg))
+            return false;
+        c = r->delivered_to ? r->delivered_to : lookup(r, sg);
+    }
     if (!c || c == r->ended || !c->is_open) {
         /* data, a FIN or a RST of a connection whose handshake was not captured */
         if (!r->opened && !r->ended && !(sg->flags & TH_SYN_BIT) &&

@@ -12,6 +12,7 @@
 
 #include "reassembly/reasm-impl.h"
 
+#define TH_SYN_BIT 0x02
 #define TH_PSH_BIT 0x08
 #define TH_ACK_BIT 0x10
 
@@ -110,4 +111,86 @@ bool reasm_tfo_deliver(struct kw_reasm *r, const struct reasm_conn *c)
     struct kw_slice packet = reasm_build_tcp(r->synth, &seg);
     r->opened = r->ended = r->delivered_to = NULL;
     return reasm_nids_feed(r, packet);
+}
+
+/* --- connections picked up --------------------------------------------------------- */
+
+/* An HTTP method (RFC 9110 9: a token; in practice capitals, and '-' as in
+ * M-SEARCH), a space, then a target (RFC 9112 3.2): origin form ("/"),
+ * asterisk form, absolute form ("http://", "https://"), or for CONNECT the
+ * authority form. Words that merely begin a line ("PHP Notice: ...") are no
+ * request line. */
+static bool begins_request_line(struct kw_slice p)
+{
+    size_t i = 0;
+    while (i < p.len && i < 24 && ((p.p[i] >= 'A' && p.p[i] <= 'Z') || p.p[i] == '-'))
+        i++;
+    if (i == 0 || i + 1 >= p.len || p.p[i] != ' ')
+        return false;
+    struct kw_slice target = kw_slice_make(p.p + i + 1, p.len - i - 1);
+    if (target.p[0] == '/' || target.p[0] == '*')
+        return true;
+    if (i == 7 && !memcmp(p.p, "CONNECT", 7))
+        return true;
+    return (target.len >= 7 && kw_slice_eq_ci(kw_slice_make(target.p, 7), "http://")) ||
+           (target.len >= 8 && kw_slice_eq_ci(kw_slice_make(target.p, 8), "https://"));
+}
+
+/* "HTTP/" digit "." digit SP (RFC 9112 4). */
+static bool begins_status_line(struct kw_slice p)
+{
+    return p.len >= 9 && !memcmp(p.p, "HTTP/", 5) && p.p[5] >= '0' && p.p[5] <= '9' &&
+           p.p[6] == '.' && p.p[7] >= '0' && p.p[7] <= '9' && p.p[8] == ' ';
+}
+
+bool reasm_sender_is_client(struct kw_slice payload, uint16_t sport, uint16_t dport)
+{
+    if (begins_request_line(payload))
+        return true;
+    if (begins_status_line(payload))
+        return false;
+    bool s_known = sport < 1024, d_known = dport < 1024; /* RFC 6335 6: system ports */
+    if (s_known != d_known)
+        return d_known;
+    return sport >= dport;
+}
+
+static bool feed_synthetic(struct kw_reasm *r, const struct reasm_tcp_out *t)
+{
+    r->opened = r->ended = r->delivered_to = NULL;
+    return reasm_nids_feed(r, reasm_build_tcp(r->synth, t));
+}
+
+bool reasm_pick_up(struct kw_reasm *r, const struct seg_in *in, const struct reasm_segment *sg)
+{
+    struct kw_slice payload = kw_slice_make(in->transport.p + sg->header_len,
+                                            in->transport.len - sg->header_len);
+    bool from_client = reasm_sender_is_client(payload, sg->sport, sg->dport);
+    uint32_t cli = from_client ? sg->src : sg->dst, srv = from_client ? sg->dst : sg->src;
+    uint16_t cport = from_client ? sg->sport : sg->dport, sport = from_client ? sg->dport
+                                                                             : sg->sport;
+    /* the segment's own numbers: the next it sends, the next it expects */
+    uint32_t cli_next = from_client ? sg->seq : sg->ack, srv_next = from_client ? sg->ack
+                                                                               : sg->seq;
+    reasm_nids_forget(cli, cport, srv, sport); /* a half-open stream that went nowhere */
+    /* window scale 14 both ways: the real windows, scaled as negotiated unseen,
+     * must not make libnids drop what it is sent */
+    struct reasm_tcp_out syn = { .src = cli, .dst = srv, .sport = cport, .dport = sport,
+                                 .seq = cli_next - 1, .flags = TH_SYN_BIT, .window = 65535,
+                                 .max_wscale = true };
+    struct reasm_tcp_out syn_ack = { .src = srv, .dst = cli, .sport = sport, .dport = cport,
+                                     .seq = srv_next - 1, .ack = cli_next,
+                                     .flags = TH_SYN_BIT | TH_ACK_BIT, .window = 65535,
+                                     .max_wscale = true };
+    struct reasm_tcp_out ack = { .src = cli, .dst = srv, .sport = cport, .dport = sport,
+                                 .seq = cli_next, .ack = srv_next, .flags = TH_ACK_BIT,
+                                 .window = 65535 };
+    r->picking_up = true;
+    bool fed = feed_synthetic(r, &syn) && feed_synthetic(r, &syn_ack) &&
+               feed_synthetic(r, &ack);
+    r->picking_up = false;
+    if (!fed)
+        return false;
+    r->opened = r->ended = r->delivered_to = NULL;
+    return reasm_nids_feed(r, in->packet);
 }

@@ -50,16 +50,16 @@ static const char *dir_name(enum kw_dir d)
 static void *on_open(void *ctx, const struct kw_conn_key *key, kw_usec ts, bool midstream)
 {
     (void)ctx;
-    (void)midstream;
     ck_assert_int_lt(n_opened, 4096);
     conn_ids[n_opened] = n_opened + 1;
     ck_assert_int_eq(key->client.family, key->server.family);
     if (key->client.family == 6) /* the real addresses: 2001:db8::1:N to 2001:db8::2 */
-        say("open #%d [%x:%x]:%u @%.6f\n", n_opened + 1, key->client.addr[13],
+        say("open #%d [%x:%x]:%u @%.6f", n_opened + 1, key->client.addr[13],
             key->client.addr[15], key->client.port, ts / 1e6);
     else
-        say("open #%d %u:%u @%.6f\n", n_opened + 1, key->client.addr[3], key->client.port,
+        say("open #%d %u:%u @%.6f", n_opened + 1, key->client.addr[3], key->client.port,
             ts / 1e6);
+    say(midstream ? " midstream\n" : "\n");
     return &conn_ids[n_opened++];
 }
 
@@ -107,9 +107,11 @@ static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_en
 static struct kw_stats stats;
 static struct kw_reasm *reasm;
 
+static bool pick_up; /* kw_reasm_config.midstream for the next start() */
+
 static void start(int n_streams, int flow_timeout_s, int idle_timeout_s)
 {
-    struct kw_reasm_config cfg = { n_streams, flow_timeout_s, idle_timeout_s };
+    struct kw_reasm_config cfg = { n_streams, flow_timeout_s, idle_timeout_s, pick_up };
     char err[KW_REASM_ERRBUF];
     reasm = kw_reasm_new(&cfg, &sink, &stats, err);
     ck_assert_msg(reasm != NULL, "%s", err);
@@ -132,6 +134,7 @@ static void expect_log(const char *want)
 static uint64_t next_frame;
 static uint8_t packet[65536];
 static uint16_t urgent_pointer; /* for the next packet only: sets URG */
+static const char *payload_text; /* for the next packet only: its payload starts so */
 static size_t fragment_size;    /* for the next packet only: sent as IPv4 fragments of it */
 static size_t fragments_sent;   /* with it, how many of them are sent (0: all) */
 static uint16_t ip_id;
@@ -219,6 +222,11 @@ static size_t build_tcp(const uint8_t src[4], uint16_t sport, const uint8_t dst[
         urgent_pointer = 0;
     }
     memset(packet + 40, 'x', payload);
+    if (payload_text) {
+        size_t n = strlen(payload_text);
+        memcpy(packet + 40, payload_text, n < payload ? n : payload);
+        payload_text = NULL;
+    }
     return total;
 }
 
@@ -1067,6 +1075,141 @@ START_TEST(test_past_four_gigabytes)
 }
 END_TEST
 
+/* ---- connections picked up ---------------------------------------------------- */
+
+/* No handshake: the client's request is the first packet seen. The
+ * connection starts there, marked midstream, the request's sender its
+ * client; it is followed to its end as any other. */
+START_TEST(test_pick_up_request_first)
+{
+    pick_up = true;
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    payload_text = "GET / HTTP/1.1\r\n";
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 40), 0);
+    payload_text = "HTTP/1.1 200 OK\r\n";
+    ck_assert_int_eq(to_client(&a, 2.001, TH_PSH | TH_ACK, 60), 0);
+    ck_assert_int_eq(to_server(&a, 3, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 3.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 3.2, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(4));
+    expect_log("open #1 1:40001 @2.000000 midstream\n"
+               "data #1 c>s 40 @2.000000 frame 1\n"
+               "data #1 s>c 60 @2.001000 frame 2\n"
+               "fin #1 c>s @3.000000\n"
+               "fin #1 s>c @3.100000\n"
+               "end #1 fin @3.200000 frame 5\n");
+    ck_assert_uint_eq(stats.connections_midstream, 1);
+    ck_assert_uint_eq(stats.connections, 0);
+    ck_assert_uint_eq(stats.skip_mid_stream, 0);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* The first packet seen is the server's: a response begins it, so its
+ * receiver is the client. Then one whose first bytes say nothing (the middle
+ * of a body, from port 80): the side on the port that is not well known is
+ * the client. Between two high ports, the higher one. */
+START_TEST(test_pick_up_who_is_client)
+{
+    pick_up = true;
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    payload_text = "HTTP/1.1 304 Not Modified\r\n";
+    ck_assert_int_eq(to_client(&a, 2, TH_PSH | TH_ACK, 30), 0);
+    ck_assert_int_eq(to_server(&a, 2.1, TH_PSH | TH_ACK, 10), 0);
+    ck_assert_int_eq(to_client(&b, 3, TH_PSH | TH_ACK, 30), 0);
+    const uint8_t x[4] = { 10, 0, 9, 9 }, y[4] = { 10, 0, 9, 8 };
+    ck_assert_int_eq(feed_tcp(SEC(4), x, 8080, y, 50000, 1, 1, TH_ACK, 5), 0);
+    kw_reasm_finish(reasm, SEC(5));
+    expect_log("open #1 1:40001 @2.000000 midstream\n"
+               "data #1 s>c 30 @2.000000 frame 1\n"
+               "data #1 c>s 10 @2.100000 frame 2\n"
+               "open #2 2:40002 @3.000000 midstream\n"
+               "data #2 s>c 30 @3.000000 frame 3\n"
+               "open #3 8:50000 @4.000000 midstream\n"
+               "data #3 s>c 5 @4.000000 frame 4\n"
+               "end #1 capture-end @5.000000 frame 0\n"
+               "end #2 capture-end @5.000000 frame 0\n"
+               "end #3 capture-end @5.000000 frame 0\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* Without pick-up (kw_reasm_config.midstream false), such packets are only
+ * counted, as before. A handshake whose SYN/ACK was not captured leaves a
+ * half-open stream in libnids, which never completes: with pick-up, data on
+ * it starts the connection. */
+START_TEST(test_pick_up_off_and_half_open)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 40), 0);
+    ck_assert_uint_eq(stats.skip_mid_stream, 1);
+    ck_assert_int_eq(n_opened, 0);
+    kw_reasm_finish(reasm, SEC(3));
+    kw_reasm_free(reasm);
+
+    pick_up = true;
+    start(1024, 1, 300);
+    struct client b = client_n(2);
+    ck_assert_int_eq(to_server(&b, 4, TH_SYN, 0), 0);
+    b.server_seq++; /* its SYN/ACK went unseen */
+    talk(&b, 5);
+    kw_reasm_finish(reasm, SEC(6));
+    ck_assert_msg(strstr(event_log, "open #1 2:40002 @5.000000 midstream\n"
+                                    "data #1 c>s 10 @5.000000 frame 3\n"
+                                    "data #1 s>c 20 @5.001000 frame 4\n"),
+                  "%s", event_log);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* An IPv6 connection picked up on its server's first packet: the sink sees
+ * the real addresses, the client the receiver. */
+START_TEST(test_pick_up_ipv6)
+{
+    pick_up = true;
+    start(1024, 1, 300);
+    struct client a = client6_n(7);
+    payload_text = "HTTP/1.0 200 OK\r\n";
+    ck_assert_int_eq(to_client(&a, 2, TH_PSH | TH_ACK, 30), 0);
+    ck_assert_int_eq(to_server(&a, 2.1, TH_PSH | TH_ACK, 10), 0);
+    kw_reasm_finish(reasm, SEC(3));
+    expect_log("open #1 [1:7]:40007 @2.000000 midstream\n"
+               "data #1 s>c 30 @2.000000 frame 1\n"
+               "data #1 c>s 10 @2.100000 frame 2\n"
+               "end #1 capture-end @3.000000 frame 0\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* A RST not at the expected sequence number, then silence: the connection
+ * ends at it. When data comes after all, it is another connection picked up,
+ * not a lost one. */
+START_TEST(test_pick_up_after_held_rst)
+{
+    pick_up = true;
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    talk(&a, 2);
+    ck_assert_int_eq(feed_tcp(SEC(3), server_ip, 80, a.ip, a.port, a.server_seq + 5, a.seq,
+                              TH_RST | TH_ACK, 0), 0);
+    talk(&a, 6);
+    kw_reasm_finish(reasm, SEC(7));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "end #1 rst @3.000000 frame 6 from server\n"
+               "open #2 1:40001 @6.000000 midstream\n"
+               "data #2 c>s 10 @6.000000 frame 7\n"
+               "data #2 s>c 20 @6.001000 frame 8\n"
+               "end #2 capture-end @7.000000 frame 0\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -1188,6 +1331,13 @@ int main(void)
     tc = tcase_create("past 32 bits");
     tcase_add_test(tc, test_past_four_gigabytes);
     tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("pick-up");
+    tcase_add_test(tc, test_pick_up_request_first);
+    tcase_add_test(tc, test_pick_up_who_is_client);
+    tcase_add_test(tc, test_pick_up_off_and_half_open);
+    tcase_add_test(tc, test_pick_up_ipv6);
+    tcase_add_test(tc, test_pick_up_after_held_rst);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);
