@@ -48,6 +48,10 @@ struct kw_stats {
     uint64_t rst_out_of_window;/* RSTs outside the receiver's window: ignored, as it does */
     uint64_t ack_unseen;       /* segments libnids dropped after an ACK for data never seen
                                 * sent (it moved its window): fed again */
+    uint64_t capture_holes;    /* holes in a direction that the other side's ACKs prove were
+                                * delivered: bytes the capture missed, stepped over */
+    uint64_t capture_missed_bytes; /* their bytes (each connection's are in its end) */
+    uint64_t capture_holes_too_large; /* such holes over 1 MiB: left as gaps */
     uint64_t syn_data;         /* SYNs that carried data (TCP Fast Open): it reaches the stream
                                 * once the server acknowledged it */
     uint64_t syn_data_unkept;  /* of those, SYNs with more data than kept (4 KiB): the

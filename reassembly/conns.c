@@ -208,28 +208,100 @@ void reasm_conn_forget_rst(struct reasm_table *t, struct reasm_conn *c)
     c->rst_held = false;
 }
 
-/* --- FINs, in stream order ------------------------------------------------ */
+/* --- FINs, in stream order, and what lies past a hole --------------------- */
 
-static void fin_now(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir, kw_usec ts,
-                    uint64_t frame)
+static void fin_now(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir)
 {
     c->fin_seen[dir] = true;
     c->fin_at[dir] = -1;
     if (c->user)
-        t->sink.on_fin(t->sink.ctx, c->user, dir, ts, frame);
+        t->sink.on_fin(t->sink.ctx, c->user, dir, c->fin_ts[dir], c->fin_frame[dir]);
 }
 
-/* A pending FIN whose place in the stream has been reached, or that the stream
- * will never reach (`flush`: the connection is over). */
-static void fin_pending(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir, bool flush)
+/* The FINs not reported yet, in the order they came on the wire (at the same
+ * time, the client's first); `flush`: the connection is over, all of them. */
+static void fins_in_order(struct reasm_table *t, struct reasm_conn *c, bool flush)
 {
-    if (c->fin_at[dir] >= 0 && (flush || reasm_conn_reached(c, dir) >= (uint64_t)c->fin_at[dir]))
-        fin_now(t, c, dir, c->fin_ts[dir], c->fin_frame[dir]);
+    for (;;) {
+        int d = -1;
+        for (int x = 0; x < 2; x++)
+            if (c->fin_at[x] >= 0 && (d < 0 || c->fin_ts[x] < c->fin_ts[d]))
+                d = x;
+        if (d < 0 || (!flush && reasm_conn_reached(c, (enum kw_dir)d) < (uint64_t)c->fin_at[d]))
+            return;
+        fin_now(t, c, (enum kw_dir)d);
+    }
 }
 
-void reasm_conn_fin_reached(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir)
+void reasm_conn_fins_due(struct reasm_table *t, struct reasm_conn *c)
 {
-    fin_now(t, c, dir, c->fin_ts[dir], c->fin_frame[dir]);
+    fins_in_order(t, c, false);
+}
+
+/* Keeps t->n_holed, the count of connections with ranges past a hole. */
+static void set_holed(struct reasm_table *t, struct reasm_conn *c, bool before)
+{
+    bool after = c->n_ahead[0] || c->n_ahead[1];
+    if (after && !before)
+        t->n_holed++;
+    else if (before && !after && t->n_holed)
+        t->n_holed--;
+}
+
+/* Data seen at [start, end), past where the stream has come: a range of the
+ * scoreboard, sorted by start, merged with those of its kind it touches (a
+ * cut segment next to held data stays apart: it is part of the hole); the
+ * furthest goes when full. At most REASM_AHEAD_MAX ranges: a few compares. */
+static void add_ahead(struct reasm_table *t, struct reasm_conn *c, enum kw_dir d,
+                      uint64_t start, uint64_t end, bool cut)
+{
+    bool before = c->n_ahead[0] || c->n_ahead[1];
+    struct reasm_range *r = c->ahead[d];
+    int n = c->n_ahead[d];
+    for (int k = 0; k < n; k++) /* within or touching one of its kind: it grows */
+        if (r[k].cut == cut && r[k].start <= end && start <= r[k].end) {
+            start = start < r[k].start ? start : r[k].start;
+            end = end > r[k].end ? end : r[k].end;
+            memmove(&r[k], &r[k + 1], (size_t)(n - k - 1) * sizeof(*r));
+            n--;
+            k = -1; /* it may now touch others */
+        }
+    int i = 0;
+    while (i < n && r[i].start <= start)
+        i++;
+    if (i < REASM_AHEAD_MAX) {
+        if (n == REASM_AHEAD_MAX)
+            n--; /* the furthest goes */
+        memmove(&r[i + 1], &r[i], (size_t)(n - i) * sizeof(*r));
+        r[i] = (struct reasm_range){ start, end, cut };
+        n++;
+    }
+    c->n_ahead[d] = (uint8_t)n;
+    set_holed(t, c, before);
+}
+
+bool reasm_conn_first_hole(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir,
+                           uint64_t *start, uint64_t *end)
+{
+    bool before = c->n_ahead[0] || c->n_ahead[1];
+    uint64_t reached = reasm_conn_reached(c, dir);
+    struct reasm_range *r = c->ahead[dir];
+    int n = c->n_ahead[dir], gone = 0;
+    while (gone < n && (r[gone].cut ? r[gone].end : r[gone].start) <= reached)
+        gone++; /* delivered, being delivered, or a cut segment passed */
+    memmove(r, r + gone, (size_t)(n - gone) * sizeof(*r));
+    n -= gone;
+    c->n_ahead[dir] = (uint8_t)n;
+    set_holed(t, c, before);
+    if (!n)
+        return false;
+    /* the hole runs to the first data libnids holds; cut segments are in it */
+    int i = 0;
+    while (i < n && r[i].cut)
+        i++;
+    *start = reached;
+    *end = i < n ? r[i].start : r[n - 1].end;
+    return true;
 }
 
 void reasm_conn_note_segment(struct reasm_table *t, struct reasm_conn *c,
@@ -243,15 +315,20 @@ void reasm_conn_note_segment(struct reasm_table *t, struct reasm_conn *c,
     int32_t ahead = (int32_t)(sg->seq + (uint32_t)sg->payload - expected);
     if (sg->payload && ahead > 0 && reached + (uint64_t)ahead > c->highest[dir])
         c->highest[dir] = reached + (uint64_t)ahead;
+    if (sg->payload && ahead > 0 && (sg->cut || (uint64_t)ahead > sg->payload))
+        add_ahead(t, c, dir, /* all of it past a hole, or cut: missing */
+                  (uint64_t)ahead > sg->payload ? reached + (uint64_t)ahead - sg->payload
+                                                : reached,
+                  reached + (uint64_t)ahead, sg->cut);
     if ((sg->flags & TH_FIN_BIT) && !c->fin_seen[dir] && c->fin_at[dir] < 0) {
-        /* the FIN sits after this segment's payload: is the stream there yet? */
-        if (ahead <= 0) {
-            fin_now(t, c, dir, ts, frame);
-        } else {
-            c->fin_at[dir] = (int64_t)reached + ahead;
-            c->fin_ts[dir] = ts;
-            c->fin_frame[dir] = frame;
-        }
+        /* the FIN sits after this segment's payload: reported when the stream
+         * is there, and not before a FIN that came earlier */
+        c->fin_at[dir] = (int64_t)reached + (ahead > 0 ? ahead : 0);
+        c->fin_ts[dir] = ts;
+        c->fin_frame[dir] = frame;
+        if (ahead > 0) /* libnids holds it behind a hole: the hole ends there at most */
+            add_ahead(t, c, dir, (uint64_t)c->fin_at[dir], (uint64_t)c->fin_at[dir] + 1, false);
+        fins_in_order(t, c, false);
     }
 }
 
@@ -260,15 +337,14 @@ void reasm_conn_note_segment(struct reasm_table *t, struct reasm_conn *c,
 void reasm_conn_end(struct reasm_table *t, struct reasm_conn *c, struct kw_reasm_end *end)
 {
     /* FINs the stream never reached still happened: in the order they were sent */
-    enum kw_dir first = c->fin_at[KW_TO_CLIENT] >= 0 &&
-                                (c->fin_at[KW_TO_SERVER] < 0 ||
-                                 c->fin_ts[KW_TO_CLIENT] < c->fin_ts[KW_TO_SERVER])
-                            ? KW_TO_CLIENT : KW_TO_SERVER;
-    fin_pending(t, c, first, true);
-    fin_pending(t, c, first == KW_TO_SERVER ? KW_TO_CLIENT : KW_TO_SERVER, true);
-    for (int d = 0; d < 2; d++)
+    fins_in_order(t, c, true);
+    for (int d = 0; d < 2; d++) {
         end->gap_offset[d] = c->highest[d] > reasm_conn_reached(c, (enum kw_dir)d)
                                  ? (int64_t)c->delivered[d] : KW_NO_GAP;
+        end->missed_bytes[d] = c->missed[d];
+    }
+    if ((c->n_ahead[0] || c->n_ahead[1]) && t->n_holed)
+        t->n_holed--;
     if (end->gap_offset[0] != KW_NO_GAP || end->gap_offset[1] != KW_NO_GAP)
         t->stats->connections_gap++;
     void *user = c->user;

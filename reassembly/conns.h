@@ -22,6 +22,7 @@ struct reasm_segment {
     uint32_t seq, ack;
     uint8_t flags;
     uint8_t header_len;
+    bool cut;          /* the snaplen cut its payload: libnids never sees it */
     size_t payload;    /* as the IP length says, captured or not */
 };
 
@@ -42,6 +43,15 @@ struct reasm_list {
     uint32_t head, tail;
 };
 
+/* Data seen past where a direction's stream has come, in sequence space from
+ * its seq_base: what libnids holds in its queue behind a hole, or segments
+ * the snaplen cut (`cut`: part of the hole, libnids never had them). */
+struct reasm_range {
+    uint64_t start, end;
+    bool cut;
+};
+#define REASM_AHEAD_MAX 4 /* ranges kept per direction; past them, holes are left as they are */
+
 struct reasm_conn {
     uint32_t cli_addr, srv_addr; /* network byte order, as libnids keeps them */
     uint16_t cli_port, srv_port; /* host byte order */
@@ -60,6 +70,10 @@ struct reasm_conn {
     bool had_urgent;             /* a segment with URG was seen: look at libnids' count */
     uint64_t highest[2];         /* end of the furthest payload seen in a packet, in sequence
                                   * space from seq_base */
+    struct reasm_range ahead[2][REASM_AHEAD_MAX]; /* sorted, apart: the holes are between */
+    uint8_t n_ahead[2];
+    uint64_t missed[2];          /* bytes the capture missed, filled (on_gap) */
+    uint64_t too_large[2];       /* 1 + the start of a hole too large to fill, counted once */
     /* A FIN seen before the data it follows (a segment before it is missing or
      * comes again later): reported once the stream reaches it (in sequence
      * space), at its own time. */
@@ -88,6 +102,8 @@ struct reasm_table {
     uint32_t *slots;           /* open addressing, linear probing: record index or 0 */
     uint32_t slot_mask;
     struct reasm_key key;      /* the hash's key, drawn for this run */
+    uint32_t n_holed;          /* connections with data seen past a hole (at most: pruned
+                                * lazily): while any is, every ACK is looked at */
     struct reasm_list lists[REASM_ORDERS]; /* by enum reasm_order */
     struct kw_reasm_sink sink;
     struct kw_stats *stats;
@@ -144,7 +160,14 @@ void reasm_conn_forget_rst(struct reasm_table *t, struct reasm_conn *c);
 void reasm_conn_note_segment(struct reasm_table *t, struct reasm_conn *c,
                              const struct reasm_segment *sg, kw_usec ts, uint64_t frame);
 
-void reasm_conn_fin_reached(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir);
+/* Reports the FINs whose place the streams have reached, in the order they
+ * came on the wire: one waiting behind a hole holds back those after it. */
+void reasm_conn_fins_due(struct reasm_table *t, struct reasm_conn *c);
+
+/* The first hole of direction `dir`: [*start, *end) in sequence space, the
+ * data libnids holds after it at *end. false if there is none. */
+bool reasm_conn_first_hole(struct reasm_table *t, struct reasm_conn *c, enum kw_dir dir,
+                           uint64_t *start, uint64_t *end);
 
 /* How far the stream in direction `dir` has come in sequence space: the bytes
  * delivered, and the urgent bytes libnids took out between them (RFC 9293
@@ -159,8 +182,9 @@ static inline uint64_t reasm_conn_reached(const struct reasm_conn *c, enum kw_di
 static inline void reasm_conn_stream_grew(struct reasm_table *t, struct reasm_conn *c,
                                           enum kw_dir dir)
 {
-    if (c->fin_at[dir] >= 0 && reasm_conn_reached(c, dir) >= (uint64_t)c->fin_at[dir])
-        reasm_conn_fin_reached(t, c, dir);
+    (void)dir;
+    if (c->fin_at[KW_TO_SERVER] >= 0 || c->fin_at[KW_TO_CLIENT] >= 0)
+        reasm_conn_fins_due(t, c);
 }
 
 /* Ends `c`: the FINs the stream never reached (in the order they were sent),

@@ -203,6 +203,57 @@ bool reasm_nids_unstick_ack(struct kw_reasm *r, struct reasm_conn *c, enum kw_di
     return true;
 }
 
+bool reasm_nids_acked(const struct kw_reasm *r, const struct reasm_conn *c, enum kw_dir dir,
+                      uint32_t *ack)
+{
+    struct tcp_stream *a = live_stream(r, c);
+    if (!a)
+        return false;
+    *ack = receiver_of(a, dir)->ack_seq;
+    return true;
+}
+
+bool reasm_nids_fill(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir, uint32_t n)
+{
+    struct tcp_stream *a = live_stream(r, c);
+    if (!a)
+        return true;
+    struct half_stream *rcv = receiver_of(a, dir), *snd = dir == KW_TO_SERVER ? &a->client
+                                                                              : &a->server;
+    struct reasm_tcp_out seg = { .src = dir == KW_TO_SERVER ? c->cli_addr : c->srv_addr,
+                                 .dst = dir == KW_TO_SERVER ? c->srv_addr : c->cli_addr,
+                                 .sport = dir == KW_TO_SERVER ? c->cli_port : c->srv_port,
+                                 .dport = dir == KW_TO_SERVER ? c->srv_port : c->cli_port };
+    r->filling = c;
+    r->fill_dir = dir;
+    while (n && (a = live_stream(r, c))) {
+        /* chunks under 2 KiB keep libnids' buffer at 4 KiB (tcp.c, add2buf) */
+        uint32_t len = n < 2000 ? n : 2000, acked = rcv->ack_seq;
+        u_short window = rcv->window;
+        seg.seq = snd->first_data_seq + (uint32_t)rcv->count + (uint32_t)rcv->urg_count;
+        seg.window = snd->window; /* libnids takes it as the sender's: unchanged */
+        seg.payload = kw_slice_make(NULL, len); /* zeros: never shown, on_gap says what */
+        /* libnids drops as old what its receiver acknowledged: the hole is just
+         * that. For the chunk, its receiver is taken to expect it. */
+        rcv->ack_seq = seg.seq;
+        rcv->window = 65535;
+        r->fill_left = len;
+        r->opened = r->ended = r->delivered_to = NULL;
+        bool fed = reasm_nids_feed(r, reasm_build_tcp(r->synth, &seg));
+        if (!fed)
+            return false;
+        if ((a = live_stream(r, c))) {
+            rcv = receiver_of(a, dir);
+            rcv->ack_seq = acked;
+            rcv->window = window;
+        }
+        n -= len;
+    }
+    r->fill_left = 0;
+    r->filling = NULL;
+    return true;
+}
+
 void reasm_nids_sync_urgent(struct kw_reasm *r, struct reasm_conn *c)
 {
     const struct tcp_stream *a = live_stream(r, c);
@@ -221,9 +272,21 @@ static void deliver(struct kw_reasm *r, struct tcp_stream *a, struct reasm_conn 
     c->delivered[dir] += n;
     sync_urgent(r, c, h, dir);
     r->delivered_to = c;
+    if (r->fill_left && r->filling == c && r->fill_dir == dir) { /* bytes of ours: a hole */
+        size_t missing = n < r->fill_left ? n : r->fill_left;
+        r->fill_left -= missing;
+        c->missed[dir] += missing;
+        if (c->user && r->conns.sink.on_gap)
+            r->conns.sink.on_gap(r->conns.sink.ctx, c->user, dir, r->ts, r->frame, missing);
+        n -= missing;
+        if (!n) {
+            reasm_conn_stream_grew(&r->conns, c, dir);
+            return;
+        }
+    }
     if (c->user)
         r->conns.sink.on_data(r->conns.sink.ctx, c->user, dir, r->ts, r->frame,
-                              kw_slice_make(h->data, n));
+                              kw_slice_make(h->data + (size_t)h->count_new - n, n));
     reasm_conn_stream_grew(&r->conns, c, dir);
     /* libnids discards all of it: the decoder has consumed it */
 }

@@ -36,6 +36,10 @@ struct kw_reasm {
     kw_usec idle_limit;          /* 0: connections never go idle */
     bool midstream;              /* pick connections up on data (kw_reasm_config) */
     bool picking_up;             /* the handshake being fed is ours: on_open's midstream */
+    /* a hole being filled: its bytes are the sink's on_gap, not on_data */
+    struct reasm_conn *filling;
+    enum kw_dir fill_dir;
+    size_t fill_left;
     kw_usec clock;               /* the latest packet time fed: activity is stamped with it,
                                   * so the activity order is also an order in time */
     /* the packet being fed */
@@ -121,6 +125,16 @@ bool reasm_sender_is_client(struct kw_slice payload, uint16_t sport, uint16_t dp
  * segment. false once libnids has failed. */
 bool reasm_pick_up(struct kw_reasm *r, const struct seg_in *in, const struct reasm_segment *sg);
 
+/* Bytes of `c` the capture missed that the other side's ACKs prove were
+ * delivered: each hole they prove (up to the data seen after it, at most
+ * REASM_FILL_MAX bytes) is filled for libnids. false once libnids failed. */
+#define REASM_FILL_MAX (1u << 20)
+bool reasm_fill_holes(struct kw_reasm *r, struct reasm_conn *c);
+
+/* The same for direction `dir` with the receiver's ACK `ack` of a packet not
+ * fed yet: filled before it, libnids then takes that ACK as for the data. */
+bool reasm_fill_acked(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir, uint32_t ack);
+
 /* --- nids.c: libnids ---------------------------------------------------------- */
 
 /* Sets libnids' parameters and starts it, guarded against it running out of
@@ -169,6 +183,16 @@ bool reasm_nids_in_window(const struct kw_reasm *r, const struct reasm_conn *c, 
  * segment again). Outside callbacks only. */
 bool reasm_nids_unstick_ack(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir,
                             uint32_t seq, uint32_t len, uint32_t seen_end);
+
+/* The receiver of direction `dir` acknowledged up to *ack (libnids' view). */
+bool reasm_nids_acked(const struct kw_reasm *r, const struct reasm_conn *c, enum kw_dir dir,
+                      uint32_t *ack);
+
+/* Fills the first `n` bytes where direction `dir` of `c` stops, a hole, with
+ * segments of ours (zeros, 2,000 bytes at most each): libnids goes on with
+ * what it holds after it. The sink gets on_gap for them, not on_data. Outside
+ * callbacks only; false once libnids has failed. */
+bool reasm_nids_fill(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir, uint32_t n);
 
 /* Frees c's libnids stream if it is still c's: from outside any libnids
  * callback only (freeing there is a double free: API.txt 7). */

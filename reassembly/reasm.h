@@ -41,6 +41,9 @@ struct kw_reasm_end {
      * stopped reassembly for good, or KW_NO_GAP. */
     int64_t gap_offset[2];
     enum kw_timeout timeout; /* KW_CLOSE_TIMEOUT: why; else KW_TIMEOUT_NONE */
+    /* Bytes of each direction the capture missed but the other side's ACKs
+     * prove were delivered (given to on_gap). */
+    uint64_t missed_bytes[2];
 };
 
 /* Called from inside kw_reasm_feed(), kw_reasm_tick() and kw_reasm_finish().

@@ -33,6 +33,7 @@ static inline __attribute__((always_inline)) bool parse(const struct seg_in *in,
     memcpy(&sg->src, in->src.p, 4);
     memcpy(&sg->dst, in->dst.p, 4);
     sg->header_len = (uint8_t)thl;
+    sg->cut = false;
     sg->payload = in->transport_wire_len - thl;
     return true;
 }
@@ -145,7 +146,10 @@ after_segment(struct kw_reasm *r, const struct seg_in *in, const struct reasm_se
         unusual(r, sg, c);
     reasm_conn_note_segment(&r->conns, c, sg, r->ts, r->frame);
     reasm_conn_touch(&r->conns, c, r->clock);
-    *cp = c;
+    if ((c->n_ahead[0] || c->n_ahead[1]) && !(sg->flags & TH_RST_BIT) &&
+        !reasm_fill_holes(r, c)) /* its ACK may prove the other way's hole */
+        return false;
+    *cp = c->is_open ? c : NULL;
     return true;
 }
 
@@ -177,6 +181,7 @@ void reasm_note_cut_segment(struct kw_reasm *r, const struct seg_in *in)
     struct reasm_segment sg;
     if (!reasm_parse_segment(in, &sg))
         return;
+    sg.cut = true;
     struct reasm_conn *c = lookup(r, &sg);
     if (!c)
         return;
@@ -275,9 +280,18 @@ int reasm_feed_segment(struct kw_reasm *r, const struct seg_in *in)
     r->src_port = sg.sport;
     if (sg.flags & (TH_SYN_BIT | TH_RST_BIT))
         return feed_syn_or_rst(r, in, &sg);
+    struct reasm_conn *c = NULL;
+    if (r->conns.n_holed && (sg.flags & TH_ACK_BIT) && (c = lookup(r, &sg))) {
+        /* its ACK may prove the other way's hole: filled first, so that libnids
+         * takes the ACK (for a FIN behind the hole, say) as it was meant */
+        enum kw_dir other = dir_of(c, &sg) == KW_TO_SERVER ? KW_TO_CLIENT : KW_TO_SERVER;
+        if (c->n_ahead[other] && !reasm_fill_acked(r, c, other, sg.ack))
+            return -1;
+        c = NULL;
+    }
     if (!feed_libnids(r, in->packet))
         return -1;
-    struct reasm_conn *opened = r->n_tfo ? r->opened : NULL, *c = NULL;
+    struct reasm_conn *opened = r->n_tfo ? r->opened : NULL;
     /* A bare ACK carries nothing to note: no lookup (most packets are data,
      * whose connection the data callback names, or bare ACKs). */
     if ((sg.payload || (sg.flags & TH_FIN_BIT)) && !after_segment(r, in, &sg, &c, false))

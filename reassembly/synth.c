@@ -194,3 +194,48 @@ bool reasm_pick_up(struct kw_reasm *r, const struct seg_in *in, const struct rea
     r->opened = r->ended = r->delivered_to = NULL;
     return reasm_nids_feed(r, in->packet);
 }
+
+/* --- bytes the capture missed -------------------------------------------------- */
+
+/* A hole in one direction whose bytes the other side acknowledged was no
+ * loss on the network, only in the capture: libnids would stall there for
+ * good (and drop what it holds after it once that passes 64 KiB). An ACK
+ * that does not pass the hole proves nothing: the bytes may come again (a
+ * retransmission), and the hole is left as it is. An ACK past all the data
+ * seen proves no more than that data: holes are filled up to it only. */
+static bool fill_proven(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir, uint32_t ack)
+{
+    int d = (int)dir;
+    uint64_t start, end;
+    if (!c->n_ahead[d] || !reasm_conn_first_hole(&r->conns, c, dir, &start, &end))
+        return true;
+    int32_t past = (int32_t)(ack - (c->seq_base[d] + (uint32_t)start));
+    if (past <= 0)
+        return true; /* not acknowledged */
+    uint64_t to = start + (uint64_t)past < end ? start + (uint64_t)past : end;
+    if (to - start > REASM_FILL_MAX) {
+        if (c->too_large[d] != start + 1)
+            r->stats->capture_holes_too_large++;
+        c->too_large[d] = start + 1;
+        return true;
+    }
+    r->stats->capture_holes++;
+    r->stats->capture_missed_bytes += to - start;
+    return reasm_nids_fill(r, c, dir, (uint32_t)(to - start));
+}
+
+bool reasm_fill_acked(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir, uint32_t ack)
+{
+    return fill_proven(r, c, dir, ack);
+}
+
+bool reasm_fill_holes(struct kw_reasm *r, struct reasm_conn *c)
+{
+    for (int d = 0; d < 2 && c->is_open; d++) {
+        uint32_t ack;
+        if (c->n_ahead[d] && reasm_nids_acked(r, c, (enum kw_dir)d, &ack) &&
+            !fill_proven(r, c, (enum kw_dir)d, ack))
+            return false;
+    }
+    return true;
+}

@@ -102,7 +102,15 @@ static void on_end(void *ctx, void *conn, const struct kw_reasm_end *e)
     ck_assert_int_eq(e->how == KW_CLOSE_TIMEOUT, e->timeout != KW_TIMEOUT_NONE);
 }
 
-static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_end, NULL };
+static void on_gap(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame,
+                   uint64_t missing)
+{
+    (void)ctx;
+    say("gap #%d %s %llu @%.6f frame %llu\n", *(int *)conn, dir_name(dir),
+        (unsigned long long)missing, ts / 1e6, (unsigned long long)frame);
+}
+
+static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_end, on_gap };
 
 static struct kw_stats stats;
 static struct kw_reasm *reasm;
@@ -1137,10 +1145,8 @@ START_TEST(test_pick_up_who_is_client)
 END_TEST
 
 /* Without pick-up (kw_reasm_config.midstream false), such packets are only
- * counted, as before. A handshake whose SYN/ACK was not captured leaves a
- * half-open stream in libnids, which never completes: with pick-up, data on
- * it starts the connection. */
-START_TEST(test_pick_up_off_and_half_open)
+ * counted, as before. */
+START_TEST(test_pick_up_off)
 {
     start(1024, 1, 300);
     struct client a = client_n(1);
@@ -1149,7 +1155,14 @@ START_TEST(test_pick_up_off_and_half_open)
     ck_assert_int_eq(n_opened, 0);
     kw_reasm_finish(reasm, SEC(3));
     kw_reasm_free(reasm);
+}
+END_TEST
 
+/* A handshake whose SYN/ACK was not captured leaves a half-open stream in
+ * libnids, which never completes: with pick-up, data on it starts the
+ * connection. */
+START_TEST(test_pick_up_half_open)
+{
     pick_up = true;
     start(1024, 1, 300);
     struct client b = client_n(2);
@@ -1157,10 +1170,10 @@ START_TEST(test_pick_up_off_and_half_open)
     b.server_seq++; /* its SYN/ACK went unseen */
     talk(&b, 5);
     kw_reasm_finish(reasm, SEC(6));
-    ck_assert_msg(strstr(event_log, "open #1 2:40002 @5.000000 midstream\n"
-                                    "data #1 c>s 10 @5.000000 frame 3\n"
-                                    "data #1 s>c 20 @5.001000 frame 4\n"),
-                  "%s", event_log);
+    expect_log("open #1 2:40002 @5.000000 midstream\n"
+               "data #1 c>s 10 @5.000000 frame 2\n"
+               "data #1 s>c 20 @5.001000 frame 3\n"
+               "end #1 capture-end @6.000000 frame 0\n");
     kw_reasm_free(reasm);
 }
 END_TEST
@@ -1206,6 +1219,111 @@ START_TEST(test_pick_up_after_held_rst)
                "data #2 c>s 10 @6.000000 frame 7\n"
                "data #2 s>c 20 @6.001000 frame 8\n"
                "end #2 capture-end @7.000000 frame 0\n");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* ---- bytes the capture missed ------------------------------------------------- */
+
+/* The client's second segment is not in the capture; its third is, and the
+ * server's ACK passes both: the network delivered them. libnids would stall
+ * at the hole for good; the hole is stepped over (on_gap, at the ACK that
+ * proves it) and the third segment delivered. */
+START_TEST(test_hole_proven_by_ack)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
+    a.seq += 15; /* 15 bytes the capture missed */
+    ck_assert_int_eq(to_server(&a, 2.002, TH_PSH | TH_ACK, 20), 0);
+    ck_assert_int_eq(to_client(&a, 2.003, TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 2.004, TH_PSH | TH_ACK, 30), 0);
+    ck_assert_int_eq(to_server(&a, 3, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 3.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 3.2, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(4));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "gap #1 c>s 15 @2.003000 frame 6\n"
+               "data #1 c>s 20 @2.003000 frame 6\n"
+               "data #1 s>c 30 @2.004000 frame 7\n"
+               "fin #1 c>s @3.000000\n"
+               "fin #1 s>c @3.100000\n"
+               "end #1 fin @3.200000 frame 10\n");
+    ck_assert_uint_eq(stats.capture_holes, 1);
+    ck_assert_uint_eq(stats.capture_missed_bytes, 15);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* An ACK that does not pass the hole proves nothing (the segment was lost on
+ * the network and comes again): the retransmission fills it, no gap. One
+ * ACK past all the data seen fills no more than up to that data. */
+START_TEST(test_hole_not_proven)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    handshake(&a, 1);
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
+    uint32_t lost = a.seq;
+    a.seq += 15;
+    ck_assert_int_eq(to_server(&a, 2.002, TH_PSH | TH_ACK, 20), 0);
+    ck_assert_int_eq(feed_tcp(SEC(2.003), server_ip, 80, a.ip, a.port, a.server_seq, lost,
+                              TH_ACK, 0), 0); /* up to the hole */
+    ck_assert_int_eq(feed_tcp(SEC(2.1), a.ip, a.port, server_ip, 80, lost, a.server_seq,
+                              TH_PSH | TH_ACK, 15), 0);
+    handshake(&b, 3);
+    ck_assert_int_eq(to_server(&b, 4, TH_PSH | TH_ACK, 10), 0);
+    b.seq += 15;
+    ck_assert_int_eq(to_server(&b, 4.002, TH_PSH | TH_ACK, 20), 0);
+    ck_assert_int_eq(feed_tcp(SEC(4.003), server_ip, 80, b.ip, b.port, b.server_seq,
+                              b.seq + 5000, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(5));
+    ck_assert_msg(strstr(event_log, "gap #1") == NULL, "%s", event_log);
+    ck_assert_msg(strstr(event_log, "data #2 c>s 10 @4.000000 frame 11\n"
+                                    "gap #2 c>s 15 @4.003000 frame 13\n"
+                                    "data #2 c>s 20 @4.003000 frame 13\n"),
+                  "%s", event_log);
+    ck_assert_uint_eq(stats.capture_missed_bytes, 15);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* The server's last response segment is not in the capture; its FIN is, and
+ * waits behind the hole. The client's FIN comes after, in order: it is not
+ * the first close (it was, before), whether the hole is proven (the client's
+ * FIN acknowledges it) or never is. */
+START_TEST(test_first_fin_behind_hole)
+{
+    start(1024, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    handshake(&a, 1);
+    talk(&a, 2);
+    a.server_seq += 25; /* missed */
+    ck_assert_int_eq(to_client(&a, 2.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 2.2, TH_FIN | TH_ACK, 0), 0); /* acks all of it */
+    ck_assert_int_eq(to_client(&a, 2.3, TH_ACK, 0), 0);
+    handshake(&b, 3);
+    talk(&b, 4);
+    ck_assert_int_eq(feed_tcp(SEC(4.1), server_ip, 80, b.ip, b.port, b.server_seq + 25, b.seq,
+                              TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(feed_tcp(SEC(4.2), b.ip, b.port, server_ip, 80, b.seq, b.server_seq,
+                              TH_FIN | TH_ACK, 0), 0); /* acks none of it */
+    kw_reasm_finish(reasm, SEC(5));
+    expect_log("open #1 1:40001 @1.000200\n"
+               "data #1 c>s 10 @2.000000 frame 4\n"
+               "data #1 s>c 20 @2.001000 frame 5\n"
+               "gap #1 s>c 25 @2.200000 frame 7\n"
+               "fin #1 s>c @2.100000\n"
+               "fin #1 c>s @2.200000\n"
+               "end #1 fin @2.300000 frame 8\n"
+               "open #2 2:40002 @3.000200\n"
+               "data #2 c>s 10 @4.000000 frame 12\n"
+               "data #2 s>c 20 @4.001000 frame 13\n"
+               "fin #2 s>c @4.100000\n"
+               "fin #2 c>s @4.200000\n"
+               "end #2 capture-end @5.000000 frame 0\n");
     kw_reasm_free(reasm);
 }
 END_TEST
@@ -1335,9 +1453,15 @@ int main(void)
     tc = tcase_create("pick-up");
     tcase_add_test(tc, test_pick_up_request_first);
     tcase_add_test(tc, test_pick_up_who_is_client);
-    tcase_add_test(tc, test_pick_up_off_and_half_open);
+    tcase_add_test(tc, test_pick_up_off);
+    tcase_add_test(tc, test_pick_up_half_open);
     tcase_add_test(tc, test_pick_up_ipv6);
     tcase_add_test(tc, test_pick_up_after_held_rst);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("capture loss");
+    tcase_add_test(tc, test_hole_proven_by_ack);
+    tcase_add_test(tc, test_hole_not_proven);
+    tcase_add_test(tc, test_first_fin_behind_hole);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);
