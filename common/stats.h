@@ -51,7 +51,7 @@ struct kw_stats {
     uint64_t capture_holes;    /* holes in a direction that the other side's ACKs prove were
                                 * delivered: bytes the capture missed, stepped over */
     uint64_t capture_missed_bytes; /* their bytes (each connection's are in its end) */
-    uint64_t capture_holes_too_large; /* such holes over 1 MiB: left as gaps */
+    uint64_t capture_holes_too_large; /* such holes over 256 KiB: left as gaps */
     uint64_t syn_data;         /* SYNs that carried data (TCP Fast Open): it reaches the stream
                                 * once the server acknowledged it */
     uint64_t syn_data_unkept;  /* of those, SYNs with more data than kept (4 KiB): the

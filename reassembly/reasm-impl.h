@@ -127,8 +127,10 @@ bool reasm_pick_up(struct kw_reasm *r, const struct seg_in *in, const struct rea
 
 /* Bytes of `c` the capture missed that the other side's ACKs prove were
  * delivered: each hole they prove (up to the data seen after it, at most
- * REASM_FILL_MAX bytes) is filled for libnids. false once libnids failed. */
-#define REASM_FILL_MAX (1u << 20)
+ * REASM_FILL_MAX bytes) is filled for libnids. false once libnids failed.
+ * The bound keeps what two packets of a stranger (one byte far past a hole,
+ * an ACK of it) can cost at 128 segments of ours. */
+#define REASM_FILL_MAX (256u << 10)
 bool reasm_fill_holes(struct kw_reasm *r, struct reasm_conn *c);
 
 /* The same for direction `dir` with the receiver's ACK `ack` of a packet not

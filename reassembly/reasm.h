@@ -86,10 +86,13 @@ struct kw_reasm_config {
 struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw_reasm_sink *sink,
                               struct kw_stats *stats, char err[KW_REASM_ERRBUF]);
 
-/* Feeds one packet. A TCP/IPv4 packet the snaplen cut (pkt->ip.is_cut) is
- * counted as truncated; libnids cannot use it, but its sequence numbers and
- * FIN still tell how far the connection went, so the hole it leaves is
- * reported as a gap. IPv6 is counted and not analysed yet.
+/* Feeds one packet, IPv4 or IPv6 (mapped into 240.0.0.0/4 for libnids; the
+ * sink sees only the real endpoints), whole or a fragment (put together
+ * first, bounded). A TCP packet the snaplen cut (pkt->ip.is_cut) is counted
+ * as truncated; libnids cannot use it, but its sequence numbers and FIN still
+ * tell how far the connection went: the hole it leaves is a gap, or on_gap
+ * once the other side's ACKs pass it. IPv4 packets from or to 240.0.0.0/4
+ * are counted (skip_reserved) and dropped.
  * Returns 0, or -1 once the reassembler has failed (out of memory inside
  * libnids): kw_reasm_error() says why, and every later call returns -1 and
  * does nothing. After a failure, kw_reasm_finish() still ends every open
