@@ -77,6 +77,9 @@ static void usage(FILE *f)
           "                        transaction,connection,alert,server,stats (default all)\n"
           "  --redact uri-query    drop the query of every URI (after its '?') in every output\n"
           "  -q, --quiet           text: only findings, server paragraphs and the totals\n"
+          "  -l, --line-buffered   write and flush each event when it happens (the text a\n"
+          "                        line at a time, led by its connection's #id); on by\n"
+          "                        default when reading a pipe (-r -)\n"
           "  --summary-every S     every server's policy every S seconds as well as at the end\n"
           "                        (default 0: at the end only)\n"
           "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
@@ -135,6 +138,7 @@ static const struct option long_options[] = {
     { "color", required_argument, NULL, OPT_COLOR },
     { "summary-every", required_argument, NULL, OPT_SUMMARY_EVERY },
     { "quiet", no_argument, NULL, 'q' },
+    { "line-buffered", no_argument, NULL, 'l' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -242,6 +246,9 @@ static int set_option(struct options *o, int opt, const char *val)
     case 'q':
         o->out.quiet = true;
         return 0;
+    case 'l':
+        o->out.stream = true;
+        return 0;
     case OPT_COLOR:
         o->color = !strcmp(val, "never")    ? COLOR_NEVER
                    : !strcmp(val, "always") ? COLOR_ALWAYS
@@ -305,6 +312,13 @@ static int take_filter(int argc, char **argv, int first, struct options *o)
     return 0;
 }
 
+/* A pipe, a socket or a terminal: what is read arrives over time. */
+static bool reads_a_stream(int fd)
+{
+    struct stat st;
+    return !fstat(fd, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
 /* getopt_long's '?' (unknown) or ':' (no value) in our words. A short
  * option is in optopt; a long one is the word before optind. */
 static void say_getopt_error(int opt, char **argv)
@@ -339,7 +353,7 @@ static int parse_args(int argc, char **argv, struct options *o)
      * BPF expression is never taken apart. ":": a missing value is told
      * apart from an unknown option. */
     int opt;
-    while ((opt = getopt_long(argc, argv, "+:r:hq", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:r:hql", long_options, NULL)) != -1) {
         if (opt == '?' || opt == ':')
             say_getopt_error(opt, argv);
         if (set_option(o, opt, optarg) < 0)
@@ -347,6 +361,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     }
     if (take_filter(argc, argv, optind, o) < 0)
         return -1;
+    for (size_t i = 0; i < o->n_files; i++)
+        if (!strcmp(o->files[i], "-") && reads_a_stream(STDIN_FILENO))
+            o->out.stream = true; /* tcpdump -U -w - | keepwatch -r -: events as they happen */
     if (!o->n_files) {
         fputs("keepwatch: no input: give -r FILE (live capture is not supported yet)\n", stderr);
         return -1;

@@ -171,11 +171,19 @@ static void *conn_record(struct kw_out *o, struct kw_conn_info *c)
     return *slot;
 }
 
+/* Streaming: what an event wrote leaves the process with it. */
+static void event_written(struct kw_out *o)
+{
+    if (o->opts.stream)
+        fflush(o->f);
+}
+
 static void on_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
 {
     struct kw_out *o = ctx;
     if (o->format->txn)
         o->format->txn(o, conn_record(o, c), c, t);
+    event_written(o);
 }
 
 static void on_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts)
@@ -183,6 +191,7 @@ static void on_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec 
     struct kw_out *o = ctx;
     if (o->format->fin)
         o->format->fin(o, conn_record(o, c), c, who, ts);
+    event_written(o);
 }
 
 static void on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
@@ -195,6 +204,7 @@ static void on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *
         o->format->conn_release(conn);
     free(conn);
     c->state[o->txn_consumer.slot] = NULL;
+    event_written(o);
 }
 
 static void on_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f)
@@ -202,6 +212,7 @@ static void on_finding(void *ctx, struct kw_conn_info *c, const struct kw_findin
     struct kw_out *o = ctx;
     if (o->format->finding)
         o->format->finding(o, c ? conn_record(o, c) : NULL, c, f);
+    event_written(o);
 }
 
 static void on_server(void *ctx, const struct kw_server_policy *p)
@@ -209,6 +220,7 @@ static void on_server(void *ctx, const struct kw_server_policy *p)
     struct kw_out *o = ctx;
     if (o->format->server)
         o->format->server(o, p);
+    event_written(o);
 }
 
 /* --- public ------------------------------------------------------------ */
@@ -239,6 +251,12 @@ struct kw_out *kw_out_new(const char *format, FILE *f, const struct kw_out_optio
 struct kw_txn_consumer *kw_out_txn_consumer(struct kw_out *o)
 {
     return &o->txn_consumer;
+}
+
+void kw_out_redirect(struct kw_out *o, FILE *f)
+{
+    fflush(o->f);
+    o->f = f;
 }
 
 const struct kw_finding_consumer *kw_out_finding_consumer(struct kw_out *o)

@@ -34,7 +34,14 @@ struct kw_out_options {
     bool quiet;                 /* text: only findings, server paragraphs and totals */
     bool color;                 /* text: severities in colour (a terminal's escape codes) */
     unsigned width;             /* text: lines wrapped to this many columns; 0: never */
+    bool stream;                /* each event written and flushed when it happens, as whole
+                                 * lines (live capture, a pipe, -l); text: a line at a time,
+                                 * each led by its connection's #id */
 };
+
+/* Writes to `f` from now on (the caller closes the old stream): SIGHUP after
+ * a log rotation. */
+void kw_out_redirect(struct kw_out *o, FILE *f);
 
 /* "alert,server" to KW_EVENT_* bits; -1 naming no kind or an unknown one. */
 int kw_out_events_parse(const char *list, unsigned *events);
