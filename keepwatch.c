@@ -41,6 +41,7 @@ struct options {
     struct kw_out_options out;
     int fail_on; /* a severity, or -1 */
     bool allow_empty;
+    bool syslog;           /* findings to syslog too */
     kw_usec summary_every; /* server policies this often as well as at the end; 0: only then */
 };
 
@@ -80,6 +81,8 @@ static void usage(FILE *f)
           "  -l, --line-buffered   write and flush each event when it happens (the text a\n"
           "                        line at a time, led by its connection's #id); on by\n"
           "                        default when reading a pipe (-r -)\n"
+          "  --syslog              each finding at or above --syslog-level to syslog too\n"
+          "  --syslog-level LEVEL  notice, warning (the default) or error\n"
           "  --summary-every S     every server's policy every S seconds as well as at the end\n"
           "                        (default 0: at the end only)\n"
           "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
@@ -116,6 +119,8 @@ enum long_only {
     OPT_REDACT,
     OPT_COLOR,
     OPT_SUMMARY_EVERY,
+    OPT_SYSLOG,
+    OPT_SYSLOG_LEVEL,
     OPT_VERSION,
 };
 
@@ -137,6 +142,8 @@ static const struct option long_options[] = {
     { "redact", required_argument, NULL, OPT_REDACT },
     { "color", required_argument, NULL, OPT_COLOR },
     { "summary-every", required_argument, NULL, OPT_SUMMARY_EVERY },
+    { "syslog", no_argument, NULL, OPT_SYSLOG },
+    { "syslog-level", required_argument, NULL, OPT_SYSLOG_LEVEL },
     { "quiet", no_argument, NULL, 'q' },
     { "line-buffered", no_argument, NULL, 'l' },
     { "help", no_argument, NULL, 'h' },
@@ -249,6 +256,19 @@ static int set_option(struct options *o, int opt, const char *val)
     case 'l':
         o->out.stream = true;
         return 0;
+    case OPT_SYSLOG:
+        o->syslog = true;
+        return 0;
+    case OPT_SYSLOG_LEVEL: {
+        enum kw_severity sev;
+        if (kw_severity_by_name(val, strlen(val), &sev)) {
+            o->out.syslog_level = (int)sev;
+            return 0;
+        }
+        fprintf(stderr, "keepwatch: --syslog-level wants notice, warning or error, not '%s'\n",
+                val);
+        return -1;
+    }
     case OPT_COLOR:
         o->color = !strcmp(val, "never")    ? COLOR_NEVER
                    : !strcmp(val, "always") ? COLOR_ALWAYS
@@ -345,6 +365,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
+    o->out.syslog_level = KW_SEV_WARNING;
     static char host[256];
     if (!gethostname(host, sizeof(host) - 1))
         o->out.sensor = host;
@@ -433,7 +454,7 @@ static void read_packets(void *ctx)
 
 /* --- the pipeline ----------------------------------------------------- */
 
-#define OUTPUTS_MAX 2
+#define OUTPUTS_MAX 3
 
 struct pipeline {
     struct kw_stats stats;
@@ -481,6 +502,8 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     }
     if (o->json_path)
         p->outs[p->n_outs++] = kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
+    if (o->syslog)
+        p->outs[p->n_outs++] = kw_out_new("syslog", NULL, &o->out);
     for (size_t i = 0; i < p->n_outs; i++)
         if (!p->outs[i])
             return -1;

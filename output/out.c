@@ -10,6 +10,7 @@
 static const struct out_format *const formats[] = {
     &out_format_text,
     &out_format_json,
+    &out_format_syslog,
 };
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 
@@ -174,7 +175,7 @@ static void *conn_record(struct kw_out *o, struct kw_conn_info *c)
 /* Streaming: what an event wrote leaves the process with it. */
 static void event_written(struct kw_out *o)
 {
-    if (o->opts.stream)
+    if (o->opts.stream && o->f)
         fflush(o->f);
 }
 
@@ -218,6 +219,8 @@ static void on_finding(void *ctx, struct kw_conn_info *c, const struct kw_findin
 static void on_server(void *ctx, const struct kw_server_policy *p)
 {
     struct kw_out *o = ctx;
+    if (!o->f)
+        return; /* a format without a stream (syslog) */
     if (o->format->server)
         o->format->server(o, p);
     event_written(o);
@@ -255,7 +258,8 @@ struct kw_txn_consumer *kw_out_txn_consumer(struct kw_out *o)
 
 void kw_out_redirect(struct kw_out *o, FILE *f)
 {
-    fflush(o->f);
+    if (o->f)
+        fflush(o->f);
     o->f = f;
 }
 
@@ -268,7 +272,8 @@ void kw_out_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
     if (o->format->stats)
         o->format->stats(o, st, ts);
-    fflush(o->f);
+    if (o->f)
+        fflush(o->f);
 }
 
 void kw_out_free(struct kw_out *o)
