@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEEP_BYTES (16 * 1024)
+#define KEEP_BYTES (4 * 1024)
 #define TAIL_LINES 8
 #define SERVER_MAX 64
-#define FINDINGS_MAX 32
+#define FINDINGS_MAX 8
 
 /* A kept line, and when what it tells happened: lines arrive in the order
  * events are decided (a request that got no answer is reported only when the
