@@ -124,11 +124,15 @@ fail:
     return NULL;
 }
 
-/* What capture/ drops, by kind. IPv6 is counted as IPv6 whatever its header
- * holds, as it was before IPv6 headers were decoded: the reassembler does not
+/* What capture/ drops, by kind: a malformed encapsulation by its kind. IPv6
+ * is counted as IPv6 whatever its header holds, as it was before IPv6 headers were decoded: the reassembler does not
  * analyse IPv6 yet, and a cut or bad IPv6 header is no more use to it. */
 static void count_skip(struct kw_stats *st, enum kw_link_res r, const struct kw_ip *ip)
 {
+    if (r == KW_LINK_INVALID && ip->bad_encap < KW_ENCAP_N) {
+        st->encap_invalid[ip->bad_encap]++; /* a malformed tunnel, VLAN stack... */
+        return;
+    }
     if (ip->family == 6) {
         st->skip_ipv6++;
         return;
