@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 top=$PWD
 
 packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev nettle-dev
-          check tshark python3)
+          zlib1g-dev libzstd-dev liblz4-dev check tshark python3 gzip zstd lz4)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

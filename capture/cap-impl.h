@@ -1,0 +1,57 @@
+/* cap-impl.h: the reader's state, shared by cap.c (files, records, times) and
+ * sections.c (pcapng sections libpcap will not read with one handle). No
+ * other folder includes it. */
+#ifndef KW_CAP_IMPL_H
+#define KW_CAP_IMPL_H
+
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture/cap.h"
+#include "capture/input.h"
+
+/* An IPv4 fragment with fewer than 8 bytes of data is copied here, followed
+ * by 8 zero bytes: libnids reads 8 bytes past the header of whichever
+ * fragment of a datagram comes first (ip_fragment.c, ip_create). */
+#define CAP_SHORT_FRAGMENT_MAX (60 + 7 + 8)
+
+struct cap_file {
+    struct cap_input in;
+    pcap_t *pcap;            /* NULL once read to its end */
+    int linktype;
+    int snaplen;             /* of the handle: a pcapng section's first interface */
+    uint64_t frame;          /* records read from this file */
+    uint64_t section_start;  /* pcapng: content offset of the section libpcap reads */
+    unsigned section;        /* pcapng: its number, from 1 */
+    uint64_t unreadable;     /* pcapng packets libpcap refused, from this file */
+};
+
+struct kw_cap {
+    uint64_t frame; /* across all inputs, as if merged in order */
+    struct cap_file *files;
+    size_t n_files, cur;
+    const char *bpf;
+    struct kw_stats *stats;
+    FILE *warn;
+    kw_usec latest_ts;
+    uint64_t bytes_done;  /* of the files read to their end */
+    uint64_t bytes_total; /* of every input, 0 when one's size is unknown */
+    uint8_t short_fragment[CAP_SHORT_FRAGMENT_MAX];
+    char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
+};
+
+/* cap.c: a libpcap handle on f->in.fp, its link type checked and the filter
+ * applied; on error a sentence in err and -1 (the handle, if any, closed). */
+int cap_open_handle(struct kw_cap *cap, struct cap_file *f, char err[KW_CAP_ERRBUF]);
+
+/* sections.c: after libpcap failed on a pcapng file, what comes of it. */
+enum section_res {
+    SECTION_GO_ON,    /* the same handle reads on */
+    SECTION_REOPENED, /* a new handle reads from a later section */
+    SECTION_NOT_MINE, /* no section matter: a cut or corrupt file */
+    SECTION_END_FILE, /* what is left cannot be read: said and counted */
+};
+enum section_res cap_section_error(struct kw_cap *cap, struct cap_file *f);
+
+#endif
