@@ -121,9 +121,9 @@ static void lz4_stop(void *state)
 /* --- the table --------------------------------------------------------------------- */
 
 static const struct codec codecs[] = {
-    { "gzip", { 0x1f, 0x8b, 0x08 }, gzip_start, gzip_step, gzip_stop },
-    { "zstd", { 0x28, 0xb5, 0x2f, 0xfd }, zstd_start, zstd_step, zstd_stop },
-    { "lz4", { 0x04, 0x22, 0x4d, 0x18 }, lz4_start, lz4_step, lz4_stop },
+    { "gzip", "a gzip", { 0x1f, 0x8b, 0x08 }, gzip_start, gzip_step, gzip_stop },
+    { "zstd", "a zstd", { 0x28, 0xb5, 0x2f, 0xfd }, zstd_start, zstd_step, zstd_stop },
+    { "lz4", "an lz4", { 0x04, 0x22, 0x4d, 0x18 }, lz4_start, lz4_step, lz4_stop },
 };
 
 const struct codec *codec_of(struct kw_slice head)

@@ -17,6 +17,7 @@ enum codec_res {
 
 struct codec {
     const char *name;     /* "gzip": as users call the format */
+    const char *a_name;   /* "a gzip": with its article, for messages */
     uint8_t magic[4];     /* the first bytes of the format (RFC 1952 2.3.1, RFC 8878
                            * 3.1.1, the LZ4 frame format 2) */
     void *(*start)(void); /* a new state, NULL when out of memory */

@@ -270,24 +270,21 @@ static bool format_of(const uint8_t *head, size_t len, enum cap_format *format)
     return true;
 }
 
-/* Formats a capture may be mistaken for, by their first bytes. */
+/* Formats a capture may be mistaken for, by their first bytes; `compressed`
+ * when it may hold one, compressed in a way keepwatch does not read. */
 static const struct {
     uint8_t magic[8];
     size_t len;
+    bool compressed;
     const char *what;
 } known[] = {
-    { { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6,
-      "an xz-compressed file; keepwatch reads captures compressed with gzip, zstd or lz4" },
-    { { 'B', 'Z', 'h' }, 3,
-      "a bzip2-compressed file; keepwatch reads captures compressed with gzip, zstd or lz4" },
-    { { 0x02, 0x21, 0x4c, 0x18 }, 4,
-      "an lz4 file in the legacy format; keepwatch reads the lz4 frame format" },
-    { { 'P', 'K', 3, 4 }, 4, "a zip archive, not a capture" },
-    { { 0x7f, 'E', 'L', 'F' }, 4, "an executable (ELF), not a capture" },
-    { { 's', 'n', 'o', 'o', 'p', 0, 0, 0 }, 8,
-      "a snoop capture; keepwatch reads pcap and pcapng" },
-    { { 'G', 'M', 'B', 'U' }, 4,
-      "a Network Monitor capture; keepwatch reads pcap and pcapng" },
+    { { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6, true, "an xz-compressed file" },
+    { { 'B', 'Z', 'h' }, 3, true, "a bzip2-compressed file" },
+    { { 0x02, 0x21, 0x4c, 0x18 }, 4, true, "an lz4 file in the legacy format (lz4 -l)" },
+    { { 'P', 'K', 3, 4 }, 4, false, "a zip archive" },
+    { { 0x7f, 'E', 'L', 'F' }, 4, false, "an executable (ELF)" },
+    { { 's', 'n', 'o', 'o', 'p', 0, 0, 0 }, 8, false, "a snoop capture, which libpcap does not read" },
+    { { 'G', 'M', 'B', 'U' }, 4, false, "a Network Monitor capture, which libpcap does not read" },
 };
 
 static bool looks_like_text(const uint8_t *p, size_t len)
@@ -298,12 +295,16 @@ static bool looks_like_text(const uint8_t *p, size_t len)
     return true;
 }
 
-/* What the first bytes of a file that is no capture look like, for a message. */
+/* What the first bytes of a file that is no capture look like, for a message:
+ * "it looks like text (it starts "GET / HTTP/1.1")". */
 static void describe(const uint8_t *head, size_t len, char *out, size_t out_len)
 {
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (len >= known[i].len && !memcmp(head, known[i].magic, known[i].len)) {
-            snprintf(out, out_len, "%s", known[i].what);
+            snprintf(out, out_len, "%s%s", known[i].what,
+                     known[i].compressed
+                         ? "; keepwatch reads captures compressed with gzip, zstd or lz4"
+                         : "");
             return;
         }
     if (looks_like_text(head, len)) {
@@ -312,10 +313,10 @@ static void describe(const uint8_t *head, size_t len, char *out, size_t out_len)
         for (size_t i = 0; i < len && n + 1 < sizeof(start) && head[i] >= 0x20; i++)
             start[n++] = head[i] < 0x7f ? (char)head[i] : '?'; /* its first line, ASCII */
         start[n] = '\0';
-        snprintf(out, out_len, "it looks like text (it starts \"%s\"), not a capture", start);
+        snprintf(out, out_len, "it looks like text (it starts \"%s\")", start);
         return;
     }
-    int n = snprintf(out, out_len, "unknown format, not a capture (its first bytes:");
+    int n = snprintf(out, out_len, "unknown format (its first bytes:");
     for (size_t i = 0; i < len && i < 8 && n > 0 && (size_t)n < out_len; i++)
         n += snprintf(out + n, out_len - (size_t)n, " %02x", head[i]);
     if (n > 0 && (size_t)n < out_len)
@@ -347,15 +348,15 @@ static int open_compressed(struct cap_input *in, const struct codec *codec, bool
     if (read_head(st) < 0)
         snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s", in->name, strerror(errno));
     else if (!st->head_len && st->cut[0])
-        snprintf(err, KW_CAP_ERRBUF, "%s: a %s file that cannot be read: %s", in->name,
-                 codec->name, st->cut);
+        snprintf(err, KW_CAP_ERRBUF, "%s: %s file that cannot be read: %s", in->name,
+                 codec->a_name, st->cut);
     else if (!st->head_len)
-        snprintf(err, KW_CAP_ERRBUF, "%s: a %s file whose content is empty, not a capture",
-                 in->name, codec->name);
+        snprintf(err, KW_CAP_ERRBUF, "%s: %s file whose content is empty, not a capture",
+                 in->name, codec->a_name);
     else if (!format_of(st->head, st->head_len, &in->format)) {
         describe(st->head, st->head_len, what, sizeof(what));
-        snprintf(err, KW_CAP_ERRBUF, "%s: a %s file whose content is not a capture: %s",
-                 in->name, codec->name, what);
+        snprintf(err, KW_CAP_ERRBUF, "%s: %s file whose content is not a capture: %s",
+                 in->name, codec->a_name, what);
     } else if (!(in->fp = stream_file(st)))
         snprintf(err, KW_CAP_ERRBUF, "%s: out of memory", in->name);
     else
@@ -370,11 +371,13 @@ static int open_plain(struct cap_input *in, bool seekable, const uint8_t *head,
     char what[160];
     if (!format_of(head, head_len, &in->format)) {
         describe(head, head_len, what, sizeof(what));
-        if (head_len < 4 && strncmp(what, "it looks", 8))
+        if (head_len < 4)
             snprintf(err, KW_CAP_ERRBUF, "%s: %zu bytes, too short to be a capture", in->name,
                      head_len);
-        else
+        else if (strstr(what, "compressed with"))
             snprintf(err, KW_CAP_ERRBUF, "%s: %s", in->name, what);
+        else
+            snprintf(err, KW_CAP_ERRBUF, "%s: not a capture: %s", in->name, what);
         return -1;
     }
     if (seekable) {
@@ -425,8 +428,8 @@ int cap_input_open(struct cap_input *in, const char *path, char err[KW_CAP_ERRBU
         goto fail;
     }
     if (!head_len) {
-        snprintf(err, KW_CAP_ERRBUF, "%s: empty %s (0 bytes), not a capture", in->name,
-                 is_stdin ? "input" : "file");
+        snprintf(err, KW_CAP_ERRBUF, "%s: empty%s (0 bytes), not a capture", in->name,
+                 is_stdin ? "" : " file");
         goto fail;
     }
     const struct codec *codec = codec_of(kw_slice_make(head, head_len));

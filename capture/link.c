@@ -356,7 +356,8 @@ static enum kw_link_res link_nflog(struct kw_cur *c, struct frame_in *x)
         size_t pad = (4 - len % 4) % 4; /* the last TLV may go without */
         kw_cur_skip(c, pad <= kw_cur_left(c) ? pad : kw_cur_left(c));
     }
-    return KW_LINK_NOT_IP; /* logged without its packet */
+    /* no payload: logged without its packet, or cut before it */
+    return x->is_cut ? KW_LINK_TRUNCATED : KW_LINK_NOT_IP;
 }
 
 /* --- for tunnel.c: the same decoders, out of line ---------------------------- */

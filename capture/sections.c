@@ -136,9 +136,11 @@ static void look_ahead(FILE *fp, uint64_t at, bool swapped, const struct cap_fil
     }
 }
 
+/* A pcapng link type's name. The file holds LINKTYPE_ values, which libpcap
+ * names as DLT_ values: they differ for raw IP (101, DLT_RAW). */
 static const char *linktype_name(int linktype)
 {
-    const char *name = pcap_datalink_val_to_name(linktype);
+    const char *name = pcap_datalink_val_to_name(linktype == 101 ? DLT_RAW : linktype);
     return name ? name : "unknown";
 }
 
@@ -214,9 +216,9 @@ static enum section_res refused_inside(struct kw_cap *cap, struct cap_file *f,
         fclose(fp);
     }
     if (cap->warn)
-        fprintf(cap->warn, "keepwatch: %s: pcapng section %u, interface %u (%s, snapshot "
-                "length %u) not read: libpcap reads one link type and snapshot length per "
-                "section, those of its interface 0 (%s, %d); its packets are skipped and "
+        fprintf(cap->warn, "keepwatch: %s: pcapng section %u, interface %u (link type %s, "
+                "snapshot length %u) not read: libpcap reads one link type and snapshot length "
+                "per section, those of its interface 0 (%s, %d); its packets are skipped and "
                 "counted\n", f->in.name, f->section, s->n_idbs - 1,
                 linktype_name(s->idb.linktype), s->idb.snaplen, linktype_name(f->linktype),
                 f->snaplen);
