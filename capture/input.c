@@ -15,6 +15,9 @@
 
 #define INPUT_BUFFER (1 << 16) /* stdio buffer of a plain file; compressed bytes read at once */
 #define HEAD_MAX 64            /* bytes looked at to tell a format */
+#define STREAM_BUFFER (1 << 16) /* stdio buffer of our streams */
+#define RECENT_MAX (2 * STREAM_BUFFER) /* more than stdio can hold back from libpcap */
+#define SECTION_LOOK_BACK 4096  /* how far before a failure a section header is looked for */
 
 struct cap_stream {
     FILE *raw;
@@ -23,8 +26,13 @@ struct cap_stream {
     void *state;               /* the codec's; NULL while suspended */
     uint8_t *in, *scratch;     /* compressed bytes read; where skipped bytes go */
     size_t in_off, in_len;
-    uint8_t head[HEAD_MAX];    /* the content's first bytes, read to tell its format */
+    uint8_t head_buf[HEAD_MAX];
+    uint8_t *head;             /* bytes handed out first: the content's first, read to
+                                * tell its format (head_buf), or those of a new pcapng
+                                * section taken over from the stream before */
     size_t head_len;
+    uint8_t *recent;           /* a pipe's last RECENT_MAX bytes handed out, a ring */
+    uint64_t recent_end;       /* content offset of the byte after its last */
     uint64_t pos;              /* content bytes handed to the reader */
     uint64_t under;            /* content bytes produced: head_len while pos is in the head */
     uint64_t raw_read;         /* bytes read from the file */
@@ -141,6 +149,30 @@ static int restart(struct cap_stream *st)
 
 /* --- the stream libpcap reads -------------------------------------------------- */
 
+/* Keeps the bytes just handed out (content offsets up to st->pos). */
+static void remember(struct cap_stream *st, const uint8_t *buf, size_t n)
+{
+    if (n > RECENT_MAX)
+        buf += n - RECENT_MAX, n = RECENT_MAX;
+    size_t at = (size_t)((st->pos - n) % RECENT_MAX), first = RECENT_MAX - at;
+    memcpy(st->recent + at, buf, n < first ? n : first);
+    if (n > first)
+        memcpy(st->recent, buf + first, n - first);
+    st->recent_end = st->pos;
+}
+
+/* The kept byte at content offset `at` (which must be kept). */
+static uint8_t recent_at(const struct cap_stream *st, uint64_t at)
+{
+    return st->recent[at % RECENT_MAX];
+}
+
+static bool is_kept(const struct cap_stream *st, uint64_t from, uint64_t to)
+{
+    uint64_t kept = st->recent_end < RECENT_MAX ? st->recent_end : RECENT_MAX;
+    return st->recent && to <= st->recent_end && from >= st->recent_end - kept && from <= to;
+}
+
 static ssize_t stream_read(void *cookie, char *buf, size_t size)
 {
     struct cap_stream *st = cookie;
@@ -154,10 +186,15 @@ static ssize_t stream_read(void *cookie, char *buf, size_t size)
             return (ssize_t)done;
     }
     ssize_t got = pull(st, (uint8_t *)buf + done, size - done);
+    if (got < 0 && !done)
+        return -1;
     if (got < 0)
-        return done ? (ssize_t)done : -1;
+        got = 0;
     st->pos += (uint64_t)got;
-    return (ssize_t)done + got;
+    done += (size_t)got;
+    if (st->recent)
+        remember(st, (const uint8_t *)buf, done);
+    return (ssize_t)done;
 }
 
 /* Moves to content offset `to`: forward by reading, back by starting over. */
@@ -196,8 +233,11 @@ static void stream_free(struct cap_stream *st)
         st->codec->stop(st->state);
     if (st->raw && !st->raw_is_stdin)
         fclose(st->raw);
+    if (st->head != st->head_buf)
+        free(st->head);
     free(st->in);
     free(st->scratch);
+    free(st->recent);
     free(st);
 }
 
@@ -218,7 +258,9 @@ static struct cap_stream *stream_new(FILE *raw, bool is_stdin, bool seekable,
         return NULL;
     }
     st->raw = raw, st->raw_is_stdin = is_stdin, st->seekable = seekable, st->codec = codec;
-    if (codec && (!(st->in = malloc(INPUT_BUFFER)) || !(st->state = codec->start()))) {
+    st->head = st->head_buf;
+    if ((codec && (!(st->in = malloc(INPUT_BUFFER)) || !(st->state = codec->start()))) ||
+        (!seekable && !(st->recent = malloc(RECENT_MAX)))) {
         stream_free(st);
         return NULL;
     }
@@ -229,7 +271,10 @@ static FILE *stream_file(struct cap_stream *st)
 {
     cookie_io_functions_t io = { .read = stream_read, .seek = stream_seek,
                                  .close = stream_close };
-    return fopencookie(st, "r", io);
+    FILE *fp = fopencookie(st, "r", io);
+    if (fp) /* a known size: what stdio holds back from libpcap stays in `recent` */
+        setvbuf(fp, NULL, _IOFBF, STREAM_BUFFER);
+    return fp;
 }
 
 /* The content's first bytes into st->head, to be read again. */
@@ -482,6 +527,59 @@ FILE *cap_input_reopen(struct cap_input *in, uint64_t offset)
         return NULL;
     in->stream = st;
     in->raw = st ? NULL : fp;
+    return in->fp = fp;
+}
+
+bool cap_input_recent_section(const struct cap_input *in, uint64_t before, uint64_t *at)
+{
+    const struct cap_stream *st = in->stream;
+    uint64_t from = before > SECTION_LOOK_BACK ? before - SECTION_LOOK_BACK : 0;
+    if (!st || !st->recent)
+        return false;
+    for (uint64_t s = before; s-- > from;) {
+        if (!is_kept(st, s, s + 12))
+            return false;
+        static const uint8_t shb[4] = { 0x0a, 0x0d, 0x0d, 0x0a };
+        uint8_t bom[4];
+        bool match = true;
+        for (int i = 0; i < 4 && match; i++)
+            match = recent_at(st, s + (uint64_t)i) == shb[i];
+        for (int i = 0; i < 4; i++)
+            bom[i] = recent_at(st, s + 8 + (uint64_t)i);
+        if (match && (le32(bom) == 0x1a2b3c4d || le32(bom) == 0x4d3c2b1a)) {
+            *at = s;
+            return true;
+        }
+    }
+    return false;
+}
+
+FILE *cap_input_take_over(struct cap_input *in, uint64_t at)
+{
+    struct cap_stream *old = in->stream, *st;
+    if (!old || !old->recent || !is_kept(old, at, old->pos) || !(st = calloc(1, sizeof(*st))))
+        return NULL;
+    size_t n = (size_t)(old->pos - at);
+    if (!(st->head = malloc(n ? n : 1)) || !(st->recent = malloc(RECENT_MAX))) {
+        free(st->head);
+        free(st);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        st->head[i] = recent_at(old, at + i);
+    st->head_len = n, st->under = n;
+    /* what reads the file goes to the new stream; the old one keeps nothing */
+    st->raw = old->raw, st->raw_is_stdin = old->raw_is_stdin, st->codec = old->codec;
+    st->state = old->state, st->in = old->in, st->in_off = old->in_off, st->in_len = old->in_len;
+    st->raw_read = old->raw_read, st->at_boundary = old->at_boundary, st->ended = old->ended;
+    memcpy(st->cut, old->cut, sizeof(st->cut));
+    old->raw = NULL, old->state = NULL, old->in = NULL;
+    FILE *fp = stream_file(st);
+    if (!fp) { /* the old stream is left without its file: reading ends */
+        stream_free(st);
+        return NULL;
+    }
+    in->stream = st;
     return in->fp = fp;
 }
 

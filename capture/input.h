@@ -45,6 +45,16 @@ int cap_input_open(struct cap_input *in, const char *path, char err[KW_CAP_ERRBU
  * one stays with its libpcap handle. */
 FILE *cap_input_reopen(struct cap_input *in, uint64_t offset);
 
+/* For a pipe, which cannot be read again: the content offset of the last
+ * pcapng section header starting in the bytes just before `before`, among
+ * those still kept (libpcap failed on them). */
+bool cap_input_recent_section(const struct cap_input *in, uint64_t before, uint64_t *at);
+
+/* For a pipe: a new stream that hands out the kept bytes from content offset
+ * `at` on, then reads on where the old one was (which then holds nothing), or
+ * NULL. It replaces in->fp; offsets in it count from `at`. */
+FILE *cap_input_take_over(struct cap_input *in, uint64_t at);
+
 /* An independent stream of the same content at `offset`, for looking ahead
  * (the caller closes it), or NULL as cap_input_reopen(). */
 FILE *cap_input_again(const struct cap_input *in, uint64_t offset);

@@ -181,26 +181,42 @@ static enum section_res reopen_at(struct kw_cap *cap, struct cap_file *f, uint64
     return f->pcap ? SECTION_REOPENED : SECTION_END_FILE;
 }
 
-/* Standard input or a pipe: nothing can be read again. */
+/* Standard input or a pipe: nothing can be read again, but what was read
+ * last is kept. A new section in the other byte order is read by a new
+ * handle on a stream that starts with its header, taken from those bytes. */
 static enum section_res unseekable(struct kw_cap *cap, struct cap_file *f, const char *msg,
                                    bool refused_idb)
 {
+    uint64_t shb;
+    off_t at = ftello(f->in.fp); /* after what libpcap failed on */
     if (refused_idb) { /* read on; its packets will be refused one by one */
         if (cap->warn)
             fprintf(cap->warn, "keepwatch: %s: pcapng interface not read: %s (libpcap reads "
-                    "one link type and snapshot length per file, %s and %d here); its packets "
-                    "are skipped and counted\n", f->in.name, msg,
+                    "one link type and snapshot length per section, %s and %d here); its "
+                    "packets are skipped and counted\n", f->in.name, msg,
                     linktype_name(f->linktype), f->snaplen);
         return SECTION_GO_ON;
     }
-    if (strcmp(msg, "the file has sections with different byte orders"))
+    if (at <= 0 || !cap_input_recent_section(&f->in, (uint64_t)at, &shb))
         return SECTION_NOT_MINE;
+    pcap_t *old = f->pcap;
+    char err[KW_CAP_ERRBUF] = "";
+    f->pcap = NULL;
+    if (cap_input_take_over(&f->in, shb)) {
+        f->section++, f->section_start = 0;
+        if (cap_open_handle(cap, f, err) == 0) {
+            pcap_close(old);
+            return SECTION_REOPENED;
+        }
+    }
+    pcap_close(old);
+    f->in.fp = f->in.raw = NULL;
+    f->in.stream = NULL;
     cap->stats->sections_skipped++;
     if (cap->warn)
-        fprintf(cap->warn, "keepwatch: %s: the rest not read after %llu packets: a pcapng "
-                "section in the other byte order, which libpcap reads only from the start "
-                "of a file, and %s cannot be read again\n", f->in.name,
-                (unsigned long long)f->frame, f->in.name);
+        fprintf(cap->warn, "keepwatch: %s: the rest not read after %llu packets: pcapng section "
+                "%u cannot be read%s%s\n", f->in.name, (unsigned long long)f->frame,
+                f->section, err[0] ? ": " : "", err);
     return SECTION_END_FILE;
 }
 
