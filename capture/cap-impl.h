@@ -11,11 +11,6 @@
 #include "capture/cap.h"
 #include "capture/input.h"
 
-/* An IPv4 fragment with fewer than 8 bytes of data is copied here, followed
- * by 8 zero bytes: libnids reads 8 bytes past the header of whichever
- * fragment of a datagram comes first (ip_fragment.c, ip_create). */
-#define CAP_SHORT_FRAGMENT_MAX (60 + 7 + 8)
-
 struct cap_file {
     struct cap_input in;
     pcap_t *pcap;            /* NULL once read to its end */
@@ -37,7 +32,6 @@ struct kw_cap {
     kw_usec latest_ts;
     uint64_t bytes_done;  /* of the files read to their end */
     uint64_t bytes_total; /* of every input, 0 when one's size is unknown */
-    uint8_t short_fragment[CAP_SHORT_FRAGMENT_MAX];
     char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
 };
 

@@ -187,21 +187,6 @@ static bool record_time(const struct cap_file *f, const struct timeval *tv, kw_u
     return true;
 }
 
-/* An IPv4 fragment with fewer than 8 bytes of data, into the copy that libnids
- * may read 8 bytes past (cap-impl.h). */
-static void copy_short_fragment(struct kw_cap *cap, struct kw_ip *ip)
-{
-    uint8_t *copy = cap->short_fragment;
-    size_t len = ip->packet.len; /* < 60 + 8: the header, less than 8 bytes of data */
-    memcpy(copy, ip->packet.p, len);
-    memset(copy + len, 0, sizeof(cap->short_fragment) - len);
-    const uint8_t *from = ip->packet.p;
-    ip->transport.p = copy + (ip->transport.p - from);
-    ip->src_addr.p = copy + (ip->src_addr.p - from);
-    ip->dst_addr.p = copy + (ip->dst_addr.p - from);
-    ip->packet.p = copy;
-}
-
 /* One record read: counts it and decodes it. True when it is for the reassembler. */
 static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pcap_pkthdr *h,
                         const u_char *bytes, struct kw_pkt *pkt)
@@ -221,12 +206,8 @@ static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pca
     pkt->frame = cap->frame;
     pkt->bytes = kw_slice_make(bytes, h->caplen);
     enum kw_link_res r = kw_link_decode(f->linktype, pkt->bytes, h->len, &pkt->ip);
-    if (r == KW_LINK_IP) {
-        if (pkt->ip.is_fragment && pkt->ip.family == 4 && pkt->ip.transport_wire_len < 8 &&
-            !pkt->ip.is_cut)
-            copy_short_fragment(cap, &pkt->ip);
+    if (r == KW_LINK_IP)
         return true;
-    }
     count_skip(cap->stats, r, &pkt->ip);
     return false;
 }

@@ -11,10 +11,7 @@
 
 /* The innermost IP packet of a frame, of either family: inside a tunnel (GRE,
  * VXLAN, IP in IP...) the inner one, never the outer addresses. Every slice
- * points into the captured frame, but for an IPv4 fragment with fewer than 8
- * bytes of data: that one is a copy followed by 8 zero bytes, because libnids
- * reads 8 bytes past the header of a fragment (ip_fragment.c, ip_create), and
- * lives as long as the frame. */
+ * points into the captured frame. */
 struct kw_ip {
     uint8_t family;               /* 4 or 6; 0 when the frame held no IP */
     uint8_t bad_encap;            /* when the frame was malformed: the enum kw_encap

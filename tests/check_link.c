@@ -1794,37 +1794,6 @@ START_TEST(test_cap_times_pcapng)
 }
 END_TEST
 
-/* A last fragment of 3 bytes, in a file whose snapshot length is its size
- * (libpcap's buffer ends with it): handed on in a copy followed by 8 zero
- * bytes, which libnids may read (ip_fragment.c, ip_create). */
-START_TEST(test_cap_short_fragment)
-{
-    uint8_t frag[23];
-    put_ipv4(frag, 23, 0x0001); /* offset 8, no MF */
-    struct rec recs[] = { { 1, 0, frag, 23, 23 } };
-    static uint8_t bytes[256];
-    size_t n = pcap_bytes_ex(bytes, sizeof(bytes), 0xa1b2c3d4, 23, LT_RAW, recs, 1);
-    const char *path = write_file("frag.pcap", bytes, n);
-    struct kw_stats st;
-    memset(&st, 0, sizeof(st));
-    char err[KW_CAP_ERRBUF];
-    struct kw_cap *cap = kw_cap_open_files(&path, 1, NULL, &st, NULL, err);
-    ck_assert_msg(cap != NULL, "%s", err);
-    struct kw_pkt pkt;
-    ck_assert_int_eq(kw_cap_next(cap, &pkt), KW_CAP_PKT);
-    const struct kw_ip *ip = &pkt.ip;
-    ck_assert(ip->is_fragment && !ip->is_cut && ip->packet.len == 23);
-    ck_assert_ptr_ne(ip->packet.p, pkt.bytes.p); /* not libpcap's buffer */
-    ck_assert_int_eq(memcmp(ip->packet.p, frag, 23), 0);
-    for (int i = 0; i < 8; i++)
-        ck_assert_int_eq(ip->packet.p[23 + i], 0);
-    ck_assert(ip->transport.p == ip->packet.p + 20 && ip->transport.len == 3);
-    ck_assert(ip->src_addr.p == ip->packet.p + 12 && ip->dst_addr.p == ip->packet.p + 16);
-    ck_assert_int_eq(kw_cap_next(cap, &pkt), KW_CAP_END);
-    kw_cap_close(cap);
-}
-END_TEST
-
 /* Malformed encapsulations are counted by kind, not as invalid frames. */
 START_TEST(test_cap_encap_counts)
 {
@@ -2263,7 +2232,6 @@ static Suite *link_suite(void)
     tcase_add_test(tc, test_cap_unsupported_link_type);
     tcase_add_test(tc, test_cap_times_classic);
     tcase_add_test(tc, test_cap_times_pcapng);
-    tcase_add_test(tc, test_cap_short_fragment);
     tcase_add_test(tc, test_cap_encap_counts);
     tcase_add_test(tc, test_cap_compressed);
     tcase_add_test(tc, test_cap_compressed_cut);

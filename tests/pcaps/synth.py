@@ -160,8 +160,8 @@ def escape_in_uri(path):
 #                       (over IPv6, with options), IPv4 in IPv4 and in IPv6, and
 #                       as NFLOG records (link type 239)
 #   ipv4-fragments.pcap the same, its four data segments in IPv4 fragments whose
-#                       last one holds 5 or 6 bytes (one datagram last fragment
-#                       first), and a first fragment of 4 bytes (dropped)
+#                       last one holds 5 or 6 bytes, and a first fragment of 4
+#                       bytes (dropped)
 #   ts-usec-carry.pcap  the same, some microsecond fields of 1,000,000 and more
 #                       (up to 2.2e9, past 2^31) with the seconds lowered to match
 #   ts-nsec-carry.pcap  nginx-nanosec.pcap, nanosecond fields of 10^9 and more
@@ -327,7 +327,7 @@ def encapsulations(out):
                [(s, f, nflog_record(fr[14:])) for s, f, fr in recs])
 
 
-def fragments_of(ip, first_len, reverse=False):
+def fragments_of(ip, first_len):
     """IPv4 packet `ip` (no options) as two fragments: `first_len` bytes of data
     (a multiple of 8), then the rest, DF cleared."""
     ident, = struct.unpack("!H", ip[4:6])
@@ -336,8 +336,7 @@ def fragments_of(ip, first_len, reverse=False):
         h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(chunk), ident,
                         (0x2000 if more else 0) | offset // 8, 64, proto, 0, src, dst)
         return ip_checksummed(h) + chunk
-    parts = [frag(0, data[:first_len], True), frag(first_len, data[first_len:], False)]
-    return parts[::-1] if reverse else parts
+    return [frag(0, data[:first_len], True), frag(first_len, data[first_len:], False)]
 
 
 def ipv4_fragments(out):
@@ -348,7 +347,7 @@ def ipv4_fragments(out):
         payload = len(ip) - 20
         if payload > 40:  # the two requests and the two responses
             last = payload % 8 or 8
-            for part in fragments_of(ip, payload - last, reverse=(i == 7)):
+            for part in fragments_of(ip, payload - last):
                 res.append((s, f, fr[:14] + part))
             assert 0 < last < 8
         else:
