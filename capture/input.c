@@ -212,14 +212,19 @@ static int move_to(struct cap_stream *st, uint64_t to)
 static int stream_seek(void *cookie, off64_t *offset, int whence)
 {
     struct cap_stream *st = cookie;
-    int64_t to = *offset;
-    if (whence == SEEK_CUR)
-        to = to < 0 && (uint64_t)-to > st->pos ? -1 : (int64_t)st->pos + to;
-    if ((whence != SEEK_CUR && whence != SEEK_SET) || to < 0) {
+    uint64_t to, by = *offset < 0 ? 0 - (uint64_t)*offset : (uint64_t)*offset;
+    bool back = *offset < 0;
+    if (whence == SEEK_SET && !back)
+        to = by;
+    else if (whence == SEEK_CUR && back && by <= st->pos)
+        to = st->pos - by;
+    else if (whence == SEEK_CUR && !back && by <= (uint64_t)INT64_MAX - st->pos)
+        to = st->pos + by; /* in unsigned arithmetic, checked: no overflow */
+    else {
         errno = EINVAL;
         return -1;
     }
-    if ((uint64_t)to != st->pos && move_to(st, (uint64_t)to) < 0)
+    if (to != st->pos && move_to(st, to) < 0)
         return -1;
     *offset = (off64_t)st->pos;
     return 0;
@@ -486,8 +491,10 @@ fail:
     return -1;
 }
 
-/* A new stream of the content at `offset`, and its state (NULL: the file itself). */
-static FILE *open_at(const struct cap_input *in, uint64_t offset, struct cap_stream **stream)
+/* A new stream of the content at `offset`, and its state (NULL: the file
+ * itself, with `buffer` of INPUT_BUFFER bytes as its stdio buffer if given). */
+static FILE *open_at(const struct cap_input *in, uint64_t offset, struct cap_stream **stream,
+                     char *buffer)
 {
     *stream = NULL;
     if (!in->is_regular)
@@ -496,6 +503,8 @@ static FILE *open_at(const struct cap_input *in, uint64_t offset, struct cap_str
     if (!raw)
         return NULL;
     if (!in->decoder) {
+        if (buffer)
+            setvbuf(raw, buffer, _IOFBF, INPUT_BUFFER);
         if (fseeko(raw, (off_t)offset, SEEK_SET) < 0) {
             fclose(raw);
             return NULL;
@@ -516,13 +525,15 @@ static FILE *open_at(const struct cap_input *in, uint64_t offset, struct cap_str
 FILE *cap_input_again(const struct cap_input *in, uint64_t offset)
 {
     struct cap_stream *st;
-    return open_at(in, offset, &st);
+    return open_at(in, offset, &st, NULL);
 }
 
 FILE *cap_input_reopen(struct cap_input *in, uint64_t offset)
 {
     struct cap_stream *st;
-    FILE *fp = open_at(in, offset, &st);
+    if (!in->decoder && !in->buffer) /* the last one went with the handle that used it */
+        in->buffer = malloc(INPUT_BUFFER);
+    FILE *fp = open_at(in, offset, &st, in->decoder ? NULL : in->buffer);
     if (!fp)
         return NULL;
     in->stream = st;

@@ -42,7 +42,8 @@ int cap_input_open(struct cap_input *in, const char *path, char err[KW_CAP_ERRBU
 /* A stream of the same content from its start, at content offset `offset`
  * (a pcapng section to read with a handle of its own), or NULL when the input
  * cannot be read again (standard input, a pipe). It replaces in->fp; the old
- * one stays with its libpcap handle. */
+ * one stays with its libpcap handle, and in->buffer must have been taken from
+ * the old one (reopen takes a new one). */
 FILE *cap_input_reopen(struct cap_input *in, uint64_t offset);
 
 /* For a pipe, which cannot be read again: the content offset of the last
