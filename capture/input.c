@@ -320,21 +320,23 @@ static bool format_of(const uint8_t *head, size_t len, enum cap_format *format)
     return true;
 }
 
-/* Formats a capture may be mistaken for, by their first bytes; `compressed`
- * when it may hold one, compressed in a way keepwatch does not read. */
+/* Formats a capture may be mistaken for, by their first bytes, and what to
+ * say of them. */
 static const struct {
     uint8_t magic[8];
     size_t len;
-    bool compressed;
     const char *what;
 } known[] = {
-    { { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6, true, "an xz-compressed file" },
-    { { 'B', 'Z', 'h' }, 3, true, "a bzip2-compressed file" },
-    { { 0x02, 0x21, 0x4c, 0x18 }, 4, true, "an lz4 file in the legacy format (lz4 -l)" },
-    { { 'P', 'K', 3, 4 }, 4, false, "a zip archive" },
-    { { 0x7f, 'E', 'L', 'F' }, 4, false, "an executable (ELF)" },
-    { { 's', 'n', 'o', 'o', 'p', 0, 0, 0 }, 8, false, "a snoop capture, which libpcap does not read" },
-    { { 'G', 'M', 'B', 'U' }, 4, false, "a Network Monitor capture, which libpcap does not read" },
+    { { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6, "an xz-compressed file; keepwatch reads captures "
+                                          "compressed with gzip, zstd or lz4" },
+    { { 'B', 'Z', 'h' }, 3, "a bzip2-compressed file; keepwatch reads captures compressed "
+                            "with gzip, zstd or lz4" },
+    { { 0x02, 0x21, 0x4c, 0x18 }, 4, "an lz4 file in the legacy format; keepwatch reads the "
+                                     "lz4 frame format" },
+    { { 'P', 'K', 3, 4 }, 4, "not a capture: a zip archive" },
+    { { 0x7f, 'E', 'L', 'F' }, 4, "not a capture: an executable (ELF)" },
+    { { 's', 'n', 'o', 'o', 'p', 0, 0, 0 }, 8, "a snoop capture; keepwatch reads pcap and pcapng" },
+    { { 'G', 'M', 'B', 'U' }, 4, "a Network Monitor capture; keepwatch reads pcap and pcapng" },
 };
 
 static bool looks_like_text(const uint8_t *p, size_t len)
@@ -345,16 +347,13 @@ static bool looks_like_text(const uint8_t *p, size_t len)
     return true;
 }
 
-/* What the first bytes of a file that is no capture look like, for a message:
- * "it looks like text (it starts "GET / HTTP/1.1")". */
+/* What a file that is no capture is, or looks like, from its first bytes,
+ * for a message: "not a capture: it looks like text (it starts "GET /")". */
 static void describe(const uint8_t *head, size_t len, char *out, size_t out_len)
 {
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (len >= known[i].len && !memcmp(head, known[i].magic, known[i].len)) {
-            snprintf(out, out_len, "%s%s", known[i].what,
-                     known[i].compressed
-                         ? "; keepwatch reads captures compressed with gzip, zstd or lz4"
-                         : "");
+            snprintf(out, out_len, "%s", known[i].what);
             return;
         }
     if (looks_like_text(head, len)) {
@@ -363,10 +362,10 @@ static void describe(const uint8_t *head, size_t len, char *out, size_t out_len)
         for (size_t i = 0; i < len && n + 1 < sizeof(start) && head[i] >= 0x20; i++)
             start[n++] = head[i] < 0x7f ? (char)head[i] : '?'; /* its first line, ASCII */
         start[n] = '\0';
-        snprintf(out, out_len, "it looks like text (it starts \"%s\")", start);
+        snprintf(out, out_len, "not a capture: it looks like text (it starts \"%s\")", start);
         return;
     }
-    int n = snprintf(out, out_len, "unknown format (its first bytes:");
+    int n = snprintf(out, out_len, "not a capture: unknown format (its first bytes:");
     for (size_t i = 0; i < len && i < 8 && n > 0 && (size_t)n < out_len; i++)
         n += snprintf(out + n, out_len - (size_t)n, " %02x", head[i]);
     if (n > 0 && (size_t)n < out_len)
@@ -406,7 +405,8 @@ static int open_compressed(struct cap_input *in, const struct codec *codec, bool
     else if (!format_of(st->head, st->head_len, &in->format)) {
         describe(st->head, st->head_len, what, sizeof(what));
         snprintf(err, KW_CAP_ERRBUF, "%s: %s file whose content is not a capture: %s",
-                 in->name, codec->a_name, what);
+                 in->name, codec->a_name,
+                 strncmp(what, "not a capture: ", 15) ? what : what + 15);
     } else if (!(in->fp = stream_file(st)))
         snprintf(err, KW_CAP_ERRBUF, "%s: out of memory", in->name);
     else
@@ -424,10 +424,8 @@ static int open_plain(struct cap_input *in, bool seekable, const uint8_t *head,
         if (head_len < 4)
             snprintf(err, KW_CAP_ERRBUF, "%s: %zu bytes, too short to be a capture", in->name,
                      head_len);
-        else if (strstr(what, "compressed with"))
-            snprintf(err, KW_CAP_ERRBUF, "%s: %s", in->name, what);
         else
-            snprintf(err, KW_CAP_ERRBUF, "%s: not a capture: %s", in->name, what);
+            snprintf(err, KW_CAP_ERRBUF, "%s: %s", in->name, what);
         return -1;
     }
     if (seekable) {

@@ -13,14 +13,14 @@
  * else); one nesting more encapsulations than capture/ follows (16, as
  * Suricata's decoder.max-layers) under TOO_DEEP. A header the snaplen cut is
  * counted in skip_truncated, as every cut header is. */
-#define KW_ENCAPS(X)                                                                       \
-    X(MPLS, "mpls")         /* a label stack without its bottom (RFC 3032) */             \
-    X(PPPOE, "pppoe")       /* PPPoE session header: version, type, code, length (RFC 2516) */ \
-    X(GRE, "gre")           /* reserved bits or version (RFC 2784, 2890) */                \
-    X(ERSPAN, "erspan")     /* ERSPAN II or III header version */                          \
-    X(VXLAN, "vxlan")       /* UDP length, or the I flag clear (RFC 7348) */               \
-    X(GENEVE, "geneve")     /* UDP length, version, options (RFC 8926) */                  \
-    X(NFLOG, "nflog")       /* NFLOG version or TLVs */                                    \
+#define KW_ENCAPS(X)                                                              \
+    X(MPLS, "mpls")         /* a label stack without its bottom (RFC 3032) */    \
+    X(PPPOE, "pppoe")       /* session header: version, type, code, length */     \
+    X(GRE, "gre")           /* reserved bits or version (RFC 2784, 2890) */       \
+    X(ERSPAN, "erspan")     /* ERSPAN II or III header version */                 \
+    X(VXLAN, "vxlan")       /* UDP length, or the I flag clear (RFC 7348) */      \
+    X(GENEVE, "geneve")     /* UDP length, version, options (RFC 8926) */         \
+    X(NFLOG, "nflog")       /* NFLOG version or TLVs */                           \
     X(TOO_DEEP, "too_deep") /* more than 16 encapsulation headers */
 
 enum kw_encap {
