@@ -197,7 +197,9 @@ static enum section_res unseekable(struct kw_cap *cap, struct cap_file *f, const
                     linktype_name(f->linktype), f->snaplen);
         return SECTION_GO_ON;
     }
-    if (at <= 0 || !cap_input_recent_section(&f->in, (uint64_t)at, &shb))
+    /* a header after the one this handle started at: every turn goes forward */
+    if (at <= 0 || !cap_input_recent_section(&f->in, (uint64_t)at, &shb) ||
+        shb <= f->section_start)
         return SECTION_NOT_MINE;
     pcap_t *old = f->pcap;
     char err[KW_CAP_ERRBUF] = "";
