@@ -52,7 +52,7 @@ struct kw_cap {
 };
 
 /* cap.c: a libpcap handle on f->in.fp, its link type checked and the filter
- * applied; on error a sentence in err and -1 (the handle, if any, closed). */
+ * applied; on error a sentence in err and -1, f->in.fp and its stream closed. */
 int cap_open_handle(struct kw_cap *cap, struct cap_file *f, char err[KW_CAP_ERRBUF]);
 
 /* sections.c: after libpcap failed on a pcapng file, what comes of it. */

@@ -51,6 +51,9 @@ int cap_open_handle(struct kw_cap *cap, struct cap_file *f, char err[KW_CAP_ERRB
     f->pcap = pcap_fopen_offline_with_tstamp_precision(f->in.fp, precision, pe);
     if (!f->pcap) {
         snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s", f->in.name, pe);
+        fclose(f->in.fp); /* libpcap did not take it: ours to close, stream and all */
+        f->in.fp = f->in.raw = NULL;
+        f->in.stream = NULL;
         return -1;
     }
     f->linktype = pcap_datalink(f->pcap);
