@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture/cap.h"
 #include "common/stats.h"
@@ -25,7 +27,10 @@
 
 #define EXIT_USAGE 2
 
+enum color_choice { COLOR_AUTO = 0, COLOR_NEVER, COLOR_ALWAYS };
+
 struct options {
+    enum color_choice color;
     const char **files;
     size_t n_files;
     const char *json_path; /* NULL: no JSON; "-": JSON to standard output, instead of text */
@@ -36,6 +41,7 @@ struct options {
     struct kw_out_options out;
     int fail_on; /* a severity, or -1 */
     bool allow_empty;
+    kw_usec summary_every; /* server policies this often as well as at the end; 0: only then */
 };
 
 static void usage(FILE *f)
@@ -65,6 +71,16 @@ static void usage(FILE *f)
           "                        or when no HTTP transaction was decoded at all\n"
           "  --allow-empty         with --fail-on: no HTTP at all is not a failure\n"
           "  --community-id-seed N seed of the JSON community_id (default 0)\n"
+          "  --local-time          times in the text report in the local time zone (default UTC)\n"
+          "  --sensor NAME         JSON: \"sensor\" on every event (default: the host name)\n"
+          "  --events LIST         JSON: the kinds of events to write, comma-separated, from\n"
+          "                        transaction,connection,alert,server,stats (default all)\n"
+          "  --redact uri-query    drop the query of every URI (after its '?') in every output\n"
+          "  -q, --quiet           text: only findings, server paragraphs and the totals\n"
+          "  --summary-every S     every server's policy every S seconds as well as at the end\n"
+          "                        (default 0: at the end only)\n"
+          "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
+          "                        NO_COLOR is set), always or never\n"
           "  -h, --help            this help\n"
           "  --version             the version\n"
           "\n"
@@ -91,6 +107,12 @@ enum long_only {
     OPT_FAIL_ON,
     OPT_ALLOW_EMPTY,
     OPT_COMMUNITY_ID_SEED,
+    OPT_LOCAL_TIME,
+    OPT_SENSOR,
+    OPT_EVENTS,
+    OPT_REDACT,
+    OPT_COLOR,
+    OPT_SUMMARY_EVERY,
     OPT_VERSION,
 };
 
@@ -106,6 +128,13 @@ static const struct option long_options[] = {
     { "fail-on", required_argument, NULL, OPT_FAIL_ON },
     { "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
     { "community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED },
+    { "local-time", no_argument, NULL, OPT_LOCAL_TIME },
+    { "sensor", required_argument, NULL, OPT_SENSOR },
+    { "events", required_argument, NULL, OPT_EVENTS },
+    { "redact", required_argument, NULL, OPT_REDACT },
+    { "color", required_argument, NULL, OPT_COLOR },
+    { "summary-every", required_argument, NULL, OPT_SUMMARY_EVERY },
+    { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -140,7 +169,7 @@ static int set_number(struct options *o, int opt, const char *val)
     static const struct { int opt; long min, max; } ranges[] = {
         { OPT_MAX_STREAMS, 16, 1 << 24 },     { OPT_FLOW_TIMEOUT, 0, 86400 },
         { OPT_FLOW_TIMEOUT_IDLE, 0, 31 * 86400 }, { OPT_MAX_HEADER_BYTES, 256, 16 << 20 },
-        { OPT_COMMUNITY_ID_SEED, 0, 65535 },
+        { OPT_COMMUNITY_ID_SEED, 0, 65535 }, { OPT_SUMMARY_EVERY, 0, 31 * 86400 },
     };
     long v = 0;
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
@@ -152,6 +181,7 @@ static int set_number(struct options *o, int opt, const char *val)
     case OPT_FLOW_TIMEOUT_IDLE: o->reasm.idle_timeout_s = (int)v; break;
     case OPT_MAX_HEADER_BYTES: o->head_max = (uint32_t)v; break;
     case OPT_COMMUNITY_ID_SEED: o->out.community_id_seed = (uint16_t)v; break;
+    case OPT_SUMMARY_EVERY: o->summary_every = (kw_usec)v * KW_USEC_PER_SEC; break;
     }
     return 0;
 }
@@ -197,6 +227,36 @@ static int set_option(struct options *o, int opt, const char *val)
     case OPT_ALLOW_EMPTY:
         o->allow_empty = true;
         return 0;
+    case OPT_LOCAL_TIME:
+        o->out.local_time = true;
+        return 0;
+    case OPT_SENSOR:
+        o->out.sensor = val;
+        return 0;
+    case OPT_EVENTS:
+        if (kw_out_events_parse(val, &o->out.events) == 0)
+            return 0;
+        fprintf(stderr, "keepwatch: --events wants a list of transaction, connection, alert, "
+                        "server, stats, not '%s'\n", val);
+        return -1;
+    case 'q':
+        o->out.quiet = true;
+        return 0;
+    case OPT_COLOR:
+        o->color = !strcmp(val, "never")    ? COLOR_NEVER
+                   : !strcmp(val, "always") ? COLOR_ALWAYS
+                   : !strcmp(val, "auto")   ? COLOR_AUTO : (enum color_choice)-1;
+        if ((int)o->color >= 0)
+            return 0;
+        fprintf(stderr, "keepwatch: --color wants never, always or auto, not '%s'\n", val);
+        return -1;
+    case OPT_REDACT:
+        if (!strcmp(val, "uri-query")) {
+            o->out.redact_uri_query = true;
+            return 0;
+        }
+        fprintf(stderr, "keepwatch: --redact knows uri-query, not '%s'\n", val);
+        return -1;
     case OPT_RULES: case OPT_GRACE: case OPT_DISABLE: case OPT_FAIL_ON:
         return set_rule(o, opt, val);
     case '?':
@@ -271,12 +331,15 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
+    static char host[256];
+    if (!gethostname(host, sizeof(host) - 1))
+        o->out.sensor = host;
     opterr = 0;
     /* "+": options end at the first filter word, as for tcpdump, so that a
      * BPF expression is never taken apart. ":": a missing value is told
      * apart from an unknown option. */
     int opt;
-    while ((opt = getopt_long(argc, argv, "+:r:h", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:r:hq", long_options, NULL)) != -1) {
         if (opt == '?' || opt == ':')
             say_getopt_error(opt, argv);
         if (set_option(o, opt, optarg) < 0)
@@ -296,8 +359,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 struct reading {
     struct kw_cap *cap;
     struct kw_reasm *reasm;
+    struct kw_rules *rules;
+    kw_usec summary_every, next_summary;
     const char *stopped_by; /* the sentence that stopped the reading, or NULL */
 };
+
+/* Time has reached `now`: idle connections end, then the rules that wait for
+ * time look at the connections still open. */
+static void advance_time(struct reading *rd, kw_usec now)
+{
+    kw_reasm_tick(rd->reasm, now);
+    kw_rules_tick(rd->rules, now);
+    if (!rd->summary_every)
+        return;
+    if (rd->next_summary == KW_TS_NONE)
+        rd->next_summary = now + rd->summary_every; /* the first packet starts the clock */
+    else if (now >= rd->next_summary) {
+        kw_rules_summary(rd->rules, now);
+        rd->next_summary = now + rd->summary_every;
+    }
+}
 
 /* Feeds every packet to the reassembler, and time to it: idle connections
  * end before their late packets (at most one tick per second of capture
@@ -317,14 +398,14 @@ static void read_packets(void *ctx)
         case KW_CAP_TIMEOUT: { /* a live capture's packet times are the clock's */
             struct timespec now;
             clock_gettime(CLOCK_REALTIME, &now);
-            kw_reasm_tick(rd->reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+            advance_time(rd, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
             continue;
         }
         case KW_CAP_PKT:
             break;
         }
         if (pkt.ts >= next_tick) {
-            kw_reasm_tick(rd->reasm, pkt.ts);
+            advance_time(rd, pkt.ts);
             next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
                                                              : INT64_MAX;
         }
@@ -348,6 +429,19 @@ struct pipeline {
     struct kw_reasm *reasm;
 };
 
+/* A terminal gets colours (unless NO_COLOR, https://no-color.org, or
+ * --color=never) and lines that fit its width; a file or a pipe neither. */
+static void terminal_options(const struct options *o, struct kw_out_options *text)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    const char *no_color = getenv("NO_COLOR");
+    text->color = o->color == COLOR_ALWAYS ||
+                  (o->color == COLOR_AUTO && tty && !(no_color && no_color[0]));
+    struct winsize ws;
+    if (tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
+        text->width = ws.ws_col;
+}
+
 /* The outputs: the text report on standard output unless JSON goes there,
  * JSON where --json says. */
 static int open_outputs(struct pipeline *p, const struct options *o)
@@ -363,8 +457,11 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
     if (p->json_file)
         setvbuf(p->json_file, json_buffer, _IOFBF, sizeof(json_buffer));
-    if (!o->json_path || p->json_file)
-        p->outs[p->n_outs++] = kw_out_new("text", stdout, &o->out);
+    if (!o->json_path || p->json_file) {
+        struct kw_out_options text = o->out;
+        terminal_options(o, &text);
+        p->outs[p->n_outs++] = kw_out_new("text", stdout, &text);
+    }
     if (o->json_path)
         p->outs[p->n_outs++] = kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
     for (size_t i = 0; i < p->n_outs; i++)
@@ -437,13 +534,14 @@ static int judge(const struct pipeline *p, const struct options *o)
  * so far is in the report. Returns the exit status. */
 static int run(struct pipeline *p, const struct options *o)
 {
-    struct reading rd = { p->cap, p->reasm, NULL };
+    struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL };
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
                                  ? kw_reasm_error(p->reasm) : rd.stopped_by;
     kw_usec last_ts = kw_cap_latest_ts(p->cap);
     kw_reasm_finish(p->reasm, last_ts);
     kw_rules_finish(p->rules, last_ts);
     p->stats.servers_untracked = kw_rules_servers_untracked(p->rules);
+    p->stats.servers_evicted = kw_rules_servers_evicted(p->rules);
     for (size_t i = 0; i < p->n_outs; i++)
         kw_out_stats(p->outs[i], &p->stats, last_ts);
     if (o->filter && !p->stats.packets)

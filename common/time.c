@@ -21,6 +21,27 @@ size_t kw_time_iso8601(kw_usec t, char out[KW_ISO8601_LEN])
     return n < 0 ? 0 : (size_t)n;
 }
 
+size_t kw_time_iso8601_local(kw_usec t, char out[KW_ISO8601_LEN])
+{
+    int64_t sec = t / KW_USEC_PER_SEC, us = t % KW_USEC_PER_SEC;
+    if (us < 0) {
+        us += KW_USEC_PER_SEC;
+        sec--;
+    }
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    if (!localtime_r(&tt, &tm))
+        return (size_t)snprintf(out, KW_ISO8601_LEN, "invalid-time");
+    long off = tm.tm_gmtoff / 60;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    int n = snprintf(out, KW_ISO8601_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06d%c%02ld:%02ld",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, (int)us, sign, off / 60, off % 60);
+    return n < 0 ? 0 : (size_t)n;
+}
+
 size_t kw_time_secs(kw_usec d, char out[KW_DURATION_LEN])
 {
     uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;

@@ -16,8 +16,11 @@ typedef int64_t kw_usec;
 
 /* ISO 8601 UTC with microseconds: "2026-11-21T22:41:56.123456Z".
  * Writes at most KW_ISO8601_LEN bytes including the NUL; returns the length. */
-#define KW_ISO8601_LEN 32
+#define KW_ISO8601_LEN 40
 size_t kw_time_iso8601(kw_usec t, char out[KW_ISO8601_LEN]);
+
+/* The same in the local time zone, with its offset: "2026-11-21T23:41:56.123456+01:00". */
+size_t kw_time_iso8601_local(kw_usec t, char out[KW_ISO8601_LEN]);
 
 #define KW_DURATION_LEN 32
 

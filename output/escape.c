@@ -2,6 +2,7 @@
  * came off the wire goes through one of them before it is printed; nothing
  * outside output/ escapes. */
 #include "output/escape.h"
+#include "output/out-impl.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -143,7 +144,8 @@ size_t kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
     return 0;
 }
 
-void out_message(struct kw_buf *b, const char *message, const struct kw_line *line,
+void out_message(const struct kw_out *o, struct kw_buf *b, const char *message,
+                 const struct kw_line *line,
                  size_t (*escape)(struct kw_buf *b, const uint8_t *p, size_t n))
 {
     static const char mark[] = KW_MESSAGE_LINE;
@@ -154,8 +156,9 @@ void out_message(struct kw_buf *b, const char *message, const struct kw_line *li
         escape(b, (const uint8_t *)p, n);
         if (!at)
             break;
-        escape(b, line->bytes, line->len);
-        if (line->cut)
+        size_t shown = out_uri_len(o, line->bytes, line->len);
+        escape(b, line->bytes, shown);
+        if (line->cut && shown == line->len)
             escape(b, (const uint8_t *)"...", 3);
         p = at + mark_len;
     }

@@ -23,9 +23,13 @@ void kw_buf_hex(struct kw_buf *b, const uint8_t *p, size_t n);
  * other byte as \xHH. Returns 0: nothing is lost. */
 size_t kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n);
 
+struct kw_out;
+
 /* A finding's message, each KW_MESSAGE_LINE replaced by `line` (with "..."
- * when it was cut), all of it through `escape`. */
-void out_message(struct kw_buf *b, const char *message, const struct kw_line *line,
+ * when it was cut; its query dropped with --redact uri-query), all of it
+ * through `escape`. */
+void out_message(const struct kw_out *o, struct kw_buf *b, const char *message,
+                 const struct kw_line *line,
                  size_t (*escape)(struct kw_buf *b, const uint8_t *p, size_t n));
 
 #endif

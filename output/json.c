@@ -118,6 +118,30 @@ static void anomalies(struct kw_buf *b, const char *k, size_t kn, uint8_t a)
     kw_buf_put(b, "]", sizeof("]") - 1);
 }
 
+/* How a message departs from RFC 7230 while still read as HTTP/1.x. */
+static void msg_anomalies(struct kw_buf *b, const char *k, size_t kn, uint16_t a)
+{
+    static const struct { uint16_t bit; const char *name; } names[] = {
+        { KW_MSG_NO_VERSION, "no-version" },
+        { KW_MSG_SPACE_IN_TARGET, "space-in-target" },
+        { KW_MSG_EXTRA_SPACE, "extra-space" },
+        { KW_MSG_BARE_LF, "bare-lf" },
+        { KW_MSG_JUNK_BEFORE_STATUS, "junk-before-status" },
+        { KW_MSG_OBS_FOLD, "obs-fold" },
+        { KW_MSG_STATUS_OUT_OF_RANGE, "status-out-of-range" },
+        { KW_MSG_NO_STATUS_LINE, "no-status-line" },
+    };
+    key(b, k, kn);
+    kw_buf_put(b, "[", sizeof("[") - 1);
+    bool first = true;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (a & names[i].bit) {
+            kw_buf_printf(b, "%s\"%s\"", first ? "" : ",", names[i].name);
+            first = false;
+        }
+    kw_buf_put(b, "]", sizeof("]") - 1);
+}
+
 /* The connection's part of the common fields, formatted at its first event. */
 struct json_conn {
     uint16_t len;
@@ -177,6 +201,14 @@ static void event_head_server(struct kw_out *o, const char *event, kw_usec ts,
         kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,"
                        "\"server_ip\":null,\"server_port\":null");
     }
+    if (o->opts.sensor)
+        str(b, KEY("sensor"), o->opts.sensor);
+}
+
+/* The event kinds --events asked for (all by default). */
+static bool wanted(const struct kw_out *o, unsigned kind)
+{
+    return !o->opts.events || (o->opts.events & kind);
 }
 
 static void event_head(struct kw_out *o, const char *event, kw_usec ts, struct json_conn *jc,
@@ -193,6 +225,8 @@ static void event_end(struct kw_out *o)
 
 static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t)
 {
+    if (!wanted(o, KW_EVENT_TRANSACTION))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "transaction", t->has_request ? t->req_first : t->resp_first, conn, c);
     if (t->has_request)
@@ -200,12 +234,15 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     else
         null(b, KEY("request"));
     wire(b, KEY("method"), &t->method);
-    wire(b, KEY("uri"), &t->uri);
+    if (t->uri.present)
+        wire_bytes(b, KEY("uri"), t->uri.p, out_uri_len(o, t->uri.p, t->uri.len));
+    else
+        null(b, KEY("uri"));
     version(b, KEY("version"), t->has_request ? t->req.version : 0);
     wire(b, KEY("host"), &t->host);
     wire(b, KEY("user_agent"), &t->user_agent);
     wire(b, KEY("req_connection"), &t->req_connection);
-    if (t->has_response)
+    if (t->has_response && t->resp.has_status)
         u64(b, KEY("status"), t->resp.status);
     else
         null(b, KEY("status"));
@@ -228,18 +265,32 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     wire(b, KEY("req_keep_alive"), &t->req_keep_alive);
     boolean(b, KEY("request_complete"), t->request_complete);
     boolean(b, KEY("response_complete"), t->response_complete);
-    boolean(b, KEY("pipelined"), t->pipelined);
+    if (t->pipelined_unknown)
+        null(b, KEY("pipelined"));
+    else
+        boolean(b, KEY("pipelined"), t->pipelined);
     boolean(b, KEY("after_server_fin"), t->after_server_fin);
     str(b, KEY("no_response"), t->has_response || !t->has_request
                               ? NULL : kw_no_response_name(t->no_response));
     u64(b, KEY("interim_responses"), t->n_interim);
-    if (t->has_request)
+    if (t->has_request && t->req.version) /* 0: its head was not read */
         u64(b, KEY("req_body_len"), t->req_body_len);
     else
         null(b, KEY("req_body_len"));
     boolean(b, KEY("uri_truncated"), t->uri.truncated);
     anomalies(b, KEY("req_framing_anomalies"), t->req.anomalies);
     anomalies(b, KEY("resp_framing_anomalies"), t->resp.anomalies);
+    if (!t->req.msg_anomalies && !t->resp.msg_anomalies && !t->capture_loss && !t->midstream) {
+        /* the common case, written at once */
+        static const char clean[] = ",\"req_anomalies\":[],\"resp_anomalies\":[],"
+                                    "\"capture_loss\":false,\"midstream\":false";
+        kw_buf_put(b, clean, sizeof(clean) - 1);
+    } else {
+        msg_anomalies(b, KEY("req_anomalies"), t->req.msg_anomalies);
+        msg_anomalies(b, KEY("resp_anomalies"), t->resp.msg_anomalies);
+        boolean(b, KEY("capture_loss"), t->capture_loss);
+        boolean(b, KEY("midstream"), t->midstream);
+    }
     event_end(o);
 }
 
@@ -251,6 +302,8 @@ static const char *dir_name(enum kw_dir d)
 static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
                      const struct kw_conn_end *e)
 {
+    if (!wanted(o, KW_EVENT_CONNECTION))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "connection", c->start, conn, c);
     u64(b, KEY("requests"), e->requests);
@@ -290,11 +343,30 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         str(b, KEY("not_http_direction"), dir_name(e->not_http_dir));
         u64(b, KEY("not_http_offset"), e->not_http_offset);
     }
+    if (!e->midstream && !(e->missed_bytes[0] | e->missed_bytes[1] | e->skipped_bytes[0] |
+                           e->skipped_bytes[1])) {
+        static const char whole[] = ",\"midstream\":false,\"client_missed_bytes\":0,"
+                                    "\"server_missed_bytes\":0,\"client_skipped_bytes\":0,"
+                                    "\"server_skipped_bytes\":0";
+        kw_buf_put(b, whole, sizeof(whole) - 1);
+    } else {
+        boolean(b, KEY("midstream"), e->midstream);
+        u64(b, KEY("client_missed_bytes"), e->missed_bytes[KW_TO_SERVER]);
+        u64(b, KEY("server_missed_bytes"), e->missed_bytes[KW_TO_CLIENT]);
+        u64(b, KEY("client_skipped_bytes"), e->skipped_bytes[KW_TO_SERVER]);
+        u64(b, KEY("server_skipped_bytes"), e->skipped_bytes[KW_TO_CLIENT]);
+    }
     event_end(o);
 }
 
+/* The version of the JSON schema (docs/json.md): raised when a field is
+ * added, never when one would be renamed, which does not happen. */
+#define JSON_SCHEMA_VERSION 1
+
 static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
+    if (!wanted(o, KW_EVENT_STATS))
+        return;
     struct kw_buf *b = &o->buf;
     event_head(o, "stats", ts, NULL, NULL);
     u64(b, KEY("packets"), st->packets);
@@ -320,6 +392,8 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("files_truncated"), st->files_truncated);
     u64(b, KEY("servers_untracked"), st->servers_untracked);
     u64(b, KEY("idle_timeouts"), st->idle_timeouts);
+    u64(b, KEY("servers_evicted"), st->servers_evicted);
+    u64(b, KEY("schema_version"), JSON_SCHEMA_VERSION);
     event_end(o);
 }
 
@@ -343,7 +417,8 @@ static void count_or_null(struct kw_buf *b, const char *k, size_t kn, int64_t v)
 }
 
 /* One piece of evidence as "name":value. */
-static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct kw_conn_info *c)
+static void evidence(const struct kw_out *o, struct kw_buf *b, const struct kw_evidence *e,
+                     const struct kw_conn_info *c)
 {
     kw_buf_put(b, "\"", 1);
     kw_buf_puts(b, e->name);
@@ -366,16 +441,19 @@ static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct
         }
         kw_buf_put(b, "]", 1);
         break;
-    case KW_EV_TEXT:
+    case KW_EV_TEXT: {
+        size_t n = e->v.text.has_uri ? out_uri_len(o, e->v.text.bytes, e->v.text.len)
+                                     : e->v.text.len;
         kw_buf_put(b, "\"", 1);
-        if (kw_buf_json_str(b, e->v.text.bytes, e->v.text.len)) {
+        if (kw_buf_json_str(b, e->v.text.bytes, n)) {
             kw_buf_printf(b, "\",\"%s_raw\":\"", e->name);
-            kw_buf_hex(b, e->v.text.bytes, e->v.text.len);
+            kw_buf_hex(b, e->v.text.bytes, n);
         }
         kw_buf_put(b, "\"", 1);
         if (e->v.text.cut)
             kw_buf_printf(b, ",\"%s_truncated\":true", e->name);
         break;
+    }
     case KW_EV_CONN_FILTER:
         kw_buf_put(b, "\"", 1);
         if (c)
@@ -388,6 +466,8 @@ static void evidence(struct kw_buf *b, const struct kw_evidence *e, const struct
 static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
                          const struct kw_finding *f)
 {
+    if (!wanted(o, KW_EVENT_ALERT))
+        return;
     struct kw_buf *b = &o->buf;
     event_head_server(o, "alert", f->ts, conn, c, &f->server);
     str(b, KEY("rule"), kw_rule_name(f->rule));
@@ -399,7 +479,7 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
         null(b, KEY("request"));
     key(b, KEY("message"));
     kw_buf_put(b, "\"", 1);
-    out_message(b, f->message, &f->request_line, kw_buf_json_str);
+    out_message(o, b, f->message, &f->request_line, kw_buf_json_str);
     kw_buf_put(b, "\"", 1);
     str(b, KEY("reference"), kw_rule_reference(f->rule));
     key(b, KEY("evidence"));
@@ -407,7 +487,7 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
     for (int i = 0; i < f->n_evidence; i++) {
         if (i)
             kw_buf_put(b, ",", 1);
-        evidence(b, &f->evidence[i], c);
+        evidence(o, b, &f->evidence[i], c);
     }
     kw_buf_put(b, "}", 1);
     event_end(o);
@@ -415,6 +495,8 @@ static void json_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
 
 static void json_server(struct kw_out *o, const struct kw_server_policy *p)
 {
+    if (!wanted(o, KW_EVENT_SERVER))
+        return;
     struct kw_buf *b = &o->buf;
     event_head_server(o, "server", p->ts, NULL, NULL, &p->server);
     if (p->software) {

@@ -12,9 +12,13 @@ struct kw_out;
 /* One format's writer. Each hook formats one event into o->buf and writes
  * it (or keeps it in its record of the connection). `conn` is the format's
  * record of the connection: conn_size bytes, zeroed at the connection's
- * first event, released with conn_release after `end`. */
+ * first event, released with conn_release after `end`. o->state is the
+ * format's own record of the whole output: state_size bytes, zeroed, released
+ * with state_release when the output is freed. */
 struct out_format {
     const char *name;
+    size_t state_size;
+    void (*state_release)(void *state);
     size_t conn_size;
     void (*txn)(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t);
     void (*fin)(struct kw_out *o, void *conn, struct kw_conn_info *c, enum kw_side who,
@@ -37,6 +41,7 @@ struct kw_out {
     struct kw_buf buf; /* one event is formatted here, then written */
     struct kw_txn_consumer txn_consumer;
     struct kw_finding_consumer finding_consumer;
+    void *state;                /* the format's record of the output */
     int64_t iso_sec;            /* the second whose date and time iso_prefix holds */
     char iso_prefix[KW_ISO8601_LEN];
 };
@@ -44,6 +49,16 @@ struct kw_out {
 /* kw_time_iso8601, with the date and time of the last second cached: events
  * come in time order, so most share it. */
 size_t out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
+
+/* A time for people: UTC as out_iso8601(), or local with its offset
+ * (opts.local_time). */
+size_t out_time(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
+
+bool out_endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b);
+
+/* How much of a URI (or a request line) to print: all of it, or with
+ * --redact uri-query up to and with its '?'. */
+size_t out_uri_len(const struct kw_out *o, const uint8_t *p, size_t n);
 
 void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e);
 /* "ip.addr==A && ip.addr==B && tcp.port==P && tcp.port==Q" for the connection */

@@ -44,13 +44,21 @@ void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e)
     }
 }
 
+bool out_endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b)
+{
+    return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
+}
+
+/* Each address once: both ends of a loopback connection share one. */
 void out_wireshark_filter(struct kw_buf *b, const struct kw_conn_key *key)
 {
     const char *ip = key->client.family == 6 ? "ipv6" : "ip";
     kw_buf_printf(b, "%s.addr==", ip);
     out_endpoint_ip(b, &key->client);
-    kw_buf_printf(b, " && %s.addr==", ip);
-    out_endpoint_ip(b, &key->server);
+    if (memcmp(key->client.addr, key->server.addr, 16)) {
+        kw_buf_printf(b, " && %s.addr==", ip);
+        out_endpoint_ip(b, &key->server);
+    }
     kw_buf_printf(b, " && tcp.port==%u && tcp.port==%u", key->client.port, key->server.port);
 }
 
@@ -114,6 +122,40 @@ size_t out_iso8601(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
         for (int i = 25; i >= 20; i--, us /= 10)
             out[i] = (char)('0' + us % 10);
     return n;
+}
+
+size_t out_uri_len(const struct kw_out *o, const uint8_t *p, size_t n)
+{
+    if (!o->opts.redact_uri_query)
+        return n;
+    const uint8_t *q = memchr(p, '?', n);
+    return q ? (size_t)(q - p) + 1 : n;
+}
+
+int kw_out_events_parse(const char *list, unsigned *events)
+{
+    static const struct { const char *name; unsigned bit; } kinds[] = {
+        { "transaction", KW_EVENT_TRANSACTION }, { "connection", KW_EVENT_CONNECTION },
+        { "alert", KW_EVENT_ALERT }, { "server", KW_EVENT_SERVER }, { "stats", KW_EVENT_STATS },
+    };
+    *events = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        size_t i = 0;
+        while (i < sizeof(kinds) / sizeof(kinds[0]) &&
+               !(strlen(kinds[i].name) == n && !strncmp(kinds[i].name, p, n)))
+            i++;
+        if (i == sizeof(kinds) / sizeof(kinds[0]))
+            return -1;
+        *events |= kinds[i].bit;
+        p += n + (p[n] == ',');
+    }
+    return *events ? 0 : -1;
+}
+
+size_t out_time(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
+{
+    return o->opts.local_time ? kw_time_iso8601_local(ts, out) : out_iso8601(o, ts, out);
 }
 
 /* --- events, to the format's writer ------------------------------------ */
@@ -181,6 +223,10 @@ struct kw_out *kw_out_new(const char *format, FILE *f, const struct kw_out_optio
     if (!o)
         return NULL;
     o->format = fmt;
+    if (fmt->state_size && !(o->state = calloc(1, fmt->state_size))) {
+        free(o);
+        return NULL;
+    }
     if (opts)
         o->opts = *opts;
     o->f = f;
@@ -211,6 +257,9 @@ void kw_out_free(struct kw_out *o)
 {
     if (!o)
         return;
+    if (o->state && o->format->state_release)
+        o->format->state_release(o->state);
+    free(o->state);
     kw_buf_free(&o->buf);
     free(o);
 }

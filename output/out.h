@@ -5,6 +5,7 @@
 #ifndef KW_OUT_H
 #define KW_OUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -15,10 +16,28 @@
 
 struct kw_out;
 
+/* The kinds of events, for choosing which a JSON output writes. */
+#define KW_EVENT_TRANSACTION 0x01
+#define KW_EVENT_CONNECTION 0x02
+#define KW_EVENT_ALERT 0x04
+#define KW_EVENT_SERVER 0x08
+#define KW_EVENT_STATS 0x10
+#define KW_EVENT_ALL 0x1f
+
 /* How outputs write; zeroed means the defaults. */
 struct kw_out_options {
     uint16_t community_id_seed; /* Community ID v1 seed (JSON `community_id`) */
+    bool local_time;            /* text: times in the local time zone, not UTC */
+    bool redact_uri_query;      /* URIs cut after their '?' in every output */
+    unsigned events;            /* JSON: KW_EVENT_* written; 0: all */
+    const char *sensor;         /* JSON `sensor` on every event; NULL: none */
+    bool quiet;                 /* text: only findings, server paragraphs and totals */
+    bool color;                 /* text: severities in colour (a terminal's escape codes) */
+    unsigned width;             /* text: lines wrapped to this many columns; 0: never */
 };
+
+/* "alert,server" to KW_EVENT_* bits; -1 naming no kind or an unknown one. */
+int kw_out_events_parse(const char *list, unsigned *events);
 
 /* An output in format `format` ("text", "json"; kw_out_formats() lists
  * them) writing to `f`, which the caller keeps open until kw_out_free().

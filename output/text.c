@@ -36,6 +36,92 @@ struct text_conn {
     uint32_t n_findings;
 };
 
+/* Writes `b` (whole lines) and empties it: as they are, or with each line
+ * longer than opts.width broken at spaces, the rest indented under it.
+ * Escape codes of colours take no column. */
+static void text_emit(struct kw_out *o, struct kw_buf *b)
+{
+    if (!o->opts.width) {
+        kw_buf_write(b, o->f);
+        return;
+    }
+    const char *p = b->p, *end = b->p + b->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        unsigned col = 0, indent = 0;
+        while (p + indent < line_end && p[indent] == ' ')
+            indent++;
+        indent += 2;
+        const char *start = p, *last_space = NULL;
+        for (const char *q = p; q < line_end; q++) {
+            if (*q == '\x1b') { /* "ESC [ ... m" */
+                while (q < line_end && *q != 'm')
+                    q++;
+                continue;
+            }
+            if (*q == ' ')
+                last_space = q;
+            if (++col > o->opts.width && last_space && last_space > start) {
+                fwrite(start, 1, (size_t)(last_space - start), o->f);
+                fprintf(o->f, "\n%*s", (int)indent, "");
+                start = last_space + 1;
+                col = indent + (unsigned)(q - last_space);
+                last_space = NULL;
+            }
+        }
+        fwrite(start, 1, (size_t)(line_end - start), o->f);
+        if (nl)
+            fputc('\n', o->f);
+        p = nl ? nl + 1 : end;
+    }
+    b->len = 0;
+}
+
+/* What the text report holds back: findings about a server as a whole, to
+ * print under its paragraph. */
+struct text_state {
+    struct kw_buf held;
+    struct kw_endpoint held_server;
+};
+
+static void text_state_release(void *state)
+{
+    kw_buf_free(&((struct text_state *)state)->held);
+}
+
+/* Held findings about a server that got no paragraph (never seen): under a
+ * heading of their own. */
+static void flush_unseen_server(struct kw_out *o)
+{
+    struct text_state *st = o->state;
+    if (!st->held.len)
+        return;
+    struct kw_buf *b = &o->buf;
+    b->len = 0;
+    kw_buf_puts(b, "\nserver ");
+    out_endpoint_ip(b, &st->held_server);
+    kw_buf_printf(b, ":%u  no HTTP exchange seen\n", st->held_server.port);
+    text_emit(o, b);
+    text_emit(o, &st->held);
+}
+
+/* The held findings about the server whose paragraph was just written. */
+static void flush_server(struct kw_out *o, const struct kw_endpoint *server)
+{
+    struct text_state *st = o->state;
+    if (st->held.len && out_endpoint_eq(&st->held_server, server))
+        text_emit(o, &st->held);
+}
+
+/* "+0.051402": seconds since the connection began. */
+static void time_offset_bare(struct kw_buf *b, kw_usec d)
+{
+    char s[KW_DURATION_LEN];
+    kw_buf_put(b, "+", 1);
+    kw_buf_put(b, s, kw_time_secs(d, s));
+}
+
 static void time_offset(struct kw_buf *b, kw_usec t, kw_usec start)
 {
     char s[KW_DURATION_LEN];
@@ -119,7 +205,9 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     if (t->has_request) {
         wire_text(b, &t->method);
         kw_buf_puts(b, " ");
-        wire_text(b, &t->uri);
+        kw_buf_text(b, t->uri.p, out_uri_len(o, t->uri.p, t->uri.len));
+        if (t->uri.truncated && !o->opts.redact_uri_query)
+            kw_buf_puts(b, "...");
         if (t->req.version)
             kw_buf_printf(b, " HTTP/%d.%d", t->req.version / 10, t->req.version % 10);
         if (t->req_connection.present) {
@@ -142,9 +230,15 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     kw_buf_puts(b, "  ->  ");
     if (!t->has_response) {
         kw_buf_printf(b, "no response (%s)", no_response_text(t->no_response));
+        if (t->capture_loss && t->no_response != KW_NORESP_NOT_SEEN)
+            kw_buf_puts(b, "  (capture loss)");
     } else {
-        kw_buf_printf(b, "%u HTTP/%d.%d", t->resp.status, t->resp.version / 10,
-                      t->resp.version % 10);
+        if (t->resp.has_status)
+            kw_buf_printf(b, "%u HTTP/%d.%d", t->resp.status, t->resp.version / 10,
+                          t->resp.version % 10);
+        else
+            kw_buf_printf(b, "HTTP/%d.%d without status line", t->resp.version / 10,
+                          t->resp.version % 10);
         if (t->resp_connection.present || t->resp_keep_alive.present) {
             kw_buf_puts(b, " [");
             if (t->resp_connection.present) {
@@ -164,6 +258,8 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
         }
         if (!t->response_complete)
             kw_buf_puts(b, "  (cut short)");
+        if (t->capture_loss)
+            kw_buf_puts(b, "  (capture loss)");
         if (t->server.present && !tc->server_len) {
             size_t n = t->server.len < SERVER_MAX ? t->server.len : SERVER_MAX;
             memcpy(tc->server, t->server.p, n);
@@ -174,7 +270,10 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
             tc->last_resp_index = t->index;
         }
     }
-    keep_line(tc, b, t->has_request ? t->req_first : t->resp_first);
+    if (o->opts.quiet) /* -q prints no transaction lines: keep none */
+        b->len = 0;
+    else
+        keep_line(tc, b, t->has_request ? t->req_first : t->resp_first);
 }
 
 static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum kw_side who,
@@ -183,6 +282,8 @@ static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum 
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
+    if (o->opts.quiet)
+        return;
     time_offset(b, ts, c->start);
     kw_buf_printf(b, "%s FIN", out_side_name(who));
     if (tc->last_resp_end != KW_TS_NONE && tc->last_resp_index && ts >= tc->last_resp_end) {
@@ -193,10 +294,13 @@ static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum 
     keep_line(tc, b, ts);
 }
 
-static void header_line(struct kw_buf *b, struct kw_conn_info *c, const struct text_conn *tc,
-                        const struct kw_conn_end *e)
+static void header_line(struct kw_out *o, struct kw_buf *b, struct kw_conn_info *c,
+                        const struct text_conn *tc, const struct kw_conn_end *e)
 {
+    char when[KW_ISO8601_LEN];
     kw_buf_printf(b, "#%" PRIu64 " ", c->id);
+    kw_buf_put(b, when, out_time(o, c->start, when));
+    kw_buf_put(b, " ", 1);
     out_endpoint_ip(b, &c->key.client);
     kw_buf_printf(b, ":%u -> ", c->key.client.port);
     out_endpoint_ip(b, &c->key.server);
@@ -288,6 +392,13 @@ static void stop_lines(struct kw_buf *b, const struct kw_conn_end *e)
         kw_buf_printf(b, "   not HTTP from here: %s (%s, byte %" PRIu64 ")\n", e->not_http,
                       e->not_http_dir == KW_TO_SERVER ? "client to server" : "server to client",
                       e->not_http_offset);
+    if (e->midstream)
+        kw_buf_puts(b, "   picked up after it began: its handshake and earlier bytes were not "
+                       "captured\n");
+    for (int d = 0; d < 2; d++)
+        if (e->missed_bytes[d])
+            kw_buf_printf(b, "   %" PRIu64 " bytes the %s sent are missing from the capture\n",
+                          e->missed_bytes[d], d == KW_TO_SERVER ? "client" : "server");
     for (int d = 0; d < 2; d++)
         if (e->gap_offset[d] != KW_NO_GAP)
             kw_buf_printf(b, "   data missing from the capture (a segment lost or cut short) "
@@ -303,17 +414,24 @@ static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
-    header_line(b, c, tc, e);
-    kept_lines(b, tc);
-    end_line(b, c, e);
-    stop_lines(b, e);
+    if (o->opts.quiet && !tc->n_findings)
+        return;
+    header_line(o, b, c, tc, e);
+    if (!o->opts.quiet) {
+        kept_lines(b, tc);
+        end_line(b, c, e);
+        stop_lines(b, e);
+    }
     if (tc->n_findings) {
         kw_buf_put(b, tc->findings.p, tc->findings.len);
         if (tc->n_findings > FINDINGS_MAX)
             kw_buf_printf(b, "   ... %u more findings (--json has all)\n",
                           tc->n_findings - FINDINGS_MAX);
+        kw_buf_puts(b, "   wireshark filter: ");
+        out_wireshark_filter(b, &c->key);
+        kw_buf_put(b, "\n", 1);
     }
-    kw_buf_write(b, o->f);
+    text_emit(o, b);
 }
 
 static void text_conn_release(void *conn)
@@ -328,6 +446,7 @@ static void text_conn_release(void *conn)
 
 static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
+    flush_unseen_server(o);
     (void)ts;
     struct kw_buf *b = &o->buf;
     b->len = 0;
@@ -356,35 +475,68 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
         { st->connections_gap, "connections with data missing from the capture" },
         { st->not_http, "connections whose bytes stopped being HTTP" },
         { st->files_truncated, "capture files cut short (see the warnings)" },
-        { st->servers_untracked, "servers past the 65,536 described (no policy paragraph)" },
+        { st->servers_untracked, "servers not described: the table of 65,536 was full of "
+                                 "servers with connections open" },
+        { st->servers_evicted, "idle servers reported early and dropped to make room" },
     };
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
         if (skipped[i].n)
             kw_buf_printf(b, "  %s: %" PRIu64 "\n", skipped[i].what, skipped[i].n);
-    kw_buf_write(b, o->f);
+    text_emit(o, b);
 }
 
-static const char *severity_tag(enum kw_severity s)
+static const char *severity_tag(const struct kw_out *o, enum kw_severity s)
 {
+    if (o->opts.color)
+        return s == KW_SEV_ERROR     ? "\x1b[1;31mERROR\x1b[0m"
+               : s == KW_SEV_WARNING ? "\x1b[33mWARNING\x1b[0m"
+                                     : "\x1b[36mNOTICE\x1b[0m";
     return s == KW_SEV_ERROR ? "ERROR" : s == KW_SEV_WARNING ? "WARNING" : "NOTICE";
+}
+
+/* The frame numbers that show a finding, as its evidence lists them. */
+static void finding_frames(struct kw_buf *b, const struct kw_finding *f)
+{
+    for (int i = 0; i < f->n_evidence; i++) {
+        const struct kw_evidence *e = &f->evidence[i];
+        if (e->kind != KW_EV_FRAMES || !e->v.frames.n)
+            continue;
+        kw_buf_puts(b, " [frame");
+        kw_buf_puts(b, e->v.frames.n > 1 ? "s " : " ");
+        for (int k = 0; k < e->v.frames.n; k++) {
+            if (k)
+                kw_buf_put(b, ", ", 2);
+            kw_buf_u64(b, e->v.frames.number[k]);
+        }
+        kw_buf_put(b, "]", 1);
+    }
 }
 
 static void text_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
                          const struct kw_finding *f)
 {
+    struct text_state *st = o->state;
+    if (!c && st->held.len && !out_endpoint_eq(&st->held_server, &f->server))
+        flush_unseen_server(o); /* findings about another server come next */
     struct kw_buf *b = &o->buf;
+    char when[KW_ISO8601_LEN];
     b->len = 0;
-    kw_buf_printf(b, "   %s %s", severity_tag(f->severity), kw_rule_name(f->rule));
-    if (!c) {
-        kw_buf_puts(b, " server ");
-        out_endpoint_ip(b, &f->server);
-        kw_buf_printf(b, ":%u", f->server.port);
+    kw_buf_printf(b, "   %s %s at ", severity_tag(o, f->severity), kw_rule_name(f->rule));
+    kw_buf_put(b, when, out_time(o, f->ts, when));
+    if (c && f->ts >= c->start) {
+        kw_buf_puts(b, " (");
+        time_offset_bare(b, f->ts - c->start);
+        kw_buf_puts(b, ")");
     }
     kw_buf_puts(b, ": ");
-    out_message(b, f->message, &f->request_line, kw_buf_text);
-    kw_buf_printf(b, " (%s)\n", kw_rule_reference(f->rule));
+    out_message(o, b, f->message, &f->request_line, kw_buf_text);
+    kw_buf_printf(b, " (%s)", kw_rule_reference(f->rule));
+    finding_frames(b, f);
+    kw_buf_put(b, "\n", 1);
     if (!c) {
-        kw_buf_write(b, o->f);
+        st->held_server = f->server;
+        kw_buf_put(&st->held, b->p, b->len);
+        b->len = 0;
         return;
     }
     struct text_conn *tc = conn;
@@ -469,11 +621,14 @@ static void text_server(struct kw_out *o, const struct kw_server_policy *p)
         }
     if (any)
         kw_buf_puts(b, "\n");
-    kw_buf_write(b, o->f);
+    text_emit(o, b);
+    flush_server(o, &p->server);
 }
 
 const struct out_format out_format_text = {
     .name = "text",
+    .state_size = sizeof(struct text_state),
+    .state_release = text_state_release,
     .conn_size = sizeof(struct text_conn),
     .txn = text_txn,
     .fin = text_fin,

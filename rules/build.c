@@ -68,17 +68,18 @@ void evidence_flag(struct kw_finding *f, const char *name, bool v)
         e->v.flag = v;
 }
 
-/* Bytes, cut to KW_EVIDENCE_TEXT_MAX. */
-static void evidence_bytes(struct kw_finding *f, const char *name, const uint8_t *p, size_t n,
-                           bool cut)
+/* Bytes, cut to KW_EVIDENCE_TEXT_MAX; the evidence, or NULL when none is left. */
+static struct kw_evidence *evidence_bytes(struct kw_finding *f, const char *name,
+                                          const uint8_t *p, size_t n, bool cut)
 {
     struct kw_evidence *e = evidence_add(f, name, KW_EV_TEXT, p != NULL);
     if (!e || !p)
-        return;
+        return e;
     size_t k = n < KW_EVIDENCE_TEXT_MAX ? n : KW_EVIDENCE_TEXT_MAX;
     memcpy(e->v.text.bytes, p, k);
     e->v.text.len = (uint8_t)k;
     e->v.text.cut = cut || k < n;
+    return e;
 }
 
 void evidence_word(struct kw_finding *f, const char *name, const char *w)
@@ -88,7 +89,9 @@ void evidence_word(struct kw_finding *f, const char *name, const char *w)
 
 void evidence_line(struct kw_finding *f, const char *name, const struct kw_line *line)
 {
-    evidence_bytes(f, name, line->bytes, line->len, line->cut);
+    struct kw_evidence *e = evidence_bytes(f, name, line->bytes, line->len, line->cut);
+    if (e)
+        e->v.text.has_uri = true;
 }
 
 void evidence_frames(struct kw_finding *f, const uint64_t *frames, int n)

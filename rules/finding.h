@@ -51,7 +51,8 @@ struct kw_evidence {
         struct {
             uint8_t bytes[KW_EVIDENCE_TEXT_MAX];
             uint8_t len;
-            bool cut; /* longer than kept */
+            bool cut;      /* longer than kept */
+            bool has_uri;  /* a request line or URI: its query may be redacted */
         } text;
     } v;
 };

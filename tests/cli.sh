@@ -644,6 +644,118 @@ check "-r a.pcap b.pcap: says each capture needs its own -r" t_capture_without_i
 check "a filter that matched no packet is said on standard error" t_filter_matching_nothing
 check "--fail-on fails when no HTTP was decoded at all, unless --allow-empty" \
     t_fail_on_nothing_checked
+# The text report joins other logs: capture times, frames and the filter.
+t_text_joins_logs()
+{
+    run tj -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    grep -q '^#1 2026-11-21T22:50:45.316745Z 127.0.0.1:33312 -> ' "$tmp/tj.out" ||
+        { why+=("no UTC time on the connection's first line"); return 1; }
+    grep -qF 'ERROR lost-request at 2026-11-21T22:50:45.368147Z (+0.051402): ' "$tmp/tj.out" &&
+    grep -qF '(RFC 2616 8.1.4) [frames 8, 10, 11]' "$tmp/tj.out" ||
+        { why+=("finding without its time or frames"); return 1; }
+    grep -qxF '   wireshark filter: ip.addr==127.0.0.1 && tcp.port==33312 && tcp.port==18081' \
+        "$tmp/tj.out" || { why+=("no filter, or the shared address twice"); return 1; }
+    TZ=Asia/Kolkata run tjl --local-time -r "$PCAPS/tornado-http10.pcap"
+    grep -q '^#1 2026-11-22T04:20:45.316745+05:30 ' "$tmp/tjl.out" ||
+        { why+=("--local-time: not local time with its offset"); return 1; }
+}
+
+# Findings about a server as a whole sit under its paragraph; a server never
+# seen gets one of its own.
+t_server_findings_under_server()
+{
+    printf 'expect server 127.0.0.1 port 18082 max-requests 100\nexpect server 127.0.0.1 port 1 max-requests 1\n' \
+        >"$tmp/sf.rules"
+    run sf --rules "$tmp/sf.rules" -r "$PCAPS/tomcat-max2-timeout3.pcap"
+    want_rc 0 || return 1
+    awk '/^server 127.0.0.1:18082 /{s=1} s && /WARNING policy-mismatch/{print "ok"; exit}' \
+        "$tmp/sf.out" | grep -q ok || { why+=("policy-mismatch not under its server"); return 1; }
+    awk '/^server 127.0.0.1:1  no HTTP exchange seen/{s=1} s && /WARNING expectation-unmet/{print "ok"; exit}' \
+        "$tmp/sf.out" | grep -q ok || { why+=("expectation-unmet not under its unseen server"); return 1; }
+}
+
+check "the text report: capture time on each connection and finding, frames, the filter once" \
+    t_text_joins_logs
+check "server findings under their server's paragraph; a never-seen server gets its own" \
+    t_server_findings_under_server
+t_redact_uri_query()
+{
+    run red --redact=uri-query --json="$tmp/red.json" -r "$PCAPS/query-in-uri.pcap"
+    want_rc 0 || return 1
+    ! grep -q 's3cret' "$tmp/red.out" "$tmp/red.json" || { why+=("the query is still printed"); return 1; }
+    grep -qF 'GET /login? HTTP/1.1' "$tmp/red.out" && grep -qF '(GET /login?)' "$tmp/red.out" &&
+        want_py "$tmp/red.json" 'by("transaction")[0]["uri"], by("alert")[0]["evidence"]["request_line"]' \
+            "('/login?', 'GET /login?')" || return 1
+    run plain -r "$PCAPS/query-in-uri.pcap"
+    grep -q 's3cret' "$tmp/plain.out" || { why+=("without --redact the query must show"); return 1; }
+}
+
+t_json_events_sensor_schema()
+{
+    run ev --json --events=alert,stats --sensor=edge-7 -r "$PCAPS/tornado-http10.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/ev.out" '[e["event"] for e in ev]' "['alert', 'alert', 'stats']" &&
+    want_py "$tmp/ev.out" 'set(e["sensor"] for e in ev), by("stats")[0]["schema_version"]' \
+        "({'edge-7'}, 1)" || return 1
+    run evbad --json --events=alerts -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 && err_has evbad "--events" || return 1
+    run host --json -r "$PCAPS/tornado-http10.pcap"
+    want_py "$tmp/host.out" 'ev[0]["sensor"]' "$(hostname)"
+}
+
+check "--redact uri-query drops the query from every line, text and JSON" t_redact_uri_query
+check "--events chooses the JSON events; sensor on every event (the host name by default); schema_version" \
+    t_json_events_sensor_schema
+t_quiet()
+{
+    run q -q -r "$PCAPS/tornado-http10.pcap" -r "$PCAPS/tornado-http11.pcap"
+    want_rc 0 || return 1
+    grep -q '^#1 ' "$tmp/q.out" && grep -q 'ERROR lost-request' "$tmp/q.out" &&
+        grep -q '^server 127.0.0.1:18081' "$tmp/q.out" && grep -q ' packets, ' "$tmp/q.out" ||
+        { why+=("-q lost a finding, a server paragraph or the totals"); return 1; }
+    ! grep -q -e '^#2 ' -e '  GET /_health' -e 'server FIN' "$tmp/q.out" ||
+        { why+=("-q printed a connection without findings, or transaction lines"); return 1; }
+}
+
+# Colours and wrapping only on a terminal (a pseudo-terminal of 80 columns
+# here), never in a file or a pipe; NO_COLOR and --color=never turn colour off.
+t_terminal()
+{
+    run plainfile -r "$PCAPS/tornado-http10.pcap"
+    ! grep -q $'\x1b' "$tmp/plainfile.out" || { why+=("escape codes in a file"); return 1; }
+    run always --color=always -r "$PCAPS/tornado-http10.pcap"
+    grep -qF $'\x1b[1;31mERROR\x1b[0m lost-request' "$tmp/always.out" ||
+        { why+=("--color=always: no colour"); return 1; }
+    run badcolor --color=sometimes -r "$PCAPS/tornado-http10.pcap"
+    want_rc 2 || return 1
+    command -v script >/dev/null || return 0
+    local kw cap
+    kw=$(cd "$(dirname "$KEEPWATCH")" && pwd)/$(basename "$KEEPWATCH")
+    cap=$(cd "$PCAPS" && pwd)/tornado-http10.pcap
+    script -q -c "stty cols 80; '$kw' -r '$cap'" /dev/null | tr -d '\r' >"$tmp/tty.out"
+    grep -qF $'\x1b[1;31mERROR' "$tmp/tty.out" || { why+=("a terminal got no colour"); return 1; }
+    awk '{ gsub(/\x1b\[[0-9;]*m/, ""); if (length($0) > 80) bad = 1 } END { exit bad }' \
+        "$tmp/tty.out" || { why+=("a line wider than the terminal"); return 1; }
+    script -q -c "stty cols 80; NO_COLOR=1 '$kw' -r '$cap'" /dev/null >"$tmp/nocolor.out"
+    ! grep -q $'\x1b\[' "$tmp/nocolor.out" || { why+=("NO_COLOR ignored"); return 1; }
+}
+
+check "-q: only the findings, their connections' first lines, server paragraphs and totals" t_quiet
+check "a terminal gets colours and lines that fit; a file none; NO_COLOR and --color respected" \
+    t_terminal
+t_summary_every()
+{
+    run sum --json --summary-every=100 -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/sum.out" '[e["ts"][11:19] for e in by("server")]' \
+        "['00:01:50', '00:03:30', '00:05:10', '00:06:50', '00:08:00']" || return 1
+    run once --json -r "$PCAPS/idle-timeout.pcap"
+    want_py "$tmp/once.out" 'len(by("server"))' 1
+}
+
+check "--summary-every S: every server's policy each S seconds of capture time and at the end" \
+    t_summary_every
 check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
     t_escaping_same_everywhere
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
