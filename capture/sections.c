@@ -144,6 +144,13 @@ static const char *linktype_name(int linktype)
     return name ? name : "unknown";
 }
 
+/* cap_open_handle()'s sentence without the file's name it starts with. */
+static const char *after_name(const struct cap_file *f, const char *err)
+{
+    size_t n = strlen(f->in.name);
+    return !strncmp(err, f->in.name, n) && !strncmp(err + n, ": ", 2) ? err + n + 2 : err;
+}
+
 /* A new handle on the section whose header is at `offset`; sections that
  * cannot be read are said and passed over, up to the end of the file. */
 static enum section_res reopen_at(struct kw_cap *cap, struct cap_file *f, uint64_t offset,
@@ -163,7 +170,7 @@ static enum section_res reopen_at(struct kw_cap *cap, struct cap_file *f, uint64
         cap->stats->sections_skipped++;
         if (cap->warn)
             fprintf(cap->warn, "keepwatch: %s: pcapng section %u not read: %s\n", f->in.name,
-                    section, err);
+                    section, after_name(f, err));
         uint64_t next = 0;
         bool misnumbered;
         FILE *fp = cap_input_again(&f->in, offset);
@@ -218,7 +225,7 @@ static enum section_res unseekable(struct kw_cap *cap, struct cap_file *f, const
     if (cap->warn)
         fprintf(cap->warn, "keepwatch: %s: the rest not read after %llu packets: pcapng section "
                 "%u cannot be read%s%s\n", f->in.name, (unsigned long long)f->frame,
-                f->section, err[0] ? ": " : "", err);
+                f->section, err[0] ? ": " : "", after_name(f, err));
     return SECTION_END_FILE;
 }
 

@@ -2116,6 +2116,20 @@ START_TEST(test_cap_pcapng_sections)
         ck_assert_uint_eq(r.st.files_truncated + r.st.sections_skipped, 0);
         ck_assert_str_eq(r.said, "");
     }
+    /* a section of a link type keepwatch does not read: said, counted, passed */
+    size_t m = ng_section(bytes, false, (const uint16_t[]){ 1 }, 1, eth, 1);
+    m += ng_section(bytes + m, true, (const uint16_t[]){ LT_IEEE802_11 }, 1, raw, 1);
+    m += ng_section(bytes + m, false, (const uint16_t[]){ 1 }, 1, eth + 2, 1);
+    const char *path = write_file("wifi-between", bytes, m);
+    struct read_result w;
+    read_all(&path, 1, &w);
+    ck_assert_uint_eq(w.n_pkts, 2);
+    ck_assert_int_eq(w.ts[1], SEC(3));
+    ck_assert_uint_eq(w.st.sections_skipped, 1);
+    ck_assert_msg(strstr(w.said, "pcapng section 2 not read: unsupported link type "
+                                 "IEEE802_11 (105)"),
+                  "%s", w.said);
+
     /* standard input cannot be read again: the new section's header is taken
      * from the bytes just read, plain or compressed */
     for (int packed = 0; packed < 2; packed++) {
