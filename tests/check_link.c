@@ -2117,10 +2117,11 @@ START_TEST(test_cap_pcapng_sections)
         ck_assert_str_eq(r.said, "");
     }
     /* a section of a link type keepwatch does not read: said, counted, passed */
-    size_t m = ng_section(bytes, false, (const uint16_t[]){ 1 }, 1, eth, 1);
-    m += ng_section(bytes + m, true, (const uint16_t[]){ LT_IEEE802_11 }, 1, raw, 1);
-    m += ng_section(bytes + m, false, (const uint16_t[]){ 1 }, 1, eth + 2, 1);
-    const char *path = write_file("wifi-between", bytes, m);
+    static uint8_t wifi[4096];
+    size_t m = ng_section(wifi, false, (const uint16_t[]){ 1 }, 1, eth, 1);
+    m += ng_section(wifi + m, true, (const uint16_t[]){ LT_IEEE802_11 }, 1, raw, 1);
+    m += ng_section(wifi + m, false, (const uint16_t[]){ 1 }, 1, eth + 2, 1);
+    const char *path = write_file("wifi-between", wifi, m);
     struct read_result w;
     read_all(&path, 1, &w);
     ck_assert_uint_eq(w.n_pkts, 2);
