@@ -68,7 +68,11 @@ static ssize_t decompress(struct cap_stream *st, uint8_t *buf, size_t n)
         done += produced;
         if (r == CODEC_OK && before == s.len && !produced)
             r = CODEC_BAD, why = "no progress"; /* cannot happen with room and input */
-        if (r == CODEC_BAD) {
+        if (r == CODEC_BAD && st->at_boundary) { /* after a whole stream: trailing bytes */
+            snprintf(st->cut, sizeof(st->cut), "the %s data is followed by bytes that are not "
+                     "%s (%s)", st->codec->name, st->codec->name, why);
+            st->ended = true;
+        } else if (r == CODEC_BAD) {
             snprintf(st->cut, sizeof(st->cut), "the %s data is corrupt (%s)", st->codec->name,
                      why);
             st->ended = true;

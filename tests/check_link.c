@@ -1953,6 +1953,12 @@ START_TEST(test_cap_compressed)
         fclose(in);
         ck_assert_msg(got.n_pkts == 27 && !got.st.files_truncated, "%s from standard input",
                       fmt_name[fmt]);
+        memcpy(packed_buf + n, "junk\n", 5); /* bytes after the last stream */
+        path = write_file("junk.any", packed_buf, n + 5);
+        read_all(&path, 1, &got);
+        ck_assert_msg(got.n_pkts == 27 && got.st.files_truncated == 1 &&
+                          strstr(got.said, "data is followed by bytes that are not"),
+                      "%s and junk: %s", fmt_name[fmt], got.said);
     }
 }
 END_TEST
