@@ -1956,8 +1956,10 @@ START_TEST(test_cap_compressed)
         memcpy(packed_buf + n, "junk\n", 5); /* bytes after the last stream */
         path = write_file("junk.any", packed_buf, n + 5);
         read_all(&path, 1, &got);
+        /* lz4 takes 5 bytes for the start of a frame header, cut short */
         ck_assert_msg(got.n_pkts == 27 && got.st.files_truncated == 1 &&
-                          strstr(got.said, "data is followed by bytes that are not"),
+                          strstr(got.said, fmt == LZ4 ? "ends in the middle of a stream"
+                                                      : "data is followed by bytes that are not"),
                       "%s and junk: %s", fmt_name[fmt], got.said);
     }
 }
