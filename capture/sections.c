@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "capture/cap-impl.h"
+#include "common/cursor.h"
 
 #define BLOCK_SHB 0x0a0d0d0au /* the same in either byte order */
 #define BLOCK_IDB 1u
@@ -43,45 +44,44 @@ struct block {
 
 struct walk {
     FILE *fp;
-    uint64_t at;  /* the next block */
-    bool swapped; /* the section's byte order is not this host's */
+    uint64_t at; /* the next block */
+    bool big;    /* the section is big-endian (its byte-order magic says) */
 };
 
-static uint32_t host32(const uint8_t *p, bool swapped)
+static bool read32(struct kw_cur *c, bool big, uint32_t *v)
 {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return swapped ? __builtin_bswap32(v) : v;
+    return big ? kw_cur_be32(c, v) : kw_cur_le32(c, v);
 }
 
 /* The next block; false at the end of the file or where the framing cannot
- * be right. A section header sets the byte order of what follows. */
+ * be right. A section header sets the byte order of what follows: its magic
+ * 0x1a2b3c4d as written. */
 static bool next_block(struct walk *w, struct block *b)
 {
     uint8_t h[16];
     if (fseeko(w->fp, (off_t)w->at, SEEK_SET) < 0)
         return false;
-    size_t got = fread(h, 1, sizeof(h), w->fp);
-    if (got < BLOCK_MIN)
-        return false;
+    struct kw_cur c = kw_cur_make(kw_slice_make(h, fread(h, 1, sizeof(h), w->fp)));
+    uint32_t bom;
     b->at = w->at;
-    b->type = host32(h, w->swapped);
-    if (b->type == BLOCK_SHB) {
-        uint32_t bom = host32(h + 8, false);
+    b->linktype = 0, b->snaplen = 0;
+    if (kw_cur_left(&c) < BLOCK_MIN || !read32(&c, w->big, &b->type))
+        return false;
+    if (b->type == BLOCK_SHB) { /* type(4) length(4) byte-order magic(4) */
+        struct kw_cur m = c;
+        if (!kw_cur_skip(&m, 4) || !kw_cur_be32(&m, &bom))
+            return false;
         if (bom != BYTE_ORDER_MAGIC && bom != __builtin_bswap32(BYTE_ORDER_MAGIC))
             return false;
-        w->swapped = bom != BYTE_ORDER_MAGIC;
+        w->big = bom == BYTE_ORDER_MAGIC;
     }
-    b->len = host32(h + 4, w->swapped);
-    if (b->len < BLOCK_MIN || b->len % 4)
+    if (!read32(&c, w->big, &b->len) || b->len < BLOCK_MIN || b->len % 4)
         return false;
-    b->linktype = 0, b->snaplen = 0;
-    if (b->type == BLOCK_IDB && got == sizeof(h)) { /* link type(16) reserved(16) snaplen(32) */
-        memcpy(&b->linktype, h + 8, 2);
-        if (w->swapped)
-            b->linktype = __builtin_bswap16(b->linktype);
-        b->snaplen = host32(h + 12, w->swapped);
-    }
+    uint16_t lt;
+    struct kw_cur idb = c; /* link type(16) reserved(16) snapshot length(32) */
+    if (b->type == BLOCK_IDB && (w->big ? kw_cur_be16(&idb, &lt) : kw_cur_le16(&idb, &lt)) &&
+        kw_cur_skip(&idb, 2) && read32(&idb, w->big, &b->snaplen))
+        b->linktype = lt;
     w->at += b->len;
     return true;
 }
@@ -92,7 +92,7 @@ struct facts {
     unsigned n_sections; /* section headers after `from`, up to it */
     unsigned n_idbs;     /* interfaces of that section before `to` */
     struct block idb;    /* the last of them */
-    bool swapped;        /* that section's byte order is not this host's */
+    bool big;            /* that section is big-endian */
 };
 
 static bool walk_to(FILE *fp, uint64_t from, uint64_t to, struct facts *s)
@@ -107,17 +107,17 @@ static bool walk_to(FILE *fp, uint64_t from, uint64_t to, struct facts *s)
         else if (b.type == BLOCK_IDB)
             s->n_idbs++, s->idb = b;
     }
-    s->swapped = w.swapped;
+    s->big = w.big;
     return w.at >= to;
 }
 
-/* From the block at `at` of a section in byte order `swapped`: whether an
+/* From the block at `at` of a section, big-endian or not: whether an
  * interface the handle would accept comes before the first packet, and where
  * the next section starts (0: none). */
-static void look_ahead(FILE *fp, uint64_t at, bool swapped, const struct cap_file *f,
+static void look_ahead(FILE *fp, uint64_t at, bool big, const struct cap_file *f,
                        bool *misnumbered, uint64_t *next_shb)
 {
-    struct walk w = { fp, at, swapped };
+    struct walk w = { fp, at, big };
     struct block b;
     bool packets = false;
     *misnumbered = false;
@@ -237,7 +237,7 @@ static enum section_res refused_inside(struct kw_cap *cap, struct cap_file *f,
     uint64_t next = 0;
     FILE *fp = cap_input_again(&f->in, at);
     if (fp) {
-        look_ahead(fp, at, s->swapped, f, &misnumbered, &next);
+        look_ahead(fp, at, s->big, f, &misnumbered, &next);
         fclose(fp);
     }
     if (cap->warn)

@@ -115,6 +115,16 @@ static inline bool kw_cur_host16(struct kw_cur *c, uint16_t *v)
     return true;
 }
 
+/* Little-endian 16-bit value: a little-endian pcapng section's fields. */
+static inline bool kw_cur_le16(struct kw_cur *c, uint16_t *v)
+{
+    if (kw_cur_left(c) < 2)
+        return false;
+    *v = (uint16_t)(c->p[1] << 8 | c->p[0]);
+    c->p += 2;
+    return true;
+}
+
 /* Little-endian 32-bit value, for BSD loopback's address family word. */
 static inline bool kw_cur_le32(struct kw_cur *c, uint32_t *v)
 {

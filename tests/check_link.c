@@ -1390,6 +1390,11 @@ START_TEST(test_cursor_reads)
     ck_assert(kw_cur_skip(&c, 0) && kw_cur_rest(&c).len == 0);
 
     c = kw_cur_make(s);
+    ck_assert(kw_cur_le16(&c, &u16) && u16 == 0x3412);
+    uint16_t host;
+    ck_assert(kw_cur_host16(&c, &host));
+    ck_assert_int_eq(memcmp(&host, s.p + 2, 2), 0); /* as this host reads them */
+    c = kw_cur_make(s);
     ck_assert(kw_cur_le32(&c, &u32) && u32 == 0x78563412);
     struct kw_cur sub;
     ck_assert(kw_cur_sub(&c, 3, &sub) && kw_cur_left(&sub) == 3 && kw_cur_left(&c) == 2);
