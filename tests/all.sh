@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 top=$PWD
 
 packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev nettle-dev
-          check tshark python3 nginx-light tcpdump curl debhelper dpkg-dev fakeroot lintian
-          clang libclang-rt-14-dev)
+          zlib1g-dev libzstd-dev liblz4-dev check tshark python3 gzip zstd lz4 nginx-light
+          tcpdump curl debhelper dpkg-dev fakeroot lintian clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
