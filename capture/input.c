@@ -7,6 +7,7 @@
 #include "capture/input.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #define INPUT_BUFFER (1 << 16) /* stdio buffer of a plain file; compressed bytes read at once */
 #define HEAD_MAX 64            /* bytes looked at to tell a format */
+#define HEAD_MIN 24            /* what a stream must give first: a pcap file header */
 #define STREAM_BUFFER (1 << 16) /* stdio buffer of our streams */
 #define RECENT_MAX (2 * STREAM_BUFFER) /* more than stdio can hold back from libpcap */
 #define SECTION_LOOK_BACK 4096  /* how far before a failure a section header is looked for */
@@ -42,15 +44,41 @@ struct cap_stream {
 
 /* --- producing content --------------------------------------------------------- */
 
+/* Up to `n` bytes of `f`, at least `min` unless the input ends first. A
+ * regular file is read through stdio; a pipe, a socket or a terminal with
+ * read(2), which returns what has arrived: fread() would wait for all `n`,
+ * and `tcpdump -U -w - | keepwatch -r -` would show nothing until tcpdump
+ * stopped. Returns the count, or -1 on a read error (errno set). */
+static ssize_t read_arrived(FILE *f, bool regular, uint8_t *buf, size_t n, size_t min)
+{
+    if (regular) {
+        size_t got = fread(buf, 1, n, f);
+        return !got && ferror(f) ? -1 : (ssize_t)got;
+    }
+    size_t done = 0;
+    while (done < n && (done < min || !done)) {
+        ssize_t got = read(fileno(f), buf + done, n - done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return done ? (ssize_t)done : -1;
+        if (!got)
+            break;
+        done += (size_t)got;
+    }
+    return (ssize_t)done;
+}
+
 /* Up to `n` decompressed bytes into buf; -1 on a read error (errno set). */
 static ssize_t decompress(struct cap_stream *st, uint8_t *buf, size_t n)
 {
     size_t done = 0;
     while (done < n && !st->ended) {
         if (st->in_off == st->in_len) {
-            size_t got = fread(st->in, 1, INPUT_BUFFER, st->raw);
+            ssize_t read_now = read_arrived(st->raw, st->seekable, st->in, INPUT_BUFFER, 1);
+            size_t got = read_now > 0 ? (size_t)read_now : 0;
             if (!got) {
-                if (ferror(st->raw))
+                if (read_now < 0)
                     return done ? (ssize_t)done : -1;
                 if (!st->at_boundary)
                     snprintf(st->cut, sizeof(st->cut),
@@ -100,8 +128,8 @@ static ssize_t pull(struct cap_stream *st, uint8_t *buf, size_t n)
     if (st->codec) {
         got = decompress(st, buf, n);
     } else {
-        got = (ssize_t)fread(buf, 1, n, st->raw);
-        if (!got && ferror(st->raw))
+        got = read_arrived(st->raw, st->seekable, buf, n, 1);
+        if (got < 0)
             return -1;
         st->raw_read += (uint64_t)got;
     }
@@ -473,9 +501,14 @@ int cap_input_open(struct cap_input *in, const char *path, char err[KW_CAP_ERRBU
      * most of the read calls (measured: see docs/performance.md). */
     if (in->is_regular && (in->buffer = malloc(INPUT_BUFFER)))
         setvbuf(in->raw, in->buffer, _IOFBF, INPUT_BUFFER);
+    /* A stream is read with read(2) from here on: no stdio buffer may hold
+     * its bytes. Its head is what has arrived, enough to tell a format. */
+    if (!in->is_regular)
+        setvbuf(in->raw, NULL, _IONBF, 0);
     uint8_t head[HEAD_MAX];
-    size_t head_len = fread(head, 1, sizeof(head), in->raw);
-    if (ferror(in->raw) || (in->is_regular && fseeko(in->raw, 0, SEEK_SET) < 0)) {
+    ssize_t head_read = read_arrived(in->raw, in->is_regular, head, sizeof(head), HEAD_MIN);
+    size_t head_len = head_read > 0 ? (size_t)head_read : 0;
+    if (head_read < 0 || (in->is_regular && fseeko(in->raw, 0, SEEK_SET) < 0)) {
         snprintf(err, KW_CAP_ERRBUF, "%s: cannot read capture: %s", in->name, strerror(errno));
         goto fail;
     }
