@@ -51,7 +51,7 @@ struct cap_stream {
  * stopped. Returns the count, or -1 on a read error (errno set). */
 static ssize_t read_arrived(FILE *f, bool regular, uint8_t *buf, size_t n, size_t min)
 {
-    if (regular) {
+    if (regular || fileno(f) < 0) { /* a file, or a stream with no descriptor under it */
         size_t got = fread(buf, 1, n, f);
         return !got && ferror(f) ? -1 : (ssize_t)got;
     }
