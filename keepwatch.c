@@ -34,6 +34,7 @@ struct options {
     const char **files;
     size_t n_files;
     const char *json_path; /* NULL: no JSON; "-": JSON to standard output, instead of text */
+    const char *report_path; /* --report: the HTML page; NULL: none */
     char *filter;
     struct kw_reasm_config reasm;
     uint32_t head_max;
@@ -54,6 +55,8 @@ static void usage(FILE *f)
           "  -r FILE               read packets from FILE; repeat for several files, in order\n"
           "  --json[=FILE]         JSON lines: --json to standard output instead of the text\n"
           "                        report, --json=FILE to FILE beside it\n"
+          "  --report=FILE         also write the HTML report to FILE: race plots,\n"
+          "                        histograms, ladders of the connections with findings\n"
           "  --max-streams N       reassembler hash size; 3/4 of it are followed at once\n"
           "                        (default 65536)\n"
           "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
@@ -94,6 +97,7 @@ static void usage(FILE *f)
 
 enum long_only {
     OPT_JSON = 256,
+    OPT_REPORT,
     OPT_MAX_STREAMS,
     OPT_FLOW_TIMEOUT,
     OPT_FLOW_TIMEOUT_IDLE,
@@ -114,6 +118,7 @@ enum long_only {
 
 static const struct option long_options[] = {
     { "json", optional_argument, NULL, OPT_JSON },
+    { "report", required_argument, NULL, OPT_REPORT },
     { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
     { "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
     { "flow-timeout-idle", required_argument, NULL, OPT_FLOW_TIMEOUT_IDLE },
@@ -218,6 +223,13 @@ static int set_option(struct options *o, int opt, const char *val)
     case OPT_JSON:
         o->json_path = val ? val : "-";
         return 0;
+    case OPT_REPORT:
+        if (strcmp(val, "-") && val[0]) {
+            o->report_path = val;
+            return 0;
+        }
+        fputs("keepwatch: --report wants a file name: the page is rewritten whole\n", stderr);
+        return -1;
     case OPT_ALLOW_EMPTY:
         o->allow_empty = true;
         return 0;
@@ -392,12 +404,13 @@ static void read_packets(void *ctx)
 
 /* --- the pipeline ----------------------------------------------------- */
 
-#define OUTPUTS_MAX 2
+#define OUTPUTS_MAX 3
 
 struct pipeline {
     struct kw_stats stats;
     struct kw_cap *cap;
     FILE *json_file;
+    FILE *report_file;
     struct kw_out *outs[OUTPUTS_MAX];
     size_t n_outs;
     struct kw_rules *rules;
@@ -419,12 +432,13 @@ static void terminal_options(const struct options *o, struct kw_out_options *tex
 }
 
 /* The outputs: the text report on standard output unless JSON goes there,
- * JSON where --json says. */
+ * JSON where --json says, the HTML page where --report says. */
 static int open_outputs(struct pipeline *p, const struct options *o)
 {
-    if (o->json_path && strcmp(o->json_path, "-") &&
-        !(p->json_file = fopen(o->json_path, "w"))) {
-        fprintf(stderr, "keepwatch: %s: cannot write: %s\n", o->json_path, strerror(errno));
+    const char *path = o->json_path && strcmp(o->json_path, "-") ? o->json_path : NULL;
+    if ((path && !(p->json_file = fopen(path, "w"))) ||
+        (o->report_path && !(p->report_file = fopen(path = o->report_path, "w")))) {
+        fprintf(stderr, "keepwatch: %s: cannot write: %s\n", path, strerror(errno));
         return -1;
     }
     /* Events are written in one burst per event: a large buffer saves write
@@ -440,6 +454,8 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     }
     if (o->json_path)
         p->outs[p->n_outs++] = kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
+    if (p->report_file)
+        p->outs[p->n_outs++] = kw_out_new("html", p->report_file, &o->out);
     for (size_t i = 0; i < p->n_outs; i++)
         if (!p->outs[i])
             return -1;
@@ -490,6 +506,8 @@ static void close_pipeline(struct pipeline *p)
     kw_cap_close(p->cap);
     if (p->json_file)
         fclose(p->json_file);
+    if (p->report_file)
+        fclose(p->report_file);
 }
 
 /* The exit status for CI jobs: 1 when a finding reached --fail-on's level,
@@ -522,8 +540,8 @@ static int run(struct pipeline *p, const struct options *o)
     if (o->filter && !p->stats.packets)
         fprintf(stderr, "keepwatch: the filter '%s' matched no packet\n", o->filter);
     int status = judge(p, o);
-    FILE *written[] = { stdout, p->json_file };
-    for (size_t i = 0; i < 2; i++)
+    FILE *written[] = { stdout, p->json_file, p->report_file };
+    for (size_t i = 0; i < sizeof(written) / sizeof(written[0]); i++)
         if (written[i] && (ferror(written[i]) || fflush(written[i]) == EOF)) {
             fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
             status = EXIT_USAGE;
