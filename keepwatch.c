@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -19,8 +20,10 @@
 #include <unistd.h>
 
 #include "capture/cap.h"
+#include "capture/extract.h"
 #include "common/stats.h"
 #include "http/track.h"
+#include "output/evcap.h"
 #include "output/out.h"
 #include "reassembly/reasm.h"
 #include "rules/rules.h"
@@ -35,6 +38,8 @@ struct options {
     size_t n_files;
     const char *json_path; /* NULL: no JSON; "-": JSON to standard output, instead of text */
     const char *report_path; /* --report: the HTML page; NULL: none */
+    const char *evidence_dir;  /* --evidence: a capture per connection with a finding */
+    enum kw_severity evidence_level;
     char *filter;
     struct kw_reasm_config reasm;
     uint32_t head_max;
@@ -57,6 +62,10 @@ static void usage(FILE *f)
           "                        report, --json=FILE to FILE beside it\n"
           "  --report=FILE         also write the HTML report to FILE: race plots,\n"
           "                        histograms, ladders of the connections with findings\n"
+          "  --evidence=DIR        after the run, copy each connection with a finding at\n"
+          "                        --evidence-level or above into a pcap of its own in DIR,\n"
+          "                        listed in DIR/index.json\n"
+          "  --evidence-level LEVEL  notice, warning or error (default warning)\n"
           "  --max-streams N       reassembler hash size; 3/4 of it are followed at once\n"
           "                        (default 65536)\n"
           "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
@@ -98,6 +107,8 @@ static void usage(FILE *f)
 enum long_only {
     OPT_JSON = 256,
     OPT_REPORT,
+    OPT_EVIDENCE,
+    OPT_EVIDENCE_LEVEL,
     OPT_MAX_STREAMS,
     OPT_FLOW_TIMEOUT,
     OPT_FLOW_TIMEOUT_IDLE,
@@ -119,6 +130,8 @@ enum long_only {
 static const struct option long_options[] = {
     { "json", optional_argument, NULL, OPT_JSON },
     { "report", required_argument, NULL, OPT_REPORT },
+    { "evidence", required_argument, NULL, OPT_EVIDENCE },
+    { "evidence-level", required_argument, NULL, OPT_EVIDENCE_LEVEL },
     { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
     { "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
     { "flow-timeout-idle", required_argument, NULL, OPT_FLOW_TIMEOUT_IDLE },
@@ -230,6 +243,15 @@ static int set_option(struct options *o, int opt, const char *val)
         }
         fputs("keepwatch: --report wants a file name: the page is rewritten whole\n", stderr);
         return -1;
+    case OPT_EVIDENCE:
+        o->evidence_dir = val;
+        return 0;
+    case OPT_EVIDENCE_LEVEL:
+        if (kw_severity_by_name(val, strlen(val), &o->evidence_level))
+            return 0;
+        fprintf(stderr, "keepwatch: --evidence-level wants notice, warning or error, not '%s'\n",
+                val);
+        return -1;
     case OPT_ALLOW_EMPTY:
         o->allow_empty = true;
         return 0;
@@ -337,6 +359,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
+    o->evidence_level = KW_SEV_WARNING;
     static char host[256];
     if (!gethostname(host, sizeof(host) - 1))
         o->out.sensor = host;
@@ -357,6 +380,13 @@ static int parse_args(int argc, char **argv, struct options *o)
         fputs("keepwatch: no input: give -r FILE (live capture is not supported yet)\n", stderr);
         return -1;
     }
+    for (size_t i = 0; o->evidence_dir && i < o->n_files; i++)
+        if (!strcmp(o->files[i], "-")) {
+            fputs("keepwatch: --evidence reads the capture files again after the run, and "
+                  "standard input (-r -) cannot be read twice: save it to a file first\n",
+                  stderr);
+            return -1;
+        }
     return 0;
 }
 
@@ -413,6 +443,7 @@ struct pipeline {
     FILE *report_file;
     struct kw_out *outs[OUTPUTS_MAX];
     size_t n_outs;
+    struct kw_evcap *evcap;
     struct kw_rules *rules;
     struct kw_track *track;
     struct kw_reasm *reasm;
@@ -462,6 +493,18 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     return 0;
 }
 
+/* --evidence's folder: made if it is not there, before any packet is read. */
+static int make_evidence_dir(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "keepwatch: --evidence: cannot make the folder %s: %s\n", dir,
+                errno == EEXIST ? "a file has that name" : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Each stage subscribes to the one before it; the engine last, so that it
  * sees each connection's end before the outputs and its findings about it
  * reach them first (http/txn.h). */
@@ -473,7 +516,7 @@ static int open_pipeline(struct pipeline *p, const struct options *o)
         fprintf(stderr, "keepwatch: %s\n", err);
         return -1;
     }
-    if (open_outputs(p, o) < 0)
+    if (open_outputs(p, o) < 0 || (o->evidence_dir && make_evidence_dir(o->evidence_dir) < 0))
         return -1;
     p->rules = kw_rules_new(o->rules);
     p->track = p->rules ? kw_track_new(o->head_max, &p->stats) : NULL;
@@ -483,6 +526,11 @@ static int open_pipeline(struct pipeline *p, const struct options *o)
         if (kw_track_subscribe(p->track, kw_out_txn_consumer(p->outs[i])) < 0 ||
             kw_rules_add_consumer(p->rules, kw_out_finding_consumer(p->outs[i])) < 0)
             goto oom;
+    if (o->evidence_dir &&
+        (!(p->evcap = kw_evcap_new(o->evidence_dir, o->evidence_level, &o->out)) ||
+         kw_track_subscribe(p->track, kw_evcap_txn_consumer(p->evcap)) < 0 ||
+         kw_rules_add_consumer(p->rules, kw_evcap_finding_consumer(p->evcap)) < 0))
+        goto oom;
     if (kw_track_subscribe(p->track, kw_rules_txn_consumer(p->rules)) < 0)
         goto oom;
     p->reasm = kw_reasm_new(&o->reasm, kw_track_reasm_sink(p->track), &p->stats, err);
@@ -498,6 +546,7 @@ oom:
 
 static void close_pipeline(struct pipeline *p)
 {
+    kw_evcap_free(p->evcap);
     kw_reasm_free(p->reasm);
     kw_track_free(p->track);
     kw_rules_free(p->rules);
@@ -524,6 +573,32 @@ static int judge(const struct pipeline *p, const struct options *o)
     return kw_rules_worst(p->rules) >= o->fail_on;
 }
 
+/* After the run: each kept connection's packets copied out of the inputs,
+ * then the index. Returns 0 or EXIT_USAGE. */
+static int write_evidence(struct pipeline *p, const struct options *o)
+{
+    char err[KW_EXTRACT_ERRBUF], path[4096];
+    size_t n;
+    struct kw_extract_job *jobs = kw_evcap_jobs(p->evcap, &n);
+    if (kw_extract(o->files, o->n_files, o->filter, jobs, n, err) < 0) {
+        fprintf(stderr, "keepwatch: --evidence: %s\n", err);
+        return EXIT_USAGE;
+    }
+    snprintf(path, sizeof(path), "%s/index.json", o->evidence_dir);
+    FILE *f = fopen(path, "w");
+    if (f)
+        kw_evcap_index(p->evcap, f);
+    if (!f || ferror(f) | fclose(f)) {
+        fprintf(stderr, "keepwatch: %s: cannot write: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (kw_evcap_not_kept(p->evcap))
+        fprintf(stderr, "keepwatch: --evidence: %" PRIu64 " more connections with findings "
+                        "have no capture (at most %d, the worst, are copied)\n",
+                kw_evcap_not_kept(p->evcap), KW_EVCAP_CONNS_MAX);
+    return 0;
+}
+
 /* Reads everything, then reports: stopped early or not, everything decoded
  * so far is in the report. Returns the exit status. */
 static int run(struct pipeline *p, const struct options *o)
@@ -546,6 +621,8 @@ static int run(struct pipeline *p, const struct options *o)
             fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
             status = EXIT_USAGE;
         }
+    if (p->evcap && write_evidence(p, o))
+        status = EXIT_USAGE;
     if (stopped_by) { /* after the report, which holds what came before it */
         fprintf(stderr, "keepwatch: %s\n", stopped_by);
         status = EXIT_USAGE;

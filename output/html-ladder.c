@@ -22,6 +22,7 @@
 #define LD_FINDING_H 15
 #define LD_SCALED_MAX 180 /* px of the longest gap drawn to scale */
 #define LD_BREAK_H 54  /* px of a gap drawn broken */
+#define LD_GAP_MATTERS (50 * 1000) /* us: shorter gaps are processing, not idle time */
 #define LD_EVENTS (HTML_EVENTS_HEAD + HTML_EVENTS_TAIL + 1)
 
 struct layout {
@@ -36,29 +37,30 @@ struct layout {
     double height;
 };
 
-static int cmp_usec(const void *a, const void *b)
+static int cmp_usec_desc(const void *a, const void *b)
 {
     kw_usec x = *(const kw_usec *)a, y = *(const kw_usec *)b;
-    return x < y ? -1 : x > y;
+    return x > y ? -1 : x < y;
 }
 
-/* The scale: the longest gap drawn to scale is the longest at most eight
- * times the third quartile of the gaps; longer ones are broken. */
+/* The scale: the longest gap gets LD_SCALED_MAX px, unless it is more than
+ * eight times the next one and that one is long enough to matter (an idle
+ * gap of LD_GAP_MATTERS or more): then it is broken, and so on down. A
+ * capture of a 2 s idle timeout and a 300 s one shows the 2 s to scale. */
 static void choose_scale(struct layout *L)
 {
     kw_usec d[LD_EVENTS];
-    uint32_t n = 0;
-    for (uint32_t i = 1; i < L->n; i++)
-        d[n++] = L->ev[i].t0 - L->ev[i - 1].t0;
+    uint32_t n = 0, i = 0;
+    for (uint32_t k = 1; k < L->n; k++)
+        d[n++] = L->ev[k].t0 - L->ev[k - 1].t0;
     L->scale = 0;
     L->scaled_max = 0;
     if (!n)
         return;
-    qsort(d, n, sizeof(d[0]), cmp_usec);
-    kw_usec q3 = d[(3 * (n - 1)) / 4], cap = q3 > INT64_MAX / 8 ? INT64_MAX : q3 * 8;
-    for (uint32_t i = 0; i < n; i++)
-        if (d[i] <= cap && d[i] > L->scaled_max)
-            L->scaled_max = d[i];
+    qsort(d, n, sizeof(d[0]), cmp_usec_desc);
+    while (i + 1 < n && d[i + 1] >= LD_GAP_MATTERS && d[i] / 8 > d[i + 1])
+        i++;
+    L->scaled_max = d[i];
     if (L->scaled_max > 0)
         L->scale = (double)LD_SCALED_MAX / (double)L->scaled_max;
 }

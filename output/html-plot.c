@@ -249,7 +249,8 @@ void html_race_plot(struct kw_buf *b, const struct html_server *s, uint32_t inde
 #define HG_W 760
 #define HG_LEFT 60
 #define HG_RIGHT 20
-#define HG_TOP 28
+#define HG_TOP 40
+#define HG_BAR_MAX 64 /* px: a few bars stay bars */
 #define HG_PLOT_H 150
 #define HG_H (HG_TOP + HG_PLOT_H + 44)
 #define HG_BARS_EXACT 40 /* bars for the counts below HTML_HIST_EXACT */
@@ -289,10 +290,16 @@ static uint32_t hist_bars(const struct html_server *s, struct bar *bars)
     return n;
 }
 
+static double bar_width(uint32_t n)
+{
+    double w = (double)(HG_W - HG_LEFT - HG_RIGHT) / n;
+    return w < HG_BAR_MAX ? w : HG_BAR_MAX;
+}
+
 static void hist_bar(struct kw_buf *b, const struct bar *br, uint32_t i, uint32_t n,
                      uint64_t ymax, bool is_cap)
 {
-    double w = (double)(HG_W - HG_LEFT - HG_RIGHT) / n;
+    double w = bar_width(n);
     double h = ymax ? (double)HG_PLOT_H * (double)br->count / (double)ymax : 0;
     double x = HG_LEFT + w * i;
     kw_buf_printf(b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
@@ -320,12 +327,12 @@ static void hist_bar(struct kw_buf *b, const struct bar *br, uint32_t i, uint32_
 
 static void hist_cap(struct kw_buf *b, uint32_t i, uint32_t n, int64_t cap)
 {
-    double w = (double)(HG_W - HG_LEFT - HG_RIGHT) / n, x = HG_LEFT + w * i + w / 2;
+    double w = bar_width(n), x = HG_LEFT + w * i + w / 2;
     kw_buf_printf(b, "<line class=\"cap\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
                      "data-field=\"observed_max_requests\" data-value=\"%" PRId64 "\"/>"
                      "<text class=\"t-lost\" x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">observed cap: "
                      "closes after %" PRId64 " requests</text>\n",
-                  x, HG_TOP - 4, x, HG_TOP + HG_PLOT_H, cap, x, HG_TOP - 8,
+                  x, HG_TOP - 22, x, HG_TOP + HG_PLOT_H, cap, x, HG_TOP - 26,
                   x > HG_W * 0.7 ? "end" : x < HG_W * 0.3 ? "start" : "middle", cap);
 }
 
