@@ -170,6 +170,8 @@ static void page_intro(struct kw_out *o, struct kw_buf *b, const struct html_sta
                   plural(stats->connections), stats->requests, plural(stats->requests),
                   stats->lost_requests);
     for (uint32_t i = 0; i < st->n_servers; i++) {
+        if (!st->servers[i]->has_policy && !st->servers[i]->n_findings)
+            continue;
         kw_buf_printf(b, "<a href=\"#server-%u\">server ", i + 1);
         endpoint(b, &st->servers[i]->ep);
         kw_buf_puts(b, "</a> &middot; ");
@@ -298,14 +300,13 @@ static void server_section(struct kw_out *o, struct kw_buf *b, const struct html
     if (s->has_policy) {
         policy_words(b, &s->policy);
         policy_table(b, &s->policy);
+        html_race_plot(b, s, index);
+        html_histogram(b, s, index);
+        kw_buf_puts(b, "<h3>Findings by rule</h3>\n");
+        findings_by_rule(b, &s->policy);
     } else {
         kw_buf_puts(b, "<p class=\"policy\">No HTTP exchange seen.</p>\n");
     }
-    html_race_plot(b, s, index);
-    html_histogram(b, s, index);
-    kw_buf_puts(b, "<h3>Findings by rule</h3>\n");
-    if (s->has_policy)
-        findings_by_rule(b, &s->policy);
     if (s->n_findings) {
         kw_buf_puts(b, "<h3>About the server as a whole</h3>\n<ul class=\"server-findings\">\n");
         kw_buf_put(b, s->findings.p, s->findings.len);
@@ -503,8 +504,9 @@ void html_page(struct kw_out *o, const struct html_state *st, const struct kw_st
     page_head(b);
     page_intro(o, b, st, stats, ts);
     kw_buf_write(b, o->f);
-    for (uint32_t i = 0; i < st->n_servers; i++)
-        server_section(o, b, st->servers[i], i);
+    for (uint32_t i = 0; i < st->n_servers; i++) /* a server without HTTP has nothing to say */
+        if (st->servers[i]->has_policy || st->servers[i]->n_findings)
+            server_section(o, b, st->servers[i], i);
     connections_section(o, b, st);
     totals_section(b, st, stats);
     page_foot(b);

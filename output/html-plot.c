@@ -327,7 +327,7 @@ static void hist_bar(struct kw_buf *b, const struct bar *br, uint32_t i, uint32_
 
 static void hist_cap(struct kw_buf *b, uint32_t i, uint32_t n, int64_t cap)
 {
-    double w = bar_width(n), x = HG_LEFT + w * i + w / 2;
+    double w = bar_width(n), x = HG_LEFT + w * (i + 1); /* right of its bar: none past it */
     kw_buf_printf(b, "<line class=\"cap\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
                      "data-field=\"observed_max_requests\" data-value=\"%" PRId64 "\"/>"
                      "<text class=\"t-lost\" x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">observed cap: "

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# report.sh: the HTML report (--report=FILE) of every bundled capture, opened
+# in a real browser. Debian's chromium, headless, renders each page to a PNG
+# (--screenshot) and to its DOM as text (--dump-dom), with its log on
+# standard error; the test checks, per capture:
+#
+#   self-contained  the page holds no script, no frame or object, and refers
+#                   to nothing outside itself (every href is "#...", no src,
+#                   no url(), no @import, no <link>)
+#   loads           chromium exits 0, its log holds no console message
+#                   ("Uncaught", ":CONSOLE"), the PNG is a PNG of the window
+#   figures         each server has its race plot (svg.race-plot) and its
+#                   histogram (svg.req-histogram); each connection with a
+#                   finding has its ladder (svg.ladder) with a mark per finding
+#   numbers         every number the DOM marks with data-field equals the
+#                   JSON's (keepwatch --json on the same capture), in the
+#                   totals, each server's policy and figures and each
+#                   connection's table; the race plot's counts and points, the
+#                   histogram's bars and each connection's findings (rule,
+#                   severity, request, frames) are those of the JSON's
+#                   transactions, connections and alerts
+#
+# KW_SHOTS=DIR also writes one PNG per kind of figure to DIR (the race plot
+# and the ladder of the idle-race capture, the histogram of Tomcat's, which
+# closes after 2 requests): docs/ keeps them for the README. Exit status 1 when a check failed; 77 (skip) only when chromium or
+# python3 is missing or chromium cannot run, saying why.
+set -u
+KEEPWATCH=${KEEPWATCH:-./keepwatch}
+srcdir=${srcdir:-.}
+pcaps=$srcdir/tests/pcaps
+[ -x "$KEEPWATCH" ] || { echo "keepwatch binary not found: $KEEPWATCH" >&2; exit 99; }
+command -v python3 >/dev/null 2>&1 || { echo "python3 not found (SKIP)"; exit 77; }
+chromium=$(command -v chromium || command -v chromium-browser) ||
+    { echo "chromium not found: apt-get install chromium (SKIP)"; exit 77; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0
+ok() { echo "ok - $*"; pass=$((pass + 1)); }
+not_ok() { echo "not ok - $*"; fail=$((fail + 1)); }
+
+n_runs=0
+# browse WHAT URL OUT LOG [ARGS...]: headless chromium, a profile of its own
+browse() {
+    local what=$1 url=$2 out=$3 log=$4; shift 4
+    n_runs=$((n_runs + 1))
+    local profile=$work/profile.$n_runs
+    if [ "$what" = dom ]; then
+        timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic \
+            --no-first-run --disable-background-networking --disable-component-update \
+            --disable-sync --user-data-dir="$profile" --enable-logging=stderr --v=0 \
+            "$@" --dump-dom "$url" > "$out" 2> "$log"
+    else
+        timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic \
+            --no-first-run --disable-background-networking --disable-component-update \
+            --disable-sync --user-data-dir="$profile" --enable-logging=stderr --v=0 \
+            --hide-scrollbars "$@" --screenshot="$out" "$url" > /dev/null 2> "$log"
+    fi
+    local rc=$?
+    rm -rf "$profile"
+    return $rc
+}
+
+echo '<!DOCTYPE html><html><body><p id="x">ok</p></body></html>' > "$work/probe.html"
+if ! browse dom "file://$work/probe.html" "$work/probe.dom" "$work/probe.log" ||
+    ! grep -q 'id="x"' "$work/probe.dom"; then
+    echo "chromium cannot run here: $(grep -v -i dbus "$work/probe.log" | tail -3) (SKIP)"
+    exit 77
+fi
+
+cat > "$work/check.py" <<'EOF'
+# check.py NAME HTML DOM LOG PNG JSON W H: the checks of report.sh
+import json, re, struct, sys
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+
+name, html_path, dom_path, log_path, png_path, json_path, W, H = sys.argv[1:9]
+results = []
+
+def check(what, cond, why=""):
+    why = " ".join(str(why).split())[:300]
+    results.append(("ok - " if cond else "not ok - ") + f"{name} {what}" + ("" if cond else f": {why}"))
+
+class Node:
+    def __init__(self, tag, attrs, parent):
+        self.tag, self.attrs, self.parent, self.kids, self.text = tag, dict(attrs), parent, [], []
+    def cls(self):
+        return (self.attrs.get("class") or "").split()
+    def all(self):
+        yield self
+        for k in self.kids:
+            yield from k.all()
+    def find(self, pred):
+        return [n for n in self.all() if pred(n)]
+    def content(self):
+        return "".join(n_text for n in self.all() for n_text in n.text)
+
+VOID = {"meta", "br", "img", "input", "link", "hr", "wbr", "col", "area", "base", "source"}
+class Tree(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = self.cur = Node("#root", {}, None)
+    def handle_starttag(self, tag, attrs):
+        n = Node(tag, attrs, self.cur)
+        self.cur.kids.append(n)
+        if tag not in VOID:
+            self.cur = n
+    def handle_startendtag(self, tag, attrs):
+        self.cur.kids.append(Node(tag, attrs, self.cur))
+    def handle_endtag(self, tag):
+        n = self.cur
+        while n is not None and n.tag != tag:
+            n = n.parent
+        if n is not None and n.parent is not None:
+            self.cur = n.parent
+    def handle_data(self, data):
+        self.cur.text.append(data)
+
+html = open(html_path, encoding="ascii", errors="replace").read()
+bad = [m for m in re.findall(r'<script|<iframe|<object|<embed|<link|@import|url\(|\ssrc=', html, re.I)]
+hrefs = [h for h in re.findall(r'href="([^"]*)"', html) if not h.startswith("#")]
+check("self-contained", not bad and not hrefs, f"{bad} {hrefs}")
+
+log = open(log_path, errors="replace").read()
+console = [l for l in log.splitlines() if ":CONSOLE" in l or "Uncaught" in l]
+png = open(png_path, "rb").read()
+size = struct.unpack(">II", png[16:24]) if png[:8] == b"\x89PNG\r\n\x1a\n" else None
+check("loads", not console and size == (int(W), int(H)), f"console {console[:2]}, png {size}")
+
+tree = Tree()
+tree.feed(open(dom_path, errors="replace").read())
+dom = tree.root
+
+def raw(v):  # a JSON value as the page writes it
+    return "null" if v is None else "true" if v is True else "false" if v is False else str(v)
+events = [json.loads(l, parse_float=str, parse_int=str) for l in open(json_path) if l.strip()]
+def by(kind):
+    return [e for e in events if e["event"] == kind]
+def field(obj, path):
+    for part in path.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return KeyError
+        obj = obj[part]
+    return obj
+def compare_fields(scope, obj, what):
+    bad = []
+    marked = scope.find(lambda n: "data-field" in n.attrs)
+    for n in marked:
+        f, v = n.attrs["data-field"], n.attrs.get("data-value")
+        want = field(obj, f)
+        if want is KeyError or raw(want) != v:
+            bad.append(f"{f}={v} (JSON {raw(want) if want is not KeyError else 'none'})")
+        elif n.tag in ("span", "td") and v not in n.content():
+            bad.append(f"{f} shows '{n.content()}', not {v}")
+    check(f"{what} numbers ({len(marked)})", marked and not bad, bad[:4])
+
+def usec(iso):
+    d = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return int(d.timestamp()) * 1000000 + d.microsecond
+def secs_us(s):
+    return None if s is None else round(float(s) * 1e6)
+
+stats = by("stats")[0]
+totals = dom.find(lambda n: n.attrs.get("id") == "totals")
+check("totals", len(totals) == 1, "no section#totals")
+if totals:
+    compare_fields(totals[0], stats, "totals")
+
+txns, conns, alerts = by("transaction"), by("connection"), by("alert")
+conn_by_id = {c["conn"]: c for c in conns}
+def server_of(e):
+    return (e["server_ip"], e["server_port"])
+
+# the race plot's points as the JSON gives them, by the rules of output/html.c
+def race_points(server):
+    rows = {"answered": [], "lost": [], "server-closes": [], "client-closes": []}
+    unanswered = 0
+    for t in txns:
+        if server_of(t) != server or t["request"] is None or t["pipelined"]:
+            continue
+        idle = t["idle_before_s"]
+        if idle is None or float(idle) <= 0:
+            continue
+        if t["status"] is not None:
+            rows["answered"].append((t["conn"], t["request"], idle))
+        elif t["no_response"] == "lost":
+            rows["lost"].append((t["conn"], t["request"], idle))
+        else:
+            unanswered += 1
+    for c in conns:
+        if server_of(c) != server or c["closed_by"] == "none" or c["idle_before_close_s"] is None:
+            continue
+        start = usec(c["ts"])
+        side = "server_fin_s" if c["closed_by"] == "server" else "client_fin_s"
+        at = start + (secs_us(c["duration_s"]) if c["close"] == "rst" else secs_us(c[side]))
+        if any(usec(t["ts"]) < at for t in txns if t["conn"] == c["conn"]
+               and t["request"] is not None and t["status"] is None):
+            continue  # a request outstanding at the close
+        rows["server-closes" if c["closed_by"] == "server" else "client-closes"].append(
+            (c["conn"], None, c["idle_before_close_s"]))
+    return rows, unanswered
+
+servers = by("server")
+# a server named only by findings about it as a whole (never seen) gets a
+# section with those findings and no figures
+unseen = {server_of(a) for a in alerts if a["conn"] is None} - {server_of(s) for s in servers}
+sections = dom.find(lambda n: n.tag == "section" and "server" in n.cls())
+check("servers", len(sections) == min(len(servers) + len(unseen), 32),
+      f"{len(sections)} sections, {len(servers)} servers, {len(unseen)} unseen")
+for sec in sections:
+    key = (sec.attrs.get("data-server-ip"), sec.attrs.get("data-server-port"))
+    pol = [s for s in servers if server_of(s) == key]
+    what = f"server {key[0]}:{key[1]}"
+    race = sec.find(lambda n: n.tag == "svg" and "race-plot" in n.cls())
+    hist = sec.find(lambda n: n.tag == "svg" and "req-histogram" in n.cls())
+    if not pol:
+        found = sorted(n.attrs["data-rule"] for n in sec.find(lambda n: "finding" in n.cls()))
+        check(f"{what} (never seen)", key in unseen and not race and not hist and found ==
+              sorted(a["rule"] for a in alerts if a["conn"] is None and server_of(a) == key),
+              f"{key} {found}")
+        continue
+    check(f"{what} figures", len(race) == 1 and len(hist) == 1,
+          f"{len(race)} race plots, {len(hist)} histograms")
+    if len(race) != 1 or len(hist) != 1:
+        continue
+    compare_fields(sec, pol[0], what)
+    rows, unanswered = race_points(key)
+    r = race[0]
+    counts = {k: r.attrs.get("data-" + k) for k in rows}
+    check(f"{what} race counts", all(counts[k] == str(len(v)) for k, v in rows.items())
+          and r.attrs.get("data-unanswered") == str(unanswered),
+          f"page {counts} {r.attrs.get('data-unanswered')}, JSON "
+          f"{ {k: len(v) for k, v in rows.items()} } {unanswered}")
+    drawn = {}
+    for g in r.find(lambda n: n.tag == "g" and "row" in n.cls()):
+        k = [c[4:] for c in g.cls() if c.startswith("row-")][0]
+        drawn[k] = sorted((int(p.attrs["data-conn"]), p.attrs.get("data-request"),
+                           p.attrs["data-idle-s"]) for p in g.find(lambda n: "data-idle-s" in n.attrs))
+    want = {k: sorted((int(c), q, i) for c, q, i in v) for k, v in rows.items()}
+    check(f"{what} race points", all(drawn.get(k) == want[k] for k in want if len(want[k]) <= 256),
+          f"page {drawn} JSON {want}")
+    reqs = [int(c["requests"]) for c in conns if server_of(c) == key]
+    bars = hist[0].find(lambda n: n.tag == "rect" and "bar" in n.cls())
+    badbars = [(b.attrs["data-from"], b.attrs["data-to"], b.attrs["data-count"]) for b in bars
+               if int(b.attrs["data-count"]) != sum(int(b.attrs["data-from"]) <= q <= int(b.attrs["data-to"]) for q in reqs)]
+    check(f"{what} histogram", bars and not badbars and hist[0].attrs.get("data-connections")
+          == str(len(reqs)) and sum(int(b.attrs["data-count"]) for b in bars) == len(reqs),
+          f"bars {badbars}, {hist[0].attrs.get('data-connections')} vs {len(reqs)}")
+
+with_findings = sorted({int(a["conn"]) for a in alerts if a["conn"] is not None})
+arts = {int(n.attrs["data-conn"]): n for n in dom.find(lambda n: n.tag == "article" and "conn" in n.cls())}
+check("connections with findings", sorted(arts) == with_findings[:50] or
+      (len(with_findings) > 50 and len(arts) == 50), f"page {sorted(arts)}, JSON {with_findings}")
+for cid, art in sorted(arts.items()):
+    what = f"conn {cid}"
+    compare_fields(art, conn_by_id.get(str(cid), {}), what)
+    mine = sorted((a["rule"], a["severity"], raw(a["request"]),
+                   ",".join(str(f) for f in sorted({int(x) for x in a["evidence"].get("frames") or []})))
+                  for a in alerts if a["conn"] == str(cid))
+    items = sorted((n.attrs["data-rule"], n.attrs["data-severity"], n.attrs["data-request"],
+                    n.attrs["data-frames"])
+                   for n in art.find(lambda n: n.tag == "li" and "finding" in n.cls()))
+    check(f"{what} findings", items == mine, f"page {items}, JSON {mine}")
+    ladder = art.find(lambda n: n.tag == "svg" and "ladder" in n.cls())
+    marks = ladder[0].find(lambda n: "finding-mark" in n.cls()) if ladder else []
+    reqs = ladder[0].find(lambda n: n.tag == "g" and "req" in n.cls()) if ladder else []
+    c = conn_by_id.get(str(cid), {})
+    check(f"{what} ladder", len(ladder) == 1 and len(marks) == min(len(mine), 16)
+          and len(reqs) == int(c.get("requests", -1)),
+          f"{len(ladder)} ladders, {len(marks)} marks for {len(mine)} findings, "
+          f"{len(reqs)} request arrows for {c.get('requests')}")
+print("\n".join(results))
+EOF
+
+# run NAME CAPTURE: the report and the JSON of one capture, rendered and checked
+run() {
+    local name=$1 cap=$2 args=()
+    [ -e "$cap.rules" ] && args=(--rules "$cap.rules")
+    local page=$work/$name.html json=$work/$name.json
+    if ! "$KEEPWATCH" "${args[@]}" --json="$json" --report="$page" -r "$cap" > /dev/null 2> "$work/err"; then
+        not_ok "$name: keepwatch failed: $(tail -1 "$work/err")"
+        return
+    fi
+    if ! browse dom "file://$page" "$work/$name.dom" "$work/$name.dom.log" ||
+        ! browse png "file://$page" "$work/$name.png" "$work/$name.png.log" --window-size=1000,1400; then
+        not_ok "$name: chromium failed: $(grep -v -i dbus "$work/$name.dom.log" | tail -2)"
+        return
+    fi
+    cat "$work/$name.dom.log" "$work/$name.png.log" > "$work/$name.log"
+    while IFS= read -r line; do
+        case $line in
+        "ok - "*) ok "${line#ok - }" ;;
+        *) not_ok "${line#not ok - }" ;;
+        esac
+    done < <(python3 "$work/check.py" "$name" "$page" "$work/$name.dom" "$work/$name.log" \
+        "$work/$name.png" "$json" 1000 1400 2>&1)
+}
+
+for cap in "$pcaps"/*.pcap "$pcaps"/*.pcapng; do
+    [ -e "$cap" ] || continue
+    run "$(basename "$cap")" "$cap"
+done
+
+# One PNG per kind of figure, for the README: each figure alone on a page
+# with the report's style, the window its size.
+if [ -n "${KW_SHOTS:-}" ]; then
+    for kind in race:race:idle-race-node histogram:histogram:tomcat-max2-timeout3 \
+        ladder:ladder-figure:idle-race-node; do
+        file=${kind%%:*} cls=${kind#*:} page=$work/${kind##*:}.pcap.html
+        cls=${cls%%:*}
+        python3 - "$page" "$cls" "$work/$file.html" "$work/$file.size" <<'EOF'
+import re, sys
+page, cls, out, size = sys.argv[1:5]
+html = open(page).read()
+style = re.search(r"<style>.*?</style>", html, re.S).group(0)
+fig = re.search(r'<figure class="%s".*?</figure>' % cls, html, re.S).group(0)
+w, h = re.search(r'<svg[^>]* width="(\d+)" height="(\d+)"', fig).groups()
+open(out, "w").write('<!DOCTYPE html><html><head><meta charset="utf-8">%s<style>body{margin:0;'
+                     'padding:8px;max-width:none}figure{margin:0}figcaption{display:none}</style>'
+                     '</head><body>%s</body></html>' % (style, fig))
+open(size, "w").write("%d,%d" % (int(w) + 16, int(h) + 16))
+EOF
+        if browse png "file://$work/$file.html" "$KW_SHOTS/report-$file.png" "$work/shot.log" \
+            --window-size="$(cat "$work/$file.size")"; then
+            ok "screenshot $KW_SHOTS/report-$file.png"
+        else
+            not_ok "screenshot report-$file.png"
+        fi
+    done
+fi
+
+# The screenshots the README shows are there, and are PNG images.
+for f in race histogram ladder; do
+    png=$srcdir/docs/report-$f.png
+    if [ "$(head -c 8 "$png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+        ok "docs/report-$f.png"
+    else
+        not_ok "docs/report-$f.png missing (KW_SHOTS=docs tests/report.sh writes it)"
+    fi
+done
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
