@@ -8,11 +8,14 @@
 
 #include "output/out-impl.h"
 
-/* The bounds. Memory: about 30 KiB per server drawn, at most 7 KiB per open
- * connection (its ladder events), at most HTML_CONNS_MAX ladders kept. The
- * page: at most about 140 KiB of points per server and 25 KiB per ladder. */
+/* The bounds. Memory: about 22 KiB per server drawn; per open connection
+ * its ladder events (104 bytes each, at most 64) and findings (at most 16),
+ * under 2 KiB for most and at most about 15 KiB; at most HTML_CONNS_MAX
+ * connections kept for their ladders. The page: at most about 85 KiB of
+ * points per server and 25 KiB per ladder, so at most about 4 MB whatever
+ * the capture. */
 #define HTML_SERVERS_MAX 32  /* servers drawn, in the order first seen; the rest counted */
-#define HTML_ROW_POINTS 256  /* points kept per row of a race plot: a uniform sample */
+#define HTML_ROW_POINTS 200  /* points kept per row of a race plot: a uniform sample */
 #define HTML_CONNS_MAX 50    /* ladders: connections with a finding, worst first */
 #define HTML_EVENTS_HEAD 48  /* ladder events kept per connection: the first ones, */
 #define HTML_EVENTS_TAIL 16  /* then the last ones */
@@ -106,7 +109,7 @@ struct html_conn {
     bool has_unanswered;  /* a request without a response, the first at unanswered_first */
     kw_usec unanswered_first;
     struct html_ladder ladder;
-    struct html_finding *findings; /* HTML_FINDINGS_MAX, allocated at the first finding */
+    struct html_finding *findings; /* up to HTML_FINDINGS_MAX, grown by doubling */
     uint32_t n_findings;           /* all of them, kept or not */
     uint8_t worst;                 /* the worst severity among them */
     struct kw_buf messages;

@@ -20,8 +20,8 @@
 /* --- the race plot ------------------------------------------------------ */
 
 #define RP_W 760
-#define RP_LEFT 150  /* row labels */
-#define RP_RIGHT 70  /* points past the axis, counted */
+#define RP_LEFT 170  /* row labels */
+#define RP_RIGHT 66  /* points past the axis, counted */
 #define RP_TOP 36    /* the lines' labels */
 #define RP_ROW 34
 #define RP_PLOT (RP_W - RP_LEFT - RP_RIGHT)
@@ -29,12 +29,12 @@
 #define RP_H (RP_AXIS + 42)
 
 static const struct {
-    const char *label, *cls, *field, *what;
+    const char *label, *cls, *field;
 } race_rows[RACE_ROWS] = {
-    [RACE_ANSWERED] = { "reuse, answered", "p-ok", "answered", "answered" },
-    [RACE_LOST] = { "reuse, lost", "p-lost", "lost", "lost" },
-    [RACE_SERVER_CLOSE] = { "closed by the server", "p-srv", "server-closes", "server close" },
-    [RACE_CLIENT_CLOSE] = { "closed by the client", "p-cli", "client-closes", "client close" },
+    [RACE_ANSWERED] = { "reuse, answered", "p-ok", "answered" },
+    [RACE_LOST] = { "reuse, lost", "p-lost", "lost" },
+    [RACE_SERVER_CLOSE] = { "closed by the server", "p-srv", "server-closes" },
+    [RACE_CLIENT_CLOSE] = { "closed by the client", "p-cli", "client-closes" },
 };
 
 /* The smallest of 1, 2, 5 times a power of ten at or above v (microseconds). */
@@ -157,27 +157,26 @@ static double race_y(int row, const struct race_point *p)
     return RP_TOP + row * RP_ROW + RP_ROW / 2.0 + (double)(int)(h % 21 - 10) * 1.2;
 }
 
+/* A point: a circle, or a cross for a lost request, its class on its row. */
 static void race_point(struct kw_buf *b, int row, const struct race_point *p, kw_usec xmax,
                        bool label)
 {
     double x = race_x(p->idle, xmax), y = race_y(row, p);
     if (row == RACE_LOST)
-        kw_buf_printf(b, "<path class=\"p-lost\" d=\"M%.1f %.1fl8 8m0 -8l-8 8\"", x - 4, y - 4);
+        kw_buf_printf(b, "<path d=\"M%.1f %.1fl8 8m0 -8l-8 8\"", x - 4, y - 4);
     else
-        kw_buf_printf(b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"",
-                      race_rows[row].cls, x, y);
+        kw_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"", x, y);
     kw_buf_printf(b, " data-conn=\"%" PRIu64 "\"", p->conn);
     if (p->request)
         kw_buf_printf(b, " data-request=\"%u\"", p->request);
     kw_buf_puts(b, " data-idle-s=\"");
     html_secs(b, p->idle);
-    kw_buf_printf(b, "\"><title>connection %" PRIu64, p->conn);
+    kw_buf_printf(b, "\"><title>#%" PRIu64, p->conn);
     if (p->request)
-        kw_buf_printf(b, ", request %u", p->request);
+        kw_buf_printf(b, " request %u", p->request);
     kw_buf_puts(b, ": ");
     html_secs(b, p->idle);
-    kw_buf_printf(b, " s idle, then %s</title></%s>\n", race_rows[row].what,
-                  row == RACE_LOST ? "path" : "circle");
+    kw_buf_printf(b, " s</title></%s>\n", row == RACE_LOST ? "path" : "circle");
     if (label) {
         kw_buf_printf(b, "<text class=\"t-lost\" x=\"%.1f\" y=\"%.1f\">", x + 7, y - 6);
         html_secs(b, p->idle);
@@ -193,7 +192,7 @@ static void race_rows_drawn(struct kw_buf *b, const struct html_server *s, kw_us
         kw_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s (%" PRIu64 ")</text>\n",
                       RP_LEFT - 8, y, race_rows[r].label, row->seen);
         uint32_t beyond = 0;
-        kw_buf_printf(b, "<g class=\"row row-%s\">\n", race_rows[r].field);
+        kw_buf_printf(b, "<g class=\"row row-%s %s\">\n", race_rows[r].field, race_rows[r].cls);
         for (uint32_t i = 0; i < row->n; i++) {
             beyond += row->pts[i].idle > xmax;
             race_point(b, r, &row->pts[i], xmax, r == RACE_LOST && row->n <= 3);

@@ -398,9 +398,10 @@ static void html_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
         hc->worst = (uint8_t)f->severity;
     if (hc->n_findings++ >= HTML_FINDINGS_MAX)
         return;
-    if (!hc->findings)
-        hc->findings = html_alloc(NULL, HTML_FINDINGS_MAX, sizeof(*hc->findings));
-    struct html_finding *h = &hc->findings[hc->n_findings - 1];
+    uint32_t k = hc->n_findings - 1;
+    if (!(k & (k - 1))) /* 0, 1, 2, 4, 8: room for as many again */
+        hc->findings = html_alloc(hc->findings, k ? 2 * k : 1, sizeof(*hc->findings));
+    struct html_finding *h = &hc->findings[k];
     memset(h, 0, sizeof(*h));
     h->rule = (uint8_t)f->rule;
     h->severity = (uint8_t)f->severity;
