@@ -39,7 +39,7 @@ struct kw_out_options {
 /* "alert,server" to KW_EVENT_* bits; -1 naming no kind or an unknown one. */
 int kw_out_events_parse(const char *list, unsigned *events);
 
-/* An output in format `format` ("text", "json"; kw_out_formats() lists
+/* An output in format `format` ("text", "json", "html"; kw_out_formats() lists
  * them) writing to `f`, which the caller keeps open until kw_out_free().
  * `opts` is copied; NULL: the defaults. NULL for an unknown format or no
  * memory. */
