@@ -155,6 +155,6 @@ void html_race_plot(struct kw_buf *b, const struct html_server *s, uint32_t inde
 void html_histogram(struct kw_buf *b, const struct html_server *s, uint32_t index);
 
 /* html-ladder.c */
-void html_ladder(struct kw_out *o, struct kw_buf *b, const struct html_kept *k);
+void html_ladder(struct kw_buf *b, const struct html_kept *k);
 
 #endif

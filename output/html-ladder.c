@@ -316,10 +316,9 @@ static void ladder_head(struct kw_buf *b, const struct html_kept *k, const struc
                   L->height - 10);
 }
 
-void html_ladder(struct kw_out *o, struct kw_buf *b, const struct html_kept *k)
+void html_ladder(struct kw_buf *b, const struct html_kept *k)
 {
     struct layout L; /* about 8 KiB */
-    (void)o;
     layout(&L, k);
     ladder_head(b, k, &L);
     for (uint32_t i = 0; i < L.n; i++) {

@@ -361,7 +361,7 @@ static void conn_summary(struct kw_out *o, struct kw_buf *b, const struct html_k
 }
 
 /* Each finding: what the ladder marks, in full. */
-static void conn_findings(struct kw_out *o, struct kw_buf *b, const struct html_kept *k)
+static void conn_findings(struct kw_buf *b, const struct html_kept *k)
 {
     const struct html_conn *r = &k->rec;
     uint32_t n = r->n_findings < HTML_FINDINGS_MAX ? r->n_findings : HTML_FINDINGS_MAX;
@@ -393,7 +393,6 @@ static void conn_findings(struct kw_out *o, struct kw_buf *b, const struct html_
         kw_buf_printf(b, "<li class=\"note\">%u more (the JSON has every one)</li>\n",
                       r->n_findings - n);
     kw_buf_puts(b, "</ol>\n</article>\n");
-    (void)o;
 }
 
 static void connections_section(struct kw_out *o, struct kw_buf *b, const struct html_state *st)
@@ -418,8 +417,8 @@ static void connections_section(struct kw_out *o, struct kw_buf *b, const struct
     kw_buf_write(b, o->f);
     for (uint32_t i = 0; i < st->n_kept; i++) {
         conn_summary(o, b, sorted[i]);
-        html_ladder(o, b, sorted[i]);
-        conn_findings(o, b, sorted[i]);
+        html_ladder(b, sorted[i]);
+        conn_findings(b, sorted[i]);
         kw_buf_write(b, o->f);
     }
     kw_buf_puts(b, "</section>\n");

@@ -120,6 +120,9 @@ html = open(html_path, encoding="ascii", errors="replace").read()
 bad = [m for m in re.findall(r'<script|<iframe|<object|<embed|<link|@import|url\(|\ssrc=', html, re.I)]
 hrefs = [h for h in re.findall(r'href="([^"]*)"', html) if not h.startswith("#")]
 check("self-contained", not bad and not hrefs, f"{bad} {hrefs}")
+raw_bytes = open(html_path, "rb").read()
+check("escaped", all(b == 10 or 32 <= b < 127 for b in raw_bytes),
+      "a byte that is not printable ASCII: wire bytes reached the page unescaped")
 
 log = open(log_path, errors="replace").read()
 console = [l for l in log.splitlines() if ":CONSOLE" in l or "Uncaught" in l]
@@ -289,6 +292,11 @@ for cid, art in sorted(arts.items()):
           and len(reqs) == int(c.get("requests", -1)),
           f"{len(ladder)} ladders, {len(marks)} marks for {len(mine)} findings, "
           f"{len(reqs)} request arrows for {c.get('requests')}")
+if name.startswith("escape-in-uri"):  # its URI holds \ " ESC, a byte not UTF-8 and UTF-8
+    labels = [n.content() for n in dom.find(lambda n: n.tag == "g" and "req" in n.cls())]
+    want = r'1: GET /a\\b"c\x1bd\xffe\xc3\xa9f'  # as the text report writes it
+    check("URI escaped as in the text report", any(want in l for l in labels),
+          f"{labels} vs {want}")
 print("\n".join(results))
 EOF
 
