@@ -47,6 +47,8 @@ struct options {
     struct kw_out_options out;
     int fail_on; /* a severity, or -1 */
     bool allow_empty;
+    bool syslog;           /* findings to syslog too */
+    kw_usec summary_every; /* server policies this often as well as at the end; 0: only then */
 };
 
 static void usage(FILE *f)
@@ -88,6 +90,13 @@ static void usage(FILE *f)
           "                        transaction,connection,alert,server,stats (default all)\n"
           "  --redact uri-query    drop the query of every URI (after its '?') in every output\n"
           "  -q, --quiet           text: only findings, server paragraphs and the totals\n"
+          "  -l, --line-buffered   write and flush each event when it happens (the text a\n"
+          "                        line at a time, led by its connection's #id); on by\n"
+          "                        default when reading a pipe (-r -)\n"
+          "  --syslog              each finding at or above --syslog-level to syslog too\n"
+          "  --syslog-level LEVEL  notice, warning (the default) or error\n"
+          "  --summary-every S     every server's policy every S seconds as well as at the end\n"
+          "                        (default 0: at the end only)\n"
           "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
           "                        NO_COLOR is set), always or never\n"
           "  -h, --help            this help\n"
@@ -124,6 +133,9 @@ enum long_only {
     OPT_EVENTS,
     OPT_REDACT,
     OPT_COLOR,
+    OPT_SUMMARY_EVERY,
+    OPT_SYSLOG,
+    OPT_SYSLOG_LEVEL,
     OPT_VERSION,
 };
 
@@ -147,7 +159,11 @@ static const struct option long_options[] = {
     { "events", required_argument, NULL, OPT_EVENTS },
     { "redact", required_argument, NULL, OPT_REDACT },
     { "color", required_argument, NULL, OPT_COLOR },
+    { "summary-every", required_argument, NULL, OPT_SUMMARY_EVERY },
+    { "syslog", no_argument, NULL, OPT_SYSLOG },
+    { "syslog-level", required_argument, NULL, OPT_SYSLOG_LEVEL },
     { "quiet", no_argument, NULL, 'q' },
+    { "line-buffered", no_argument, NULL, 'l' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -182,7 +198,7 @@ static int set_number(struct options *o, int opt, const char *val)
     static const struct { int opt; long min, max; } ranges[] = {
         { OPT_MAX_STREAMS, 16, 1 << 24 },     { OPT_FLOW_TIMEOUT, 0, 86400 },
         { OPT_FLOW_TIMEOUT_IDLE, 0, 31 * 86400 }, { OPT_MAX_HEADER_BYTES, 256, 16 << 20 },
-        { OPT_COMMUNITY_ID_SEED, 0, 65535 },
+        { OPT_COMMUNITY_ID_SEED, 0, 65535 }, { OPT_SUMMARY_EVERY, 0, 31 * 86400 },
     };
     long v = 0;
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
@@ -194,6 +210,7 @@ static int set_number(struct options *o, int opt, const char *val)
     case OPT_FLOW_TIMEOUT_IDLE: o->reasm.idle_timeout_s = (int)v; break;
     case OPT_MAX_HEADER_BYTES: o->head_max = (uint32_t)v; break;
     case OPT_COMMUNITY_ID_SEED: o->out.community_id_seed = (uint16_t)v; break;
+    case OPT_SUMMARY_EVERY: o->summary_every = (kw_usec)v * KW_USEC_PER_SEC; break;
     }
     return 0;
 }
@@ -221,6 +238,27 @@ static int set_rule(struct options *o, int opt, const char *val)
     return rc;
 }
 
+/* The HTML report and the evidence captures. */
+static int set_picture(struct options *o, int opt, const char *val)
+{
+    if (opt == OPT_EVIDENCE) {
+        o->evidence_dir = val;
+        return 0;
+    }
+    if (opt == OPT_REPORT && strcmp(val, "-") && val[0]) {
+        o->report_path = val;
+        return 0;
+    }
+    if (opt == OPT_EVIDENCE_LEVEL && kw_severity_by_name(val, strlen(val), &o->evidence_level))
+        return 0;
+    if (opt == OPT_REPORT)
+        fputs("keepwatch: --report wants a file name: the page is rewritten whole\n", stderr);
+    else
+        fprintf(stderr, "keepwatch: --evidence-level wants notice, warning or error, not '%s'\n",
+                val);
+    return -1;
+}
+
 static int set_option(struct options *o, int opt, const char *val)
 {
     switch (opt) {
@@ -236,22 +274,8 @@ static int set_option(struct options *o, int opt, const char *val)
     case OPT_JSON:
         o->json_path = val ? val : "-";
         return 0;
-    case OPT_REPORT:
-        if (strcmp(val, "-") && val[0]) {
-            o->report_path = val;
-            return 0;
-        }
-        fputs("keepwatch: --report wants a file name: the page is rewritten whole\n", stderr);
-        return -1;
-    case OPT_EVIDENCE:
-        o->evidence_dir = val;
-        return 0;
-    case OPT_EVIDENCE_LEVEL:
-        if (kw_severity_by_name(val, strlen(val), &o->evidence_level))
-            return 0;
-        fprintf(stderr, "keepwatch: --evidence-level wants notice, warning or error, not '%s'\n",
-                val);
-        return -1;
+    case OPT_REPORT: case OPT_EVIDENCE: case OPT_EVIDENCE_LEVEL:
+        return set_picture(o, opt, val);
     case OPT_ALLOW_EMPTY:
         o->allow_empty = true;
         return 0;
@@ -270,6 +294,22 @@ static int set_option(struct options *o, int opt, const char *val)
     case 'q':
         o->out.quiet = true;
         return 0;
+    case 'l':
+        o->out.stream = true;
+        return 0;
+    case OPT_SYSLOG:
+        o->syslog = true;
+        return 0;
+    case OPT_SYSLOG_LEVEL: {
+        enum kw_severity sev;
+        if (kw_severity_by_name(val, strlen(val), &sev)) {
+            o->out.syslog_level = (int)sev;
+            return 0;
+        }
+        fprintf(stderr, "keepwatch: --syslog-level wants notice, warning or error, not '%s'\n",
+                val);
+        return -1;
+    }
     case OPT_COLOR:
         o->color = !strcmp(val, "never")    ? COLOR_NEVER
                    : !strcmp(val, "always") ? COLOR_ALWAYS
@@ -333,6 +373,13 @@ static int take_filter(int argc, char **argv, int first, struct options *o)
     return 0;
 }
 
+/* A pipe, a socket or a terminal: what is read arrives over time. */
+static bool reads_a_stream(int fd)
+{
+    struct stat st;
+    return !fstat(fd, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
 /* getopt_long's '?' (unknown) or ':' (no value) in our words. A short
  * option is in optopt; a long one is the word before optind. */
 static void say_getopt_error(int opt, char **argv)
@@ -360,6 +407,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
     o->evidence_level = KW_SEV_WARNING;
+    o->out.syslog_level = KW_SEV_WARNING;
     static char host[256];
     if (!gethostname(host, sizeof(host) - 1))
         o->out.sensor = host;
@@ -368,7 +416,7 @@ static int parse_args(int argc, char **argv, struct options *o)
      * BPF expression is never taken apart. ":": a missing value is told
      * apart from an unknown option. */
     int opt;
-    while ((opt = getopt_long(argc, argv, "+:r:hq", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:r:hql", long_options, NULL)) != -1) {
         if (opt == '?' || opt == ':')
             say_getopt_error(opt, argv);
         if (set_option(o, opt, optarg) < 0)
@@ -376,6 +424,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     }
     if (take_filter(argc, argv, optind, o) < 0)
         return -1;
+    for (size_t i = 0; i < o->n_files; i++)
+        if (!strcmp(o->files[i], "-") && reads_a_stream(STDIN_FILENO))
+            o->out.stream = true; /* tcpdump -U -w - | keepwatch -r -: events as they happen */
     if (!o->n_files) {
         fputs("keepwatch: no input: give -r FILE (live capture is not supported yet)\n", stderr);
         return -1;
@@ -395,8 +446,30 @@ static int parse_args(int argc, char **argv, struct options *o)
 struct reading {
     struct kw_cap *cap;
     struct kw_reasm *reasm;
+    struct kw_rules *rules;
+    kw_usec summary_every, next_summary;
     const char *stopped_by; /* the sentence that stopped the reading, or NULL */
+    struct kw_out *report;  /* --report: its page is written again at each summary */
+    const struct kw_stats *stats;
 };
+
+/* Time has reached `now`: idle connections end, then the rules that wait for
+ * time look at the connections still open. */
+static void advance_time(struct reading *rd, kw_usec now)
+{
+    kw_reasm_tick(rd->reasm, now);
+    kw_rules_tick(rd->rules, now);
+    if (!rd->summary_every)
+        return;
+    if (rd->next_summary == KW_TS_NONE)
+        rd->next_summary = now + rd->summary_every; /* the first packet starts the clock */
+    else if (now >= rd->next_summary) {
+        kw_rules_summary(rd->rules, now);
+        if (rd->report)
+            kw_out_stats(rd->report, rd->stats, now);
+        rd->next_summary = now + rd->summary_every;
+    }
+}
 
 /* Feeds every packet to the reassembler, and time to it: idle connections
  * end before their late packets (at most one tick per second of capture
@@ -416,14 +489,14 @@ static void read_packets(void *ctx)
         case KW_CAP_TIMEOUT: { /* a live capture's packet times are the clock's */
             struct timespec now;
             clock_gettime(CLOCK_REALTIME, &now);
-            kw_reasm_tick(rd->reasm, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+            advance_time(rd, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
             continue;
         }
         case KW_CAP_PKT:
             break;
         }
         if (pkt.ts >= next_tick) {
-            kw_reasm_tick(rd->reasm, pkt.ts);
+            advance_time(rd, pkt.ts);
             next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
                                                              : INT64_MAX;
         }
@@ -434,7 +507,7 @@ static void read_packets(void *ctx)
 
 /* --- the pipeline ----------------------------------------------------- */
 
-#define OUTPUTS_MAX 3
+#define OUTPUTS_MAX 4
 
 struct pipeline {
     struct kw_stats stats;
@@ -443,6 +516,7 @@ struct pipeline {
     FILE *report_file;
     struct kw_out *outs[OUTPUTS_MAX];
     size_t n_outs;
+    struct kw_out *report; /* the HTML output, one of outs */
     struct kw_evcap *evcap;
     struct kw_rules *rules;
     struct kw_track *track;
@@ -486,7 +560,9 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     if (o->json_path)
         p->outs[p->n_outs++] = kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
     if (p->report_file)
-        p->outs[p->n_outs++] = kw_out_new("html", p->report_file, &o->out);
+        p->outs[p->n_outs++] = p->report = kw_out_new("html", p->report_file, &o->out);
+    if (o->syslog)
+        p->outs[p->n_outs++] = kw_out_new("syslog", NULL, &o->out);
     for (size_t i = 0; i < p->n_outs; i++)
         if (!p->outs[i])
             return -1;
@@ -603,13 +679,15 @@ static int write_evidence(struct pipeline *p, const struct options *o)
  * so far is in the report. Returns the exit status. */
 static int run(struct pipeline *p, const struct options *o)
 {
-    struct reading rd = { p->cap, p->reasm, NULL };
+    struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL,
+                          p->report, &p->stats };
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
                                  ? kw_reasm_error(p->reasm) : rd.stopped_by;
     kw_usec last_ts = kw_cap_latest_ts(p->cap);
     kw_reasm_finish(p->reasm, last_ts);
     kw_rules_finish(p->rules, last_ts);
     p->stats.servers_untracked = kw_rules_servers_untracked(p->rules);
+    p->stats.servers_evicted = kw_rules_servers_evicted(p->rules);
     for (size_t i = 0; i < p->n_outs; i++)
         kw_out_stats(p->outs[i], &p->stats, last_ts);
     if (o->filter && !p->stats.packets)

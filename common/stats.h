@@ -37,7 +37,9 @@ struct kw_stats {
     uint64_t not_http;         /* connections whose bytes stopped being HTTP */
     uint64_t lost_requests;    /* requests that got no response because the server closed */
     /* rules/ */
-    uint64_t servers_untracked;/* servers past the policy table's bound, not described */
+    uint64_t servers_untracked;/* servers seen while the policy table was full of servers
+                                * with connections open: not described */
+    uint64_t servers_evicted;  /* idle servers reported and dropped to make room */
 };
 
 #endif

@@ -28,7 +28,7 @@ const uint8_t *dec_body_skip(struct kw_http_dec *d, const struct dec_chunk *c, c
     }
     p = skip_counted(d, p, c->end);
     if (!d->body_left)
-        dec_message_end(d, c->ts);
+        dec_message_end(d, c->ts, KW_END_SEEN);
     return p;
 }
 
@@ -39,6 +39,8 @@ static enum dec_state chunk_size_byte(struct kw_http_dec *d, enum dec_state st, 
 {
     if (++d->chunk_line_bytes > CHUNK_LINE_MAX)
         return S_FAILED;
+    if (c == '\n')
+        d->head.msg_anomalies |= KW_MSG_BARE_LF; /* read again as the line's end */
     if (st == S_CHUNK_EXTENSION)
         return c == '\r' || c == '\n' ? S_CHUNK_SIZE_LF : st;
     int v = kw_hex_val(c);
@@ -100,6 +102,8 @@ const uint8_t *dec_chunked_body(struct kw_http_dec *d, const struct dec_chunk *c
             break;
         case S_CHUNK_DATA_CR: /* CRLF after the data, or a bare LF */
             st = S_CHUNK_DATA_LF;
+            if (*p == '\n')
+                d->head.msg_anomalies |= KW_MSG_BARE_LF;
             p += *p == '\r';
             break;
         case S_CHUNK_DATA_LF:
@@ -129,6 +133,8 @@ const uint8_t *dec_trailers(struct kw_http_dec *d, const struct dec_chunk *c, co
         case S_TRAILER_START:
             if (*p == '\r' || *p == '\n') {
                 st = S_TRAILER_END_LF;
+                if (*p == '\n')
+                    d->head.msg_anomalies |= KW_MSG_BARE_LF;
                 p += *p == '\r'; /* a bare LF is read again as the end */
             } else {
                 st = S_TRAILER_LINE;
@@ -147,7 +153,7 @@ const uint8_t *dec_trailers(struct kw_http_dec *d, const struct dec_chunk *c, co
                 dec_fail(d, DEC_NO_PIECE, KW_HTTP_E_BAD_CHUNK, dec_offset(c, p));
                 return c->end;
             }
-            dec_message_end(d, c->ts);
+            dec_message_end(d, c->ts, KW_END_SEEN);
             return p + 1;
         }
     }

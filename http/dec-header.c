@@ -67,9 +67,25 @@ static void token_end(struct kw_http_dec *d)
     d->token_len = 0;
 }
 
+/* A list element that is no token: a quoted string ("chunked" in quotes is
+ * not the chunked coding, RFC 7230 3.3.1 and 4), a comment, a control byte.
+ * It names no option and no coding; for Transfer-Encoding it is a coding
+ * that is not chunked. */
+static void not_a_token(struct kw_http_dec *d)
+{
+    d->token_len = 0;
+    if (d->header_id == HEADER_TRANSFER_ENCODING)
+        d->te_final_chunked = false;
+    else if (d->header_id == HEADER_CONNECTION)
+        d->head.conn_tokens |= KW_CONN_OTHER;
+    else if (d->header_id == HEADER_PROXY_CONNECTION)
+        d->head.proxy_conn_tokens |= KW_CONN_OTHER;
+    d->value_state = VALUE_NOT_TOKEN;
+}
+
 static void token_list_byte(struct kw_http_dec *d, uint8_t c)
 {
-    if (d->value_state == VALUE_PARAMETERS) { /* ";q=..." or "; name=value" */
+    if (d->value_state != VALUE_TOKEN) { /* ";q=...", "; name=value", or no token: to the comma */
         if (c == ',')
             d->value_state = VALUE_TOKEN;
         return;
@@ -78,9 +94,13 @@ static void token_list_byte(struct kw_http_dec *d, uint8_t c)
         token_add(d, c);
         return;
     }
-    token_end(d);
-    if (c == ';')
-        d->value_state = VALUE_PARAMETERS;
+    if (c == ' ' || c == '\t' || c == ',' || c == ';') {
+        token_end(d);
+        if (c == ';')
+            d->value_state = VALUE_PARAMETERS;
+        return;
+    }
+    not_a_token(d);
 }
 
 /* --- Content-Length: a number, or a list of equal numbers (RFC 7230 3.3.2) */
@@ -195,6 +215,8 @@ static void value_byte(struct kw_http_dec *d, uint8_t c)
     }
 }
 
+/* The value of the header read last is over: its line ended, and the next
+ * line is no continuation of it. */
 static void value_end(struct kw_http_dec *d)
 {
     switch (d->header_id) {
@@ -211,6 +233,7 @@ static void value_end(struct kw_http_dec *d)
         keep_alive_param_end(d);
         break;
     }
+    d->header_id = HEADER_OTHER;
 }
 
 /* Headers whose value is read byte by byte; the others are only skipped
@@ -286,10 +309,13 @@ static void header_begin(struct kw_http_dec *d)
 }
 
 /* obs-fold: a line starting with SP or HTAB goes on with the previous value
- * (RFC 7230 3.2.4), as if the line break were one space. */
+ * (RFC 7230 3.2.4), as if the line break were one space: one value, so that
+ * "Content-Length:" CRLF SP "42" is 42, and "4" CRLF SP "2" is "4 2", not
+ * two values. That is why a value ends only when the next line starts. */
 static void fold_line(struct kw_http_dec *d)
 {
     static const uint8_t space[1] = { ' ' };
+    d->head.msg_anomalies |= KW_MSG_OBS_FOLD;
     if (d->header_id == HEADER_OTHER)
         return;
     value_byte(d, ' ');
@@ -302,11 +328,16 @@ static void fold_line(struct kw_http_dec *d)
  * a folded line (SP, HTAB), a name, or S_FAILED. */
 static enum dec_state header_line_start(struct kw_http_dec *d, uint8_t c)
 {
-    if (c == '\r' || c == '\n')
-        return S_HEAD_END_LF;
     if (c == ' ' || c == '\t') {
         fold_line(d);
         return S_VALUE_OWS;
+    }
+    if (d->header_id != HEADER_OTHER)
+        value_end(d); /* the previous line's value is complete */
+    if (c == '\r' || c == '\n') {
+        if (c == '\n')
+            d->head.msg_anomalies |= KW_MSG_BARE_LF;
+        return S_HEAD_END_LF;
     }
     if (!kw_tchar[c])
         return S_FAILED;
@@ -356,7 +387,8 @@ const uint8_t *dec_header_section(struct kw_http_dec *d, const struct dec_chunk 
             if ((p = value_run(d, p, lim)) == lim)
                 break;
             dec_emit(d, (struct dec_piece){ d->value_field, mark, p });
-            value_end(d);
+            if (*p == '\n')
+                d->head.msg_anomalies |= KW_MSG_BARE_LF;
             st = *p == '\r' ? S_VALUE_LF : S_HEADER_LINE_START;
             p++;
             break;

@@ -7,7 +7,9 @@
  *     was reading;
  *   - its section ended: the function that begins the next section stores
  *     the next state (and calls the sink: on_begin, on_head, on_end);
- *   - the bytes are not HTTP: dec_fail() stores S_FAILED.
+ *   - the bytes are not HTTP: dec_fail() stores S_FAILED; or, for a request
+ *     begun while seeking a boundary, they are not a request after all:
+ *     dec_discard() withdraws it and stores S_SEEK_LF.
  * The sink is therefore only called with the state stored, except on_text,
  * which must not call back into the decoder. */
 #ifndef KW_HTTP_DEC_SECTIONS_H
@@ -19,15 +21,21 @@
 #include "http/dec-impl.h"
 
 enum dec_state {
-    /* start line (dec-start.c) */
+    /* start line (dec-start.c: requests, dec-status.c: responses) */
     S_START = 0,        /* before a message: empty lines are skipped */
+    S_SNIFF,            /* bytes that are not HTTP: a TLS record header? */
     S_METHOD,
+    S_TARGET_START,     /* SPs between the method and the target */
     S_URI,
-    S_REQ_VERSION,
+    S_URI_VERSION,      /* " HTTP/d.d" after the target, held back until the line ends */
     S_REQ_LINE_LF,
     S_RESP_VERSION,
     S_STATUS,
     S_REASON,
+    S_JUNK,             /* a line before the status line that is not one */
+    /* seeking a message boundary after a pick-up or a hole (dec-seek.c) */
+    S_SEEK_LF,          /* skipping to the end of a line */
+    S_SEEK_LINE,        /* at a line start: is it a request or status line? */
     /* header section (dec-header.c) */
     S_HEADER_LINE_START,
     S_HEADER_NAME,
@@ -72,6 +80,7 @@ enum dec_header {
 enum dec_value_state {
     VALUE_TOKEN = 0,    /* a token of a list: Connection, Transfer-Encoding, Expect */
     VALUE_PARAMETERS,   /* ";q=..." after a token, or a Keep-Alive parameter skipped */
+    VALUE_NOT_TOKEN,    /* a list element that is no token ("chunked" quoted): to the comma */
     VALUE_CL_DIGITS,    /* a Content-Length element */
     VALUE_CL_AFTER,     /* after one: only OWS or a comma may follow */
     VALUE_KA_NAME,      /* a Keep-Alive parameter's name */
@@ -105,13 +114,28 @@ struct dec_piece {
  * works this out once when it is entered and scans no further, so that a
  * section over the cap fails at the same byte, with the same text pieces
  * delivered, wherever TCP cut it. */
-static inline const uint8_t *dec_cap_limit(const struct kw_http_dec *d, const struct dec_chunk *c)
+static inline const uint8_t *dec_limit_at(const struct dec_chunk *c, uint64_t cap_at)
 {
-    uint64_t cap_at = d->section_start + d->head_max;
     if (cap_at <= c->offset)
         return c->base;
     uint64_t room = cap_at - c->offset;
     return room < (uint64_t)(c->end - c->base) ? c->base + room : c->end;
+}
+
+static inline const uint8_t *dec_cap_limit(const struct kw_http_dec *d, const struct dec_chunk *c)
+{
+    return dec_limit_at(c, d->section_start + d->head_max);
+}
+
+/* Bytes a text protocol sends: printable ASCII, HTAB, CR, LF. */
+static inline bool dec_is_text(uint8_t c)
+{
+    return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n';
+}
+
+static inline uint64_t dec_add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 static inline bool dec_token_is(const struct kw_http_dec *d, const char *lower, size_t len)
@@ -135,18 +159,27 @@ static inline void dec_token_add_run(struct kw_http_dec *d, const uint8_t *p, co
 }
 
 /* dec.c: shared by the sections */
+void dec_reset_message(struct kw_http_dec *d);
 void dec_emit(struct kw_http_dec *d, struct dec_piece piece);
 void dec_fail(struct kw_http_dec *d, struct dec_piece unsent, enum kw_http_error error,
               uint64_t error_offset);
-void dec_message_end(struct kw_http_dec *d, kw_usec ts);
+void dec_discard(struct kw_http_dec *d, struct dec_piece unsent);
+void dec_message_end(struct kw_http_dec *d, kw_usec ts, enum kw_http_end_how how);
 void dec_head_end(struct kw_http_dec *d, const struct dec_chunk *c, const uint8_t *p);
+void dec_method_named(struct kw_http_dec *d); /* dec-start.c: head.method from the token */
 
 /* The sections. Each takes the chunk and where to go on in it, and returns
  * how far it read: to the end of the chunk, or to where its section ended. */
 const uint8_t *dec_between_messages(struct kw_http_dec *d, const struct dec_chunk *c,
                                     const uint8_t *p);                       /* dec-start.c */
-const uint8_t *dec_start_line(struct kw_http_dec *d, const struct dec_chunk *c,
-                              const uint8_t *p);                             /* dec-start.c */
+const uint8_t *dec_sniff(struct kw_http_dec *d, const struct dec_chunk *c,
+                         const uint8_t *p);                                  /* dec-start.c */
+const uint8_t *dec_request_line(struct kw_http_dec *d, const struct dec_chunk *c,
+                                const uint8_t *p);                           /* dec-start.c */
+const uint8_t *dec_status_line(struct kw_http_dec *d, const struct dec_chunk *c,
+                               const uint8_t *p);                            /* dec-status.c */
+const uint8_t *dec_seek(struct kw_http_dec *d, const struct dec_chunk *c,
+                        const uint8_t *p);                                   /* dec-seek.c */
 const uint8_t *dec_header_section(struct kw_http_dec *d, const struct dec_chunk *c,
                                   const uint8_t *p);                         /* dec-header.c */
 const uint8_t *dec_body_skip(struct kw_http_dec *d, const struct dec_chunk *c,

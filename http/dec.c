@@ -4,9 +4,14 @@
  * turn out not to be HTTP.
  *
  * The sections, each resumable at any byte:
- *   dec-start.c   empty lines between messages, the request or status line
+ *   dec-start.c   empty lines between messages, the request line, the names
+ *                 of what is not HTTP
+ *   dec-status.c  the status line, junk before it, HTTP/0.9 responses
+ *   dec-seek.c    a message boundary after a pick-up or a hole
  *   dec-header.c  the header section and the values keepwatch reads
  *   dec-body.c    bodies: counted in bulk, or chunked with trailers
+ * Holes in the capture (kw_http_dec_gap) are handled here: a body of known
+ * length steps over them, anything else seeks the next boundary.
  * State survives chunk borders in a few bytes: a header name is matched by a
  * bounded lower-case copy of at most KW_HTTP_TOKEN_MAX bytes, numbers are
  * accumulated digit by digit, and text the caller keeps (URI, Host, ...) is
@@ -25,7 +30,7 @@ const char *kw_http_error_text(enum kw_http_error e)
     return (size_t)e < n ? error_texts[e] : "unknown error";
 }
 
-static void reset_message(struct kw_http_dec *d)
+void dec_reset_message(struct kw_http_dec *d)
 {
     memset(&d->head, 0, sizeof(d->head));
     d->head.ka_timeout = d->head.ka_max = KW_KA_ABSENT;
@@ -36,6 +41,9 @@ static void reset_message(struct kw_http_dec *d)
     d->value_state = VALUE_TOKEN;
     d->version_matched = d->status_digits = d->number_digits = d->token_len = 0;
     d->in_message = d->text_started = d->content_length_seen = d->te_final_chunked = false;
+    d->flags = 0;
+    d->held = 0;
+    d->held_spaces = 0;
     d->state = S_START;
 }
 
@@ -46,7 +54,7 @@ void kw_http_dec_init(struct kw_http_dec *d, enum kw_dir dir, uint32_t head_max,
     d->sink = sink;
     d->dir = (uint8_t)dir;
     d->head_max = head_max ? head_max : KW_HTTP_HEAD_MAX_DEFAULT;
-    reset_message(d);
+    dec_reset_message(d);
 }
 
 enum kw_http_error kw_http_dec_error(const struct kw_http_dec *d)
@@ -69,10 +77,30 @@ bool kw_http_dec_tunnel(const struct kw_http_dec *d)
     return d->state == S_TUNNEL;
 }
 
+bool kw_http_dec_tentative(const struct kw_http_dec *d)
+{
+    return (d->flags & DEC_F_TENTATIVE) != 0;
+}
+
 void kw_http_dec_stop(struct kw_http_dec *d)
 {
     if (d->state != S_FAILED)
         d->state = S_TUNNEL;
+}
+
+void kw_http_dec_answers_http09(struct kw_http_dec *d)
+{
+    d->flags |= DEC_F_HTTP09_ANSWER;
+}
+
+uint64_t kw_http_dec_skipped(const struct kw_http_dec *d)
+{
+    uint64_t n = d->skipped;
+    if (d->state == S_SEEK_LF || d->state == S_SEEK_LINE)
+        n = dec_add_sat(n, d->offset - d->seek_from);
+    else if ((d->flags & DEC_F_JUNK) && !(d->flags & DEC_F_HEAD) && d->in_message)
+        n = dec_add_sat(n, d->offset - d->section_start); /* junk still being skipped */
+    return n;
 }
 
 /* --- between the sections --------------------------------------------- */
@@ -103,15 +131,29 @@ void dec_fail(struct kw_http_dec *d, struct dec_piece unsent, enum kw_http_error
     d->error_offset = error_offset;
 }
 
-/* The message ended: the decoder is between messages before on_end is
- * called, so the receiver may stop it from there. */
-void dec_message_end(struct kw_http_dec *d, kw_usec ts)
+/* A request begun on a line that looked like a request line (seek) is
+ * withdrawn: the line was not one. The text piece read so far is delivered
+ * first, as dec_fail does, so that the same bytes give the same pieces
+ * wherever TCP cut them; then the decoder seeks the next line. */
+void dec_discard(struct kw_http_dec *d, struct dec_piece unsent)
 {
-    enum kw_framing framing = (enum kw_framing)d->framing;
-    uint64_t body = d->body_len;
-    reset_message(d);
+    if (unsent.to > unsent.from)
+        dec_emit(d, unsent);
+    dec_reset_message(d);
+    d->state = S_SEEK_LF;
+    if (d->sink->on_discard)
+        d->sink->on_discard(d->sink->ctx, (enum kw_dir)d->dir);
+}
+
+/* The message ended (or was cut, as `how` says): the decoder is between
+ * messages before on_end is called, so the receiver may stop it from there. */
+void dec_message_end(struct kw_http_dec *d, kw_usec ts, enum kw_http_end_how how)
+{
+    struct kw_http_end e = { how, (enum kw_framing)d->framing, d->body_len,
+                             d->head.msg_anomalies, (d->flags & DEC_F_HEAD) != 0 };
+    dec_reset_message(d);
     d->n_empty_lines = 0;
-    d->sink->on_end(d->sink->ctx, (enum kw_dir)d->dir, ts, framing, body);
+    d->sink->on_end(d->sink->ctx, (enum kw_dir)d->dir, ts, &e);
 }
 
 /* A head the receiver wants framed by its headers (RFC 7230 3.3.3): chunked,
@@ -142,14 +184,14 @@ static void frame_body(struct kw_http_dec *d, kw_usec ts, uint64_t offset)
         d->framing = KW_FRAMING_CONTENT_LENGTH;
         d->body_left = h->content_length;
         if (!d->body_left)
-            dec_message_end(d, ts);
+            dec_message_end(d, ts, KW_END_SEEN);
         else
             d->state = S_BODY_LENGTH;
         return;
     }
     if (request) { /* no framing headers: no body (rule 6) */
         d->framing = KW_FRAMING_NONE;
-        dec_message_end(d, ts);
+        dec_message_end(d, ts, KW_END_SEEN);
         return;
     }
     d->framing = KW_FRAMING_CLOSE; /* rule 7: read until the server closes */
@@ -177,15 +219,19 @@ void dec_head_end(struct kw_http_dec *d, const struct dec_chunk *c, const uint8_
     bool request = d->dir == KW_TO_SERVER;
     bool interim = !request && h->status >= 100 && h->status < 200;
     bool no_body = !request && (interim || h->status == 204 || h->status == 304);
+    if (!request && (h->status < 100 || h->status > 599))
+        h->msg_anomalies |= KW_MSG_STATUS_OUT_OF_RANGE; /* RFC 7231 6: 1xx to 5xx */
+    d->flags |= DEC_F_HEAD;
 
     enum kw_http_body body = d->sink->on_head(d->sink->ctx, (enum kw_dir)d->dir, c->ts, h);
     if (body == KW_BODY_TUNNEL) {
         d->framing = KW_FRAMING_NONE;
-        dec_message_end(d, c->ts);
+        dec_message_end(d, c->ts, KW_END_SEEN);
         d->state = S_TUNNEL;
-    } else if (body == KW_BODY_NONE || no_body) { /* RFC 7230 3.3.3 rules 1 and 2 */
+    } else if (body == KW_BODY_NONE || no_body || h->version == 9) {
+        /* RFC 7230 3.3.3 rules 1 and 2; an HTTP/0.9 request has no body (RFC 1945 4.1) */
         d->framing = KW_FRAMING_NONE;
-        dec_message_end(d, c->ts);
+        dec_message_end(d, c->ts, KW_END_SEEN);
     } else {
         frame_body(d, c->ts, offset);
     }
@@ -202,9 +248,17 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
         case S_START:
             p = dec_between_messages(d, &c, p);
             break;
-        case S_METHOD: case S_URI: case S_REQ_VERSION: case S_REQ_LINE_LF:
-        case S_RESP_VERSION: case S_STATUS: case S_REASON:
-            p = dec_start_line(d, &c, p);
+        case S_SNIFF:
+            p = dec_sniff(d, &c, p);
+            break;
+        case S_METHOD: case S_TARGET_START: case S_URI: case S_URI_VERSION: case S_REQ_LINE_LF:
+            p = dec_request_line(d, &c, p);
+            break;
+        case S_RESP_VERSION: case S_STATUS: case S_REASON: case S_JUNK:
+            p = dec_status_line(d, &c, p);
+            break;
+        case S_SEEK_LF: case S_SEEK_LINE:
+            p = dec_seek(d, &c, p);
             break;
         case S_HEADER_LINE_START: case S_HEADER_NAME: case S_VALUE_OWS: case S_VALUE:
         case S_VALUE_LF: case S_HEAD_END_LF:
@@ -230,14 +284,109 @@ bool kw_http_dec_feed(struct kw_http_dec *d, kw_usec ts, struct kw_slice in)
     return d->state != S_FAILED;
 }
 
+/* Junk before a status line that never came: skipped bytes. */
+static void junk_cut(struct kw_http_dec *d, uint64_t at)
+{
+    if ((d->flags & DEC_F_JUNK) && !(d->flags & DEC_F_HEAD) && at > d->section_start)
+        d->skipped = dec_add_sat(d->skipped, at - d->section_start);
+}
+
 bool kw_http_dec_close(struct kw_http_dec *d, kw_usec ts)
 {
     bool cut = false;
-    if (d->state == S_BODY_TO_CLOSE)
-        dec_message_end(d, ts); /* the close is the body's end (RFC 7230 3.3.3 rule 7) */
-    else if (d->state < S_TUNNEL && d->in_message)
+    if (d->state == S_SNIFF) {
+        dec_fail(d, DEC_NO_PIECE, KW_HTTP_E_BINARY, d->section_start);
+    } else if (d->state == S_BODY_TO_CLOSE) {
+        dec_message_end(d, ts, KW_END_SEEN); /* the close is the body's end (RFC 7230 3.3.3 rule 7) */
+    } else if (d->state == S_SEEK_LF || d->state == S_SEEK_LINE) {
+        d->skipped = dec_add_sat(d->skipped, d->offset - d->seek_from);
+    } else if (d->state < S_TUNNEL && (d->flags & DEC_F_TENTATIVE)) {
+        dec_discard(d, DEC_NO_PIECE);
+        d->skipped = dec_add_sat(d->skipped, d->offset - d->seek_from);
+    } else if (d->state < S_TUNNEL && d->in_message) {
         cut = true;
+        junk_cut(d, d->offset);
+        dec_message_end(d, ts, KW_END_CLOSED);
+    }
     if (d->state != S_FAILED && d->state != S_TUNNEL)
         d->state = S_CLOSED;
     return cut;
+}
+
+/* Seeking from the next byte, as after a pick-up. */
+static void seek_from_here(struct kw_http_dec *d)
+{
+    if (d->state >= S_TUNNEL)
+        return; /* the receiver stopped it from on_end */
+    dec_reset_message(d);
+    d->state = S_SEEK_LINE;
+    d->seek_from = d->offset;
+}
+
+void kw_http_dec_seek(struct kw_http_dec *d)
+{
+    seek_from_here(d);
+}
+
+/* A hole inside a body of known length: its bytes are body bytes. Returns
+ * how many of the missing bytes lay past the body's end. */
+static uint64_t hole_in_body(struct kw_http_dec *d, kw_usec ts, uint64_t missing)
+{
+    uint64_t in_body = missing < d->body_left ? missing : d->body_left;
+    d->body_left -= in_body;
+    d->body_len = dec_add_sat(d->body_len, in_body);
+    if (d->body_left)
+        return 0;
+    if (d->state == S_CHUNK_DATA) {
+        if (missing == in_body) {
+            d->state = S_CHUNK_DATA_CR; /* the CRLF after the data comes next */
+            return 0;
+        }
+        dec_message_end(d, ts, KW_END_HOLE_CUT); /* the chunk framing after it is lost */
+    } else {
+        dec_message_end(d, ts, KW_END_IN_HOLE); /* Content-Length: it ended in the hole */
+    }
+    return missing - in_body;
+}
+
+enum kw_http_gap kw_http_dec_gap(struct kw_http_dec *d, kw_usec ts, uint64_t missing)
+{
+    enum dec_state st = d->state;
+    uint64_t at = d->offset; /* where the hole begins */
+    d->offset = dec_add_sat(d->offset, missing); /* stream offsets count the hole */
+    if (!missing || st >= S_TUNNEL)
+        return st >= S_TUNNEL ? KW_GAP_IGNORED : KW_GAP_IN_STEP;
+    switch (st) {
+    case S_BODY_TO_CLOSE: /* runs to the close, however many bytes it has */
+        d->body_len = dec_add_sat(d->body_len, missing);
+        return KW_GAP_IN_STEP;
+    case S_BODY_LENGTH:
+    case S_CHUNK_DATA:
+        if (!hole_in_body(d, ts, missing))
+            return KW_GAP_IN_STEP; /* in the body still, or exactly at its end */
+        seek_from_here(d);
+        /* past a Content-Length body's end, the next message began in the hole */
+        return st == S_BODY_LENGTH ? KW_GAP_MESSAGE_IN_HOLE : KW_GAP_RESYNC;
+    case S_START:
+        seek_from_here(d);
+        return KW_GAP_MESSAGE_IN_HOLE; /* the next message began inside it */
+    case S_SEEK_LF:
+    case S_SEEK_LINE:
+        d->skipped = dec_add_sat(d->skipped, at - d->seek_from);
+        seek_from_here(d);
+        return KW_GAP_RESYNC;
+    case S_SNIFF:
+        dec_fail(d, DEC_NO_PIECE, KW_HTTP_E_BINARY, d->section_start);
+        return KW_GAP_IGNORED;
+    default: /* a start line, a head, chunk framing, trailers: the message is cut */
+        if (d->flags & DEC_F_TENTATIVE) {
+            dec_discard(d, DEC_NO_PIECE);
+            d->skipped = dec_add_sat(d->skipped, at - d->seek_from);
+        } else {
+            junk_cut(d, at);
+            dec_message_end(d, ts, KW_END_HOLE_CUT);
+        }
+        seek_from_here(d);
+        return KW_GAP_RESYNC;
+    }
 }

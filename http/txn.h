@@ -35,10 +35,16 @@ struct kw_txn {
     bool has_request, request_complete;
     bool has_response, response_complete;
     bool pipelined;           /* sent before the previous response had ended */
+    bool pipelined_unknown;   /* whether it was is not known: a response before it was not
+                                 seen to end (cut, or in a hole); idle_before is unknown too */
     bool after_server_fin;    /* sent after the server's FIN */
-    uint16_t n_interim;       /* 1xx responses before the final one */
+    bool capture_loss;        /* a hole in the capture touched it: some of its bytes, or the
+                                 pairing of its request and response, are not known */
+    bool midstream;           /* on a connection picked up after it began */
+    uint32_t n_interim;       /* 1xx responses before the final one (saturates) */
     kw_usec req_first, req_last, resp_first, resp_last; /* KW_TS_NONE when not seen */
-    kw_usec idle_before;      /* since the previous response ended; KW_TS_NONE for the first */
+    kw_usec idle_before;      /* since the previous response ended; KW_TS_NONE for the
+                                 first, and when unknown */
     uint64_t req_first_frame, req_last_frame, resp_first_frame, resp_last_frame; /* 0: none */
     struct kw_http_head req, resp;
     struct kw_text method, uri, host, user_agent, req_connection, req_keep_alive;
@@ -72,6 +78,11 @@ struct kw_conn_end {
     uint64_t not_http_offset;
     enum kw_tunnel tunnel;
     int64_t gap_offset[2];    /* indexed by enum kw_dir, KW_NO_GAP when none */
+    bool midstream;           /* picked up after it began: its handshake was not captured */
+    uint64_t missed_bytes[2]; /* indexed by enum kw_dir: bytes sent that the capture missed,
+                                 in holes the reassembler stepped over */
+    uint64_t skipped_bytes[2];/* bytes read but not decoded: before the first message
+                                 boundary found, after a hole, junk before a status line */
 };
 
 #define KW_CONSUMERS_MAX 8

@@ -456,7 +456,10 @@ static void totals_section(struct kw_buf *b, const struct html_state *st,
           s->connections_gap },
         { "not_http", "connections whose bytes stopped being HTTP", s->not_http },
         { "files_truncated", "capture files cut short", s->files_truncated },
-        { "servers_untracked", "servers past the 65,536 described", s->servers_untracked },
+        { "servers_untracked", "servers not described: the table of 65,536 was full of servers "
+          "with connections open", s->servers_untracked },
+        { "servers_evicted", "idle servers reported early and dropped to make room",
+          s->servers_evicted },
     };
     kw_buf_puts(b, "<h3>What was skipped</h3>\n<table id=\"skipped\">\n");
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++) {

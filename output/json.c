@@ -118,6 +118,30 @@ static void anomalies(struct kw_buf *b, const char *k, size_t kn, uint8_t a)
     kw_buf_put(b, "]", sizeof("]") - 1);
 }
 
+/* How a message departs from RFC 7230 while still read as HTTP/1.x. */
+static void msg_anomalies(struct kw_buf *b, const char *k, size_t kn, uint16_t a)
+{
+    static const struct { uint16_t bit; const char *name; } names[] = {
+        { KW_MSG_NO_VERSION, "no-version" },
+        { KW_MSG_SPACE_IN_TARGET, "space-in-target" },
+        { KW_MSG_EXTRA_SPACE, "extra-space" },
+        { KW_MSG_BARE_LF, "bare-lf" },
+        { KW_MSG_JUNK_BEFORE_STATUS, "junk-before-status" },
+        { KW_MSG_OBS_FOLD, "obs-fold" },
+        { KW_MSG_STATUS_OUT_OF_RANGE, "status-out-of-range" },
+        { KW_MSG_NO_STATUS_LINE, "no-status-line" },
+    };
+    key(b, k, kn);
+    kw_buf_put(b, "[", sizeof("[") - 1);
+    bool first = true;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (a & names[i].bit) {
+            kw_buf_printf(b, "%s\"%s\"", first ? "" : ",", names[i].name);
+            first = false;
+        }
+    kw_buf_put(b, "]", sizeof("]") - 1);
+}
+
 /* The connection's part of the common fields, formatted at its first event. */
 struct json_conn {
     uint16_t len;
@@ -218,7 +242,7 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     wire(b, KEY("host"), &t->host);
     wire(b, KEY("user_agent"), &t->user_agent);
     wire(b, KEY("req_connection"), &t->req_connection);
-    if (t->has_response)
+    if (t->has_response && t->resp.has_status)
         u64(b, KEY("status"), t->resp.status);
     else
         null(b, KEY("status"));
@@ -241,18 +265,32 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
     wire(b, KEY("req_keep_alive"), &t->req_keep_alive);
     boolean(b, KEY("request_complete"), t->request_complete);
     boolean(b, KEY("response_complete"), t->response_complete);
-    boolean(b, KEY("pipelined"), t->pipelined);
+    if (t->pipelined_unknown)
+        null(b, KEY("pipelined"));
+    else
+        boolean(b, KEY("pipelined"), t->pipelined);
     boolean(b, KEY("after_server_fin"), t->after_server_fin);
     str(b, KEY("no_response"), t->has_response || !t->has_request
                               ? NULL : kw_no_response_name(t->no_response));
     u64(b, KEY("interim_responses"), t->n_interim);
-    if (t->has_request)
+    if (t->has_request && t->req.version) /* 0: its head was not read */
         u64(b, KEY("req_body_len"), t->req_body_len);
     else
         null(b, KEY("req_body_len"));
     boolean(b, KEY("uri_truncated"), t->uri.truncated);
     anomalies(b, KEY("req_framing_anomalies"), t->req.anomalies);
     anomalies(b, KEY("resp_framing_anomalies"), t->resp.anomalies);
+    if (!t->req.msg_anomalies && !t->resp.msg_anomalies && !t->capture_loss && !t->midstream) {
+        /* the common case, written at once */
+        static const char clean[] = ",\"req_anomalies\":[],\"resp_anomalies\":[],"
+                                    "\"capture_loss\":false,\"midstream\":false";
+        kw_buf_put(b, clean, sizeof(clean) - 1);
+    } else {
+        msg_anomalies(b, KEY("req_anomalies"), t->req.msg_anomalies);
+        msg_anomalies(b, KEY("resp_anomalies"), t->resp.msg_anomalies);
+        boolean(b, KEY("capture_loss"), t->capture_loss);
+        boolean(b, KEY("midstream"), t->midstream);
+    }
     event_end(o);
 }
 
@@ -305,6 +343,19 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         str(b, KEY("not_http_direction"), dir_name(e->not_http_dir));
         u64(b, KEY("not_http_offset"), e->not_http_offset);
     }
+    if (!e->midstream && !(e->missed_bytes[0] | e->missed_bytes[1] | e->skipped_bytes[0] |
+                           e->skipped_bytes[1])) {
+        static const char whole[] = ",\"midstream\":false,\"client_missed_bytes\":0,"
+                                    "\"server_missed_bytes\":0,\"client_skipped_bytes\":0,"
+                                    "\"server_skipped_bytes\":0";
+        kw_buf_put(b, whole, sizeof(whole) - 1);
+    } else {
+        boolean(b, KEY("midstream"), e->midstream);
+        u64(b, KEY("client_missed_bytes"), e->missed_bytes[KW_TO_SERVER]);
+        u64(b, KEY("server_missed_bytes"), e->missed_bytes[KW_TO_CLIENT]);
+        u64(b, KEY("client_skipped_bytes"), e->skipped_bytes[KW_TO_SERVER]);
+        u64(b, KEY("server_skipped_bytes"), e->skipped_bytes[KW_TO_CLIENT]);
+    }
     event_end(o);
 }
 
@@ -341,6 +392,7 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("files_truncated"), st->files_truncated);
     u64(b, KEY("servers_untracked"), st->servers_untracked);
     u64(b, KEY("idle_timeouts"), st->idle_timeouts);
+    u64(b, KEY("servers_evicted"), st->servers_evicted);
     u64(b, KEY("schema_version"), JSON_SCHEMA_VERSION);
     event_end(o);
 }

@@ -126,7 +126,7 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
     memcpy(key.server.addr, &a->addr.daddr, 4);
     key.client.port = a->addr.source;
     key.server.port = a->addr.dest;
-    c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts);
+    c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts, false);
     a->user = c;
     a->client.collect++;
     a->server.collect++;

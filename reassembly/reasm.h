@@ -3,6 +3,7 @@
 #ifndef KW_REASM_H
 #define KW_REASM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "capture/pkt.h"
@@ -43,14 +44,22 @@ struct kw_reasm_end {
 };
 
 /* Called from inside kw_reasm_feed(), kw_reasm_tick() and kw_reasm_finish().
- * `conn` is what on_open returned; `data` is valid only until on_data returns. */
+ * `conn` is what on_open returned; `data` is valid only until on_data returns.
+ * on_open's `midstream` says the connection was picked up on data of a
+ * 4-tuple whose handshake was not captured: its streams start wherever the
+ * capture did. on_gap says that `missing_bytes` bytes of direction `dir`,
+ * which the other side's ACKs prove were delivered, are not in the capture;
+ * it is called in stream order, between the on_data calls around the hole,
+ * and the missing bytes are not delivered through on_data. */
 struct kw_reasm_sink {
     void *ctx;
-    void *(*on_open)(void *ctx, const struct kw_conn_key *key, kw_usec ts);
+    void *(*on_open)(void *ctx, const struct kw_conn_key *key, kw_usec ts, bool midstream);
     void (*on_data)(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame,
                     struct kw_slice data);
     void (*on_fin)(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame);
     void (*on_end)(void *ctx, void *conn, const struct kw_reasm_end *end);
+    void (*on_gap)(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t frame,
+                   uint64_t missing_bytes);
 };
 
 struct kw_reasm_config {

@@ -58,31 +58,47 @@ static void close_ignored_txn(const struct rule_event *ev)
     finding_emit(ev->rules, ev->conn, rc->srv, f);
 }
 
-/* Still open past the grace after the close token, with nobody closing. */
-static void close_ignored_end(const struct rule_event *ev)
+/* Still open past the grace after the close token, with nobody closing, at
+ * `seen_open` (a timer while the connection is open, or its close). */
+static void close_ignored_late(const struct rule_event *ev, kw_usec seen_open, uint64_t close_frame,
+                               const char *why)
 {
     struct rules_conn *rc = ev->rc;
-    const struct close_view *v = ev->close;
-    kw_usec closed_at = v->close_ts != KW_TS_NONE ? v->close_ts : ev->end->end_ts;
     struct kw_finding *f;
     if (!rc->close_token || rc->close_ignored_fired || rc->close_token_deadline == KW_TS_NONE ||
-        closed_at <= rc->close_token_deadline ||
+        seen_open <= rc->close_token_deadline ||
         !(f = finding_begin(ev->rules, KW_RULE_CLOSE_IGNORED, rc->close_token_index,
                             rc->close_token_deadline)))
         return;
     rc->close_ignored_fired = true;
     char late[KW_DURATION_LEN];
-    duration_words(late, closed_at - (rc->close_token_deadline - ev->rules->cfg->grace));
+    duration_words(late, seen_open - (rc->close_token_deadline - ev->rules->cfg->grace));
     finding_message(f, "exchange %u said Connection: close, but the server had not closed the "
                        "connection %s after the response%s",
-                    rc->close_token_index, late,
-                    v->close_ts == KW_TS_NONE ? " (it was still open when the capture ended)" : "");
+                    rc->close_token_index, late, why);
     evidence_count(f, "close_exchange", rc->close_token_index);
     evidence_word(f, "close_in", token_in(rc));
-    uint64_t frames[] = { rc->last_resp_frame, ev->end->close_frame };
+    uint64_t frames[] = { rc->last_resp_frame, close_frame };
     evidence_frames(f, frames, 2);
     finding_emit(ev->rules, ev->conn, rc->srv, f);
 }
 
+/* The deadline passed with the connection still open: fire now, not when it
+ * closes, which may be much later or never. */
+static void close_ignored_timer(const struct rule_event *ev)
+{
+    close_ignored_late(ev, ev->now, 0, " (it was still open then)");
+}
+
+static void close_ignored_end(const struct rule_event *ev)
+{
+    const struct close_view *v = ev->close;
+    close_ignored_late(ev, v->close_ts != KW_TS_NONE ? v->close_ts : ev->end->end_ts,
+                       ev->end->close_frame,
+                       v->close_ts == KW_TS_NONE ? " (it was still open when the capture ended)"
+                                                 : "");
+}
+
 const struct rule_checks rule_close_ignored = { .on_txn = close_ignored_txn,
+                                                .on_timer = close_ignored_timer,
                                                 .on_end = close_ignored_end };

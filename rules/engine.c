@@ -61,10 +61,52 @@ static void remember_note(struct rules_conn *rc, const struct kw_txn *t, const s
     n->line = *line;
 }
 
+/* --- timers ----------------------------------------------------------- */
+
+static void timer_unlink(struct kw_rules *r, struct rules_conn *rc)
+{
+    if (rc->timer_at == KW_TS_NONE)
+        return;
+    *(rc->timer_prev ? &rc->timer_prev->timer_next : &r->timers_first) = rc->timer_next;
+    *(rc->timer_next ? &rc->timer_next->timer_prev : &r->timers_last) = rc->timer_prev;
+    rc->timer_prev = rc->timer_next = NULL;
+    rc->timer_at = KW_TS_NONE;
+}
+
+/* Deadlines come nearly in time order (a response's end plus the grace):
+ * inserted from the end, in O(1) for most. */
+static void timer_set(struct kw_rules *r, struct rules_conn *rc, kw_usec at)
+{
+    timer_unlink(r, rc);
+    struct rules_conn *after = r->timers_last;
+    while (after && after->timer_at > at)
+        after = after->timer_prev;
+    rc->timer_at = at;
+    rc->timer_prev = after;
+    rc->timer_next = after ? after->timer_next : r->timers_first;
+    *(rc->timer_next ? &rc->timer_next->timer_prev : &r->timers_last) = rc;
+    *(after ? &after->timer_next : &r->timers_first) = rc;
+}
+
+void kw_rules_tick(struct kw_rules *r, kw_usec now)
+{
+    while (r->timers_first && r->timers_first->timer_at <= now) {
+        struct rules_conn *rc = r->timers_first;
+        timer_unlink(r, rc);
+        struct rule_event ev = { .rules = r, .conn = rc->conn, .rc = rc, .now = now };
+        for (int i = 0; i < KW_RULE_COUNT; i++)
+            if (kw_rule_checks[i]->on_timer)
+                kw_rule_checks[i]->on_timer(&ev);
+    }
+}
+
 static void update_facts(struct kw_rules *r, struct kw_conn_info *c, struct rules_conn *rc,
                          const struct kw_txn *t, const struct kw_line *line)
 {
     remember_close_token(r, rc, t);
+    if (rc->close_token && !rc->close_ignored_fired && rc->close_token_deadline != KW_TS_NONE &&
+        rc->timer_at == KW_TS_NONE)
+        timer_set(r, rc, rc->close_token_deadline);
     /* Apache counts max down with each response: read it as the requests still allowed. */
     if (t->has_response && t->resp.ka_max >= 0)
         rc->max_requests_allowed = (uint64_t)t->index + (uint64_t)t->resp.ka_max;
@@ -77,16 +119,44 @@ static void update_facts(struct kw_rules *r, struct kw_conn_info *c, struct rule
 
 /* --- the tracker's events --------------------------------------------- */
 
-static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info *c)
+static void send_policy(struct kw_rules *r, const struct server *s, kw_usec ts);
+
+/* The server's record; when the table is full, the server idle the longest
+ * (no connection open) is judged as at the end of input, reported and dropped
+ * to make room; when every one is busy, the new server goes untracked. */
+static struct server *server_of(struct kw_rules *r, const struct kw_endpoint *ep, kw_usec now)
+{
+    struct server *s = server_find(&r->servers, ep);
+    if (s)
+        return s;
+    struct server *idle = server_longest_idle(&r->servers);
+    if (!idle || !server_table_full(&r->servers)) { /* no memory, or all busy */
+        r->servers.untracked++;
+        return NULL;
+    }
+    for (int k = 0; k < KW_RULE_COUNT; k++)
+        if (kw_rule_checks[k]->on_server)
+            kw_rule_checks[k]->on_server(r, idle, now);
+    send_policy(r, idle, now);
+    server_replace(&r->servers, idle, ep);
+    return idle;
+}
+
+static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info *c,
+                                        const struct kw_txn *t)
 {
     void **slot = &c->state[r->txn_consumer.slot];
     if (!*slot) {
         struct rules_conn *rc = calloc(1, sizeof(*rc));
         if (!rc)
             return NULL;
+        rc->conn = c;
         rc->rtt = KW_TS_NONE;
         rc->longest_idle_reuse = KW_TS_NONE;
-        rc->srv = server_find(&r->servers, &c->key.server);
+        rc->timer_at = KW_TS_NONE;
+        rc->srv = server_of(r, &c->key.server, t->has_request ? t->req_first : t->resp_first);
+        if (rc->srv)
+            server_conn_open(&r->servers, rc->srv);
         *slot = rc;
     }
     return *slot;
@@ -95,7 +165,7 @@ static struct rules_conn *rules_conn_of(struct kw_rules *r, struct kw_conn_info 
 static void rules_on_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
 {
     struct kw_rules *r = ctx;
-    struct rules_conn *rc = rules_conn_of(r, c);
+    struct rules_conn *rc = rules_conn_of(r, c, t);
     if (!rc)
         return;
     struct kw_line line;
@@ -125,6 +195,8 @@ static void close_view_of(const struct rules_conn *rc, const struct kw_conn_end 
     }
     v->agreed = rc->have_last && rc->last_req_persist && rc->last_resp_persist;
     v->announced = e->close_announced && v->close_ts != KW_TS_NONE;
+    v->tunnel = e->tunnel != KW_TUNNEL_NONE;
+    v->midstream = e->midstream;
 }
 
 static void rules_on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
@@ -139,13 +211,32 @@ static void rules_on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn
     for (int i = 0; i < KW_RULE_COUNT; i++)
         if (kw_rule_checks[i]->on_end)
             kw_rule_checks[i]->on_end(&ev);
-    if (rc->srv)
+    if (rc->srv) {
         server_count_end(rc->srv, rc, &v, r->cfg->grace);
+        server_conn_close(&r->servers, rc->srv);
+    }
+    timer_unlink(r, rc);
     free(rc);
     c->state[r->txn_consumer.slot] = NULL;
 }
 
 /* --- public ----------------------------------------------------------- */
+
+static void send_policy(struct kw_rules *r, const struct server *s, kw_usec ts)
+{
+    struct kw_server_policy p;
+    server_policy(s, &p);
+    p.ts = ts;
+    for (unsigned k = 0; k < r->n_consumers; k++)
+        if (r->consumers[k]->on_server)
+            r->consumers[k]->on_server(r->consumers[k]->ctx, &p);
+}
+
+void kw_rules_summary(struct kw_rules *r, kw_usec now)
+{
+    for (size_t i = 0; i < r->servers.n; i++)
+        send_policy(r, r->servers.list[i], now);
+}
 
 void kw_rules_finish(struct kw_rules *r, kw_usec ts)
 {
@@ -154,12 +245,7 @@ void kw_rules_finish(struct kw_rules *r, kw_usec ts)
         for (int k = 0; k < KW_RULE_COUNT; k++)
             if (kw_rule_checks[k]->on_server)
                 kw_rule_checks[k]->on_server(r, s, ts);
-        struct kw_server_policy p;
-        server_policy(s, &p);
-        p.ts = ts;
-        for (unsigned k = 0; k < r->n_consumers; k++)
-            if (r->consumers[k]->on_server)
-                r->consumers[k]->on_server(r->consumers[k]->ctx, &p);
+        send_policy(r, s, ts);
     }
     for (int k = 0; k < KW_RULE_COUNT; k++)
         if (kw_rule_checks[k]->on_finish)
@@ -174,6 +260,16 @@ int kw_rules_worst(const struct kw_rules *r)
 uint64_t kw_rules_servers_untracked(const struct kw_rules *r)
 {
     return r->servers.untracked;
+}
+
+uint64_t kw_rules_servers_evicted(const struct kw_rules *r)
+{
+    return r->servers.evicted;
+}
+
+void kw_rules_set_max_servers(struct kw_rules *r, size_t max)
+{
+    r->servers.max = max;
 }
 
 struct kw_rules *kw_rules_new(const struct kw_rules_config *cfg)

@@ -64,7 +64,12 @@ struct server;
 /* The rule engine's record of a connection: facts the rules read, updated
  * after every rule has seen each transaction. */
 struct rules_conn {
+    struct kw_conn_info *conn; /* the tracker's record, valid while the connection is open */
     struct server *srv;      /* NULL: past the server table's bound */
+    /* a time at which the rules look at the connection again (a deadline):
+     * the engine keeps the connections that have one in a list ordered by it */
+    kw_usec timer_at;        /* KW_TS_NONE: none */
+    struct rules_conn *timer_prev, *timer_next;
     struct txn_note notes[RULES_NOTES_MAX];
     uint32_t n_notes;        /* notes written; the last RULES_NOTES_MAX are kept */
     /* the last exchange with a complete final response */
@@ -105,6 +110,8 @@ struct close_view {
     kw_usec close_ts;  /* first FIN or RST, or KW_TS_NONE */
     kw_usec idle;      /* from the last response's end to the close, or KW_TS_NONE */
     bool server_closed, outstanding, agreed, announced;
+    bool tunnel;       /* after a 101 or a CONNECT: its idle time is no HTTP idle time */
+    bool midstream;    /* picked up after it began: its requests before were not seen */
 };
 
 /* RFC 7230 6.3: what a message says of the connection's persistence. */
@@ -122,15 +129,28 @@ bool note_crossed_idle_close(const struct rules_conn *rc, const struct txn_note 
 /* --- servers (server.c) ----------------------------------------------- */
 
 struct server_table {
-    struct server **list;    /* in order of first sight */
-    size_t n;
+    struct server **list;    /* in order of first sight (an evicted one's place is reused) */
+    size_t n, cap;
+    size_t max;              /* the bound; 0: SERVERS_MAX (65,536) */
     uint32_t *index;         /* open addressing over list: position + 1 */
     size_t index_cap;
-    uint64_t untracked;      /* servers past the bound */
+    struct server *idle_first, *idle_last; /* servers with no open connection, longest first */
+    uint64_t untracked;      /* servers seen while the table was full of busy ones */
+    uint64_t evicted;        /* idle servers reported and dropped to make room */
 };
 
-/* The server's record, created on first sight; NULL past the bound. */
+/* The server's record, created on first sight; NULL when the table is full
+ * (or memory is): the engine then evicts the longest idle server and tries
+ * again. */
 struct server *server_find(struct server_table *t, const struct kw_endpoint *ep);
+bool server_table_full(const struct server_table *t);
+/* The server without an open connection idle the longest, or NULL. */
+struct server *server_longest_idle(const struct server_table *t);
+/* Drops `s` (evicted) and makes its record `ep`'s. */
+void server_replace(struct server_table *t, struct server *s, const struct kw_endpoint *ep);
+/* A connection of `s` begins or ends: a server with one open is never evicted. */
+void server_conn_open(struct server_table *t, struct server *s);
+void server_conn_close(struct server_table *t, struct server *s);
 /* The server's record if it was seen, else NULL. */
 struct server *server_lookup(const struct server_table *t, const struct kw_endpoint *ep);
 bool endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b);
@@ -147,6 +167,7 @@ void server_policy(const struct server *s, struct kw_server_policy *p);
 
 struct kw_rules {
     const struct kw_rules_config *cfg;
+    struct rules_conn *timers_first, *timers_last; /* by timer_at, earliest first */
     struct kw_txn_consumer txn_consumer; /* what the tracker calls: us */
     const struct kw_finding_consumer *consumers[KW_CONSUMERS_MAX];
     unsigned n_consumers;
@@ -166,15 +187,19 @@ struct rule_event {
     const struct kw_line *line;     /* on_txn: the transaction's request line */
     const struct kw_conn_end *end;  /* on_end */
     const struct close_view *close; /* on_end */
+    kw_usec now;                    /* on_timer: the time it is */
 };
 
 /* Any of the hooks may be NULL. on_txn runs as each transaction is reported,
- * before the engine updates the connection's facts with it; on_end when the
- * connection ends; at the end of input, on_server for each server before its
- * policy goes out, then on_finish once. At each of these moments the rules
- * run in the order of the table. */
+ * before the engine updates the connection's facts with it; on_timer when a
+ * connection's timer (rc->timer_at: the close token's deadline) has passed
+ * and it is still open, so that a rule waiting for time fires on time, not at
+ * the next packet; on_end when the connection ends; at the end of input,
+ * on_server for each server before its policy goes out, then on_finish once.
+ * At each of these moments the rules run in the order of the table. */
 struct rule_checks {
     void (*on_txn)(const struct rule_event *ev);
+    void (*on_timer)(const struct rule_event *ev);
     void (*on_end)(const struct rule_event *ev);
     void (*on_server)(struct kw_rules *r, struct server *s, kw_usec ts);
     void (*on_finish)(struct kw_rules *r, kw_usec ts);

@@ -48,6 +48,14 @@ int kw_rules_add_consumer(struct kw_rules *r, const struct kw_finding_consumer *
 /* The engine as a consumer of the tracker's events; valid as long as the engine. */
 struct kw_txn_consumer *kw_rules_txn_consumer(struct kw_rules *r);
 
+/* Time has reached `now` (capture time offline, the clock live): the rules
+ * that wait for time (close-ignored) fire for every open connection whose
+ * deadline has passed. O(connections due). */
+void kw_rules_tick(struct kw_rules *r, kw_usec now);
+
+/* Every server's policy as it stands, for a periodic summary. */
+void kw_rules_summary(struct kw_rules *r, kw_usec now);
+
 /* End of input at `ts`: findings about servers as a whole, then each
  * server's policy. */
 void kw_rules_finish(struct kw_rules *r, kw_usec ts);
@@ -55,7 +63,13 @@ void kw_rules_finish(struct kw_rules *r, kw_usec ts);
 /* The highest severity of any finding so far, or -1. */
 int kw_rules_worst(const struct kw_rules *r);
 
-/* Servers beyond the table's bound, not described. */
+/* The server table holds at most 65,536 servers (or `max`, set before the
+ * first event). When it is full, the server idle the longest (no connection
+ * open) is judged as at the end of input, its policy reported, and dropped
+ * (evicted); when every server has a connection open, a new one is not
+ * described (untracked). */
+void kw_rules_set_max_servers(struct kw_rules *r, size_t max);
 uint64_t kw_rules_servers_untracked(const struct kw_rules *r);
+uint64_t kw_rules_servers_evicted(const struct kw_rules *r);
 
 #endif

@@ -19,6 +19,9 @@ struct client_reuse {
 
 struct server {
     struct kw_endpoint ep;
+    uint32_t pos;            /* in the table's list */
+    uint32_t open_conns;     /* its connections open now: never evicted while any */
+    struct server *idle_prev, *idle_next; /* among those without, longest idle first */
     uint64_t connections, requests;
     struct {
         uint8_t text[SOFTWARE_MAX];
@@ -64,6 +67,74 @@ static void index_put(uint32_t *index, size_t cap, const struct kw_endpoint *ep,
     index[j] = pos1;
 }
 
+/* Backward-shift deletion keeps probe chains whole without tombstones. */
+static void index_remove(struct server_table *t, const struct server *s)
+{
+    size_t mask = t->index_cap - 1, i = endpoint_hash(&s->ep) & mask;
+    while (t->index[i] != s->pos + 1)
+        i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; t->index[j]; j = (j + 1) & mask) {
+        size_t home = endpoint_hash(&t->list[t->index[j] - 1]->ep) & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            t->index[i] = t->index[j];
+            i = j;
+        }
+    }
+    t->index[i] = 0;
+}
+
+static void idle_unlink(struct server_table *t, struct server *s)
+{
+    *(s->idle_prev ? &s->idle_prev->idle_next : &t->idle_first) = s->idle_next;
+    *(s->idle_next ? &s->idle_next->idle_prev : &t->idle_last) = s->idle_prev;
+    s->idle_prev = s->idle_next = NULL;
+}
+
+static void idle_append(struct server_table *t, struct server *s)
+{
+    s->idle_prev = t->idle_last;
+    s->idle_next = NULL;
+    *(t->idle_last ? &t->idle_last->idle_next : &t->idle_first) = s;
+    t->idle_last = s;
+}
+
+void server_conn_open(struct server_table *t, struct server *s)
+{
+    if (s->open_conns++ == 0)
+        idle_unlink(t, s);
+}
+
+void server_conn_close(struct server_table *t, struct server *s)
+{
+    if (s->open_conns && --s->open_conns == 0)
+        idle_append(t, s);
+}
+
+struct server *server_longest_idle(const struct server_table *t)
+{
+    return t->idle_first;
+}
+
+/* A fresh record for `ep` in `s`'s memory and place. */
+static void server_init(struct server *s, const struct kw_endpoint *ep, uint32_t pos)
+{
+    memset(s, 0, sizeof(*s));
+    s->ep = *ep;
+    s->pos = pos;
+    s->advertised_timeout = s->advertised_max = s->max_requests = s->close_token_after = -1;
+    s->idle_close_min = s->longest_idle_reuse = KW_TS_NONE;
+}
+
+void server_replace(struct server_table *t, struct server *s, const struct kw_endpoint *ep)
+{
+    index_remove(t, s);
+    idle_unlink(t, s);
+    server_init(s, ep, s->pos);
+    index_put(t->index, t->index_cap, ep, s->pos + 1);
+    idle_append(t, s);
+    t->evicted++;
+}
+
 static bool index_grow(struct server_table *t)
 {
     size_t cap = t->index_cap ? t->index_cap * 2 : 256;
@@ -78,25 +149,33 @@ static bool index_grow(struct server_table *t)
     return true;
 }
 
+bool server_table_full(const struct server_table *t)
+{
+    return t->n >= (t->max ? t->max : SERVERS_MAX);
+}
+
+/* NULL when the table is full (the caller may evict a server) or memory is. */
 static struct server *server_new(struct server_table *t, const struct kw_endpoint *ep)
 {
-    if (t->n == SERVERS_MAX) {
-        t->untracked++;
+    if (server_table_full(t))
         return NULL;
-    }
     if ((t->n + 1) * 2 > t->index_cap && !index_grow(t))
         return NULL;
-    struct server **list = realloc(t->list, (t->n + 1) * sizeof(*list));
-    if (list)
+    if (t->n == t->cap) { /* geometric growth: a server at a time would be quadratic */
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct server **list = realloc(t->list, cap * sizeof(*list));
+        if (!list)
+            return NULL;
         t->list = list;
-    struct server *s = list ? calloc(1, sizeof(*s)) : NULL;
+        t->cap = cap;
+    }
+    struct server *s = malloc(sizeof(*s));
     if (!s)
         return NULL;
-    s->ep = *ep;
-    s->advertised_timeout = s->advertised_max = s->max_requests = s->close_token_after = -1;
-    s->idle_close_min = s->longest_idle_reuse = KW_TS_NONE;
+    server_init(s, ep, (uint32_t)t->n);
     t->list[t->n++] = s;
     index_put(t->index, t->index_cap, ep, (uint32_t)t->n);
+    idle_append(t, s);
     return s;
 }
 
@@ -225,11 +304,19 @@ void server_count_end(struct server *s, const struct rules_conn *rc, const struc
     for (uint32_t i = notes_first(rc); i < rc->n_notes; i++)
         if (note_crossed_idle_close(rc, note_at(rc, i), v, grace))
             s->lost_to_idle++;
-    if (!v->server_closed || v->idle == KW_TS_NONE)
+    /* The server's own decision to end the connection: it closed, or it said
+     * Connection: close unasked, whoever's FIN then came first (a client that
+     * reads the token closes at once, often before the server does). */
+    bool server_ended = v->server_closed || (rc->last_resp_close && rc->last_req_persist);
+    if (!server_ended || v->idle == KW_TS_NONE)
         return;
     if (v->idle <= grace && rc->last_req_persist && !rc->last_unframed) {
         /* a close that follows a response to a request that asked to persist, and
-         * whose body did not need the close to end: the server's policy */
+         * whose body did not need the close to end: the server's policy. On a
+         * connection picked up after it began, the requests before were not
+         * seen: its request count says nothing of a max-requests limit. */
+        if (v->midstream)
+            return;
         s->policy_closes++;
         if (rc->last_resp_close)
             s->policy_closes_announced++;
@@ -238,7 +325,9 @@ void server_count_end(struct server *s, const struct rules_conn *rc, const struc
         else if (s->max_requests != (int64_t)rc->last_index)
             s->max_requests_disagree = true;
         s->max_closes++;
-    } else if (v->idle > grace && !v->outstanding && v->agreed) {
+    } else if (v->server_closed && v->idle > grace && !v->outstanding && v->agreed &&
+               !v->tunnel) {
+        /* after a 101 or a CONNECT, idle time is the tunnel's, not HTTP's */
         if (s->idle_close_min == KW_TS_NONE || v->idle < s->idle_close_min)
             s->idle_close_min = v->idle;
         s->idle_closes++;

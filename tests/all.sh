@@ -4,13 +4,16 @@
 #   1. a -Werror build: make check (unit, regression, cross-check with tshark, CLI,
 #      the HTML report in chromium, the evidence captures read back with tshark);
 #   2. the same under AddressSanitizer and UndefinedBehaviorSanitizer;
-#   3. make distcheck (the release tarball builds, installs and passes too).
+#   3. make distcheck (the release tarball builds, installs and passes too);
+# then each fuzz target runs for a minute from its seeds (a crash fails the
+# run), and the Debian package is built, checked, installed, run and purged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
 packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev nettle-dev
-          check tshark python3 nginx-light tcpdump curl chromium)
+          check tshark python3 nginx-light tcpdump curl debhelper dpkg-dev fakeroot lintian
+          clang libclang-rt-14-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -59,4 +62,10 @@ make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror > distcheck.log 2>&1
 grep -E 'archives ready for distribution|keepwatch-.*tar.gz' distcheck.log | head -2
 cd "$top"
 rm -rf _build
+
+echo "== fuzz targets, ${FUZZ_SECONDS:-60} s each (libFuzzer, ASan, UBSan)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} fuzz/run.sh
+
+echo "== Debian package: build, lintian, install, run, purge"
+tests/package.sh
 echo "$passed passed, $failed failed"

@@ -43,9 +43,10 @@ static const char *dir_name(enum kw_dir d)
     return d == KW_TO_SERVER ? "c>s" : "s>c";
 }
 
-static void *on_open(void *ctx, const struct kw_conn_key *key, kw_usec ts)
+static void *on_open(void *ctx, const struct kw_conn_key *key, kw_usec ts, bool midstream)
 {
     (void)ctx;
+    (void)midstream;
     ck_assert_int_lt(n_opened, 4096);
     conn_ids[n_opened] = n_opened + 1;
     say("open #%d %u:%u @%.6f\n", n_opened + 1, key->client.addr[3], key->client.port,
@@ -79,7 +80,7 @@ static void on_end(void *ctx, void *conn, const struct kw_reasm_end *e)
     ck_assert_int_eq(e->how == KW_CLOSE_TIMEOUT, e->timeout != KW_TIMEOUT_NONE);
 }
 
-static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_end };
+static const struct kw_reasm_sink sink = { NULL, on_open, on_data, on_fin, on_end, NULL };
 
 static struct kw_stats stats;
 static struct kw_reasm *reasm;

@@ -328,6 +328,34 @@ START_TEST(close_ignored_only_past_the_grace)
 }
 END_TEST
 
+/* Time goes on without packets: close-ignored fires when the deadline has
+ * passed with the connection still open, not when it ends (maybe never). */
+START_TEST(close_ignored_fires_on_time)
+{
+    struct run r;
+    begin(&r, NULL);
+    struct kw_txn t = txn(1, H11, 0, 0, 200, H11, KW_CONN_CLOSE, 1, 2);
+    send_txn(&r, &t);
+    kw_rules_tick(r.rules, AT(900)); /* before the deadline (2 ms + 1 s grace) */
+    ck_assert_int_eq(r.seen.n, 0);
+    kw_rules_tick(r.rules, AT(1003)); /* just past it, still open */
+    ck_assert_int_eq(count(&r.seen, KW_RULE_CLOSE_IGNORED), 1);
+    ck_assert_int_eq(r.seen.f[0].request, 1);
+    kw_rules_tick(r.rules, AT(5000)); /* once */
+    end_conn(&r, KW_SIDE_SERVER, KW_CLOSE_FIN, 60000, 60001, 60000, KW_SIDE_NONE);
+    ck_assert_int_eq(count(&r.seen, KW_RULE_CLOSE_IGNORED), 1);
+    finish(&r, AT(60001));
+    /* a connection that ends before its deadline leaves no timer behind */
+    begin(&r, NULL);
+    t = txn(1, H11, 0, 0, 200, H11, KW_CONN_CLOSE, 1, 2);
+    send_txn(&r, &t);
+    end_conn(&r, KW_SIDE_SERVER, KW_CLOSE_FIN, 3, 4, 3, KW_SIDE_NONE);
+    kw_rules_tick(r.rules, AT(5000));
+    ck_assert_int_eq(count(&r.seen, KW_RULE_CLOSE_IGNORED), 0);
+    finish(&r, AT(5000));
+}
+END_TEST
+
 /* --- Keep-Alive parameters ------------------------------------------- */
 
 START_TEST(idle_timeout_early_with_tolerance)
@@ -507,6 +535,48 @@ START_TEST(expectations_unmet)
 }
 END_TEST
 
+/* The server table is bounded: when it is full, the server idle the longest
+ * is reported (its policy, as at the end) and dropped; a busy one never. */
+START_TEST(idle_servers_evicted_when_full)
+{
+    struct run r;
+    begin(&r, NULL);
+    kw_rules_set_max_servers(r.rules, 2);
+    for (uint16_t port = 8080; port <= 8082; port++) {
+        r.conn.key.server.port = port;
+        r.conn.id = port;
+        r.last_resp_end = KW_TS_NONE;
+        struct kw_txn t = txn(1, H11, 0, port - 8080.0, 200, H11, 0, port - 8079.5,
+                              port - 8079.0);
+        send_txn(&r, &t);
+        end_conn(&r, KW_SIDE_CLIENT, KW_CLOSE_FIN, port - 8078.0, port - 8078.0, -1,
+                 KW_SIDE_NONE);
+    }
+    /* the third server took the place of the first, reported then */
+    ck_assert_int_eq(r.seen.n_policy, 1);
+    ck_assert_int_eq(r.seen.policy[0].server.port, 8080);
+    ck_assert_int_eq(r.seen.policy[0].requests, 1);
+    ck_assert_uint_eq(kw_rules_servers_evicted(r.rules), 1);
+    /* a server with a connection open stays: the next new one goes untracked */
+    r.conn.key.server.port = 8081;
+    struct kw_txn busy = txn(1, H11, 0, 10, 200, H11, 0, 10.5, 11);
+    send_txn(&r, &busy); /* 8081 busy now; 8082 idle */
+    struct kw_conn_info other = r.conn;
+    memset(other.state, 0, sizeof(other.state));
+    other.id = 99;
+    other.key.server.port = 9000;
+    struct kw_txn t = txn(1, H11, 0, 12, 200, H11, 0, 12.5, 13);
+    r.ts->on_txn(r.ts->ctx, &other, &t); /* evicts 8082, the idle one */
+    ck_assert_int_eq(r.seen.policy[1].server.port, 8082);
+    ck_assert_uint_eq(kw_rules_servers_untracked(r.rules), 0);
+    end_conn(&r, KW_SIDE_CLIENT, KW_CLOSE_FIN, 14, 14, -1, KW_SIDE_NONE);
+    r.conn = other;
+    end_conn(&r, KW_SIDE_CLIENT, KW_CLOSE_FIN, 14, 14, -1, KW_SIDE_NONE);
+    finish(&r, AT(15));
+    ck_assert_int_eq(r.seen.n_policy, 4); /* 8080 and 8082 evicted, 8081 and 9000 at the end */
+}
+END_TEST
+
 START_TEST(disable_severity_suppress)
 {
     static const char *const cfg[] = {
@@ -580,6 +650,7 @@ static Suite *rules_suite(void)
     tcase_add_test(close, pipelined_requests_outstanding_at_a_rst);
     tcase_add_test(close, request_after_close_and_close_ignored);
     tcase_add_test(close, close_ignored_only_past_the_grace);
+    tcase_add_test(close, close_ignored_fires_on_time);
     suite_add_tcase(s, close);
     TCase *ka = tcase_create("keep-alive");
     tcase_add_test(ka, idle_timeout_early_with_tolerance);
@@ -592,6 +663,7 @@ static Suite *rules_suite(void)
     TCase *cfg = tcase_create("configuration");
     tcase_add_test(cfg, expectations_and_policy_mismatch);
     tcase_add_test(cfg, expectations_unmet);
+    tcase_add_test(cfg, idle_servers_evicted_when_full);
     tcase_add_test(cfg, disable_severity_suppress);
     tcase_add_test(cfg, bad_rules_files_say_where);
     suite_add_tcase(s, cfg);

@@ -9,12 +9,14 @@
 set -u
 KEEPWATCH=${KEEPWATCH:-./keepwatch}
 srcdir=${srcdir:-.}
-PORT=${KW_CI_PORT:-18097}
 
 if [ "$(id -u)" != 0 ]; then echo "not root: cannot capture (SKIP)"; exit 77; fi
 for c in nginx tcpdump curl; do
     command -v "$c" >/dev/null || { echo "$c not found (SKIP)"; exit 77; }
 done
+
+# A port nobody listens on, so that two runs at once (two builds) do not meet.
+PORT=${KW_CI_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/keepwatch-ci.XXXXXX") || exit 99
 chmod 755 "$tmp"

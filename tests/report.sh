@@ -12,7 +12,8 @@
 #   figures         each server has its race plot (svg.race-plot) and its
 #                   histogram (svg.req-histogram); each connection with a
 #                   finding has its ladder (svg.ladder) with a mark per finding
-#   numbers         every number the DOM marks with data-field equals the
+#   numbers         every count of the JSON's totals is in the page, and
+#                   every number the DOM marks with data-field equals the
 #                   JSON's (keepwatch --json on the same capture), in the
 #                   totals, each server's policy and figures and each
 #                   connection's table; the race plot's counts and points, the
@@ -20,15 +21,18 @@
 #                   severity, request, frames) are those of the JSON's
 #                   transactions, connections and alerts
 #
-# The same for a synthetic capture of 12,000 connections to 40 servers, past
-# the report's bounds: 32 servers drawn and the rest counted, at most 200
-# points a line of a race plot (a sample of the JSON's, the counts exact),
-# at most 50 ladders, the worst, and a page under 4 MB.
+# Also: the page written again at each --summary-every is one whole page,
+# the same as without summaries; and the same checks for a synthetic capture
+# of 12,000 connections to 40 servers, past the report's bounds: 32 servers
+# drawn and the rest counted, at most 200 points a line of a race plot (a
+# sample of the JSON's, the counts exact), at most 50 ladders, the worst,
+# and a page under 4 MB.
 #
 # KW_SHOTS=DIR also writes one PNG per kind of figure to DIR (the race plot
 # and the ladder of the idle-race capture, the histogram of Tomcat's, which
-# closes after 2 requests): docs/ keeps them for the README. Exit status 1 when a check failed; 77 (skip) only when chromium or
-# python3 is missing or chromium cannot run, saying why.
+# closes after 2 requests): docs/ keeps them for the README. Exit status 1
+# when a check failed; 77 (skip) only when chromium or python3 is missing or
+# chromium cannot run, saying why.
 set -u
 KEEPWATCH=${KEEPWATCH:-./keepwatch}
 srcdir=${srcdir:-.}
@@ -168,12 +172,18 @@ totals = dom.find(lambda n: n.attrs.get("id") == "totals")
 check("totals", len(totals) == 1, "no section#totals")
 if totals:
     compare_fields(totals[0], stats, "totals")
+    flat = {("skipped." + k if isinstance(stats.get("skipped"), dict) and k in stats["skipped"]
+             else k): v for k, v in list(stats.items()) + list(stats.get("skipped", {}).items())}
+    marked = {n.attrs["data-field"] for n in totals[0].find(lambda n: "data-field" in n.attrs)}
+    left = [k for k, v in flat.items() if isinstance(v, str) and v.isdigit() and v != "0"
+            and k not in marked and k not in ("schema_version", "skipped.refused_streams")]
+    check("totals complete", not left, f"JSON counts not in the page: {left}")
 
 txns, conns, alerts = by("transaction"), by("connection"), by("alert")
 conn_by_id = {c["conn"]: c for c in conns}
 unanswered_by_conn = {}
 for t in txns:
-    if t["request"] is not None and t["status"] is None:
+    if t["request"] is not None and t["no_response"] is not None:  # HTTP/0.9: no status
         unanswered_by_conn.setdefault(t["conn"], []).append(t)
 def server_of(e):
     return (e["server_ip"], e["server_port"])
@@ -188,7 +198,7 @@ def race_points(server):
         idle = t["idle_before_s"]
         if idle is None or float(idle) <= 0:
             continue
-        if t["status"] is not None:
+        if t["no_response"] is None:
             rows["answered"].append((t["conn"], t["request"], idle))
         elif t["no_response"] == "lost":
             rows["lost"].append((t["conn"], t["request"], idle))
@@ -327,6 +337,16 @@ for cap in "$pcaps"/*.pcap "$pcaps"/*.pcapng; do
     [ -e "$cap" ] || continue
     run "$(basename "$cap")" "$cap"
 done
+
+# At each summary (--summary-every) the page is written again from the
+# start: the last one, at the end, is the page of a run without summaries.
+cap=$pcaps/idle-race-node.pcap
+if "$KEEPWATCH" --summary-every 1 --report="$work/summaries.html" -r "$cap" > /dev/null 2>&1 &&
+    cmp -s "$work/summaries.html" "$work/idle-race-node.pcap.html"; then
+    ok "the page written again at each summary is one whole page"
+else
+    not_ok "the page written at each summary differs from the page of one run"
+fi
 
 # Past the bounds: connections of 1 to 4 requests with idle gaps, each closed
 # by its server after about 5 s idle; every 7th client reuses it right after

@@ -18,6 +18,24 @@ written packet by packet (python3 stdlib only). Writes into the folder given
   later (a retransmission). The FIN must be taken in stream order: the response
   is seen, nothing is lost, and the close counts as announced.
 
+  http-as-spoken.pcap: requests and responses as clients and servers send
+  them, not as RFC 7230 says: a target with a space, bare LF line ends, junk
+  before a status line, an HTTP/0.9 request and its response (the body
+  alone, to the close), a status 000, a Content-Length folded onto a
+  continuation line, a Transfer-Encoding of "chunked" in quotes. Each is
+  decoded, paired and recorded (req_anomalies, resp_anomalies).
+
+  not-http.pcap: connections to port 80 that speak something else: TLS, SSH,
+  the HTTP/2 preface, binary data, SMTP. Each says what it is (not_http).
+
+  cut-and-answered.pcap: a response cut short by the server's FIN (its
+  framing and the bytes seen are reported); a request whose headers turn
+  invalid after the server already answered it (the response is reported).
+
+  tunnel-idle.pcap: a CONNECT tunnel left idle 20 s, then the server closes;
+  and a plain exchange on a second connection. The tunnel's idle time is not
+  HTTP idle time: the server's idle timeout is not inferred from it.
+
   idle-timeout.pcap: connection 1 makes one request, then stays silent for
   400 s (its FIN or RST lost, as far as the capture goes) while connection 2
   makes a request every 20 s; then connection 1's client sends a second
@@ -162,9 +180,97 @@ def query_in_uri(path):
     p.close()
 
 
+class Talk(Conn):
+    """A connection whose client and server send the bytes given."""
+
+    def client(self, t, data):
+        c, s = self.c, self.s
+        self.p.packet(t, tcp(c[0], s[0], c[1], s[1], self.cs, self.ss, PSH | ACK, data))
+        self.cs += len(data)
+
+    def server(self, t, data):
+        c, s = self.c, self.s
+        self.p.packet(t, tcp(s[0], c[0], s[1], c[1], self.ss, self.cs, PSH | ACK, data))
+        self.ss += len(data)
+
+
+def http_as_spoken(path):
+    p = Pcap(path)
+    a = Talk(p, "10.0.0.1", 41001, 1000, 5000)
+    a.handshake(1.0)
+    a.client(1.1, b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n")
+    a.server(1.101, b"PHP Notice: undefined index\n"
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+    a.client(1.2, b"GET /c HTTP/1.1\nHost: x\n\n")
+    a.server(1.201, b"HTTP/1.1 000 Zero\nContent-Length:\n 2\n\nhi")
+    a.client(1.3, b"GET /d HTTP/1.1\r\nHost: x\r\n\r\n")
+    a.server(1.301, b'HTTP/1.1 200 OK\r\nTransfer-Encoding: "chunked"\r\n\r\n2\r\nhi\r\n0\r\n\r\n')
+    a.server_close(1.302)
+    b = Talk(p, "10.0.0.1", 41002, 2000, 6000)
+    b.handshake(2.0)
+    b.client(2.1, b"GET /old\r\n")
+    b.server(2.101, b"<html>old</html>\n")
+    b.server_close(2.102)
+    p.close()
+
+
+def not_http(path):
+    p = Pcap(path)
+    talks = [
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(32),       # a TLS ClientHello
+        b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n",                       # SSH
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",  # HTTP/2
+        b"\x00\x00\x00\x2c\x00\x01\x00\x00",                                  # binary
+        b"EHLO mail.example.org\r\n",                                         # SMTP
+    ]
+    for i, data in enumerate(talks):
+        t = Talk(p, "10.0.0.1", 41010 + i, 1000 + i, 5000 + i)
+        t.handshake(1.0 + i)
+        t.client(1.1 + i, data)
+        t.close(1.2 + i)
+    p.close()
+
+
+def cut_and_answered(path):
+    p = Pcap(path)
+    a = Talk(p, "10.0.0.1", 41020, 1000, 5000)
+    a.handshake(1.0)
+    a.client(1.1, b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+    a.server(1.101, b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 100)
+    a.server_close(1.102)
+    b = Talk(p, "10.0.0.1", 41021, 2000, 6000)
+    b.handshake(2.0)
+    b.client(2.1, b"GET /early HTTP/1.1\r\nHost: x\r\n")
+    b.server(2.101, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n")
+    b.client(2.102, b"Bad Header: x\r\n\r\n")
+    b.server_close(2.103)
+    p.close()
+
+
+def tunnel_idle(path):
+    p = Pcap(path)
+    a = Talk(p, "10.0.0.1", 41030, 1000, 5000)
+    a.handshake(1.0)
+    a.client(1.1, b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n")
+    a.server(1.101, b"HTTP/1.1 200 Connection established\r\n\r\n")
+    a.client(1.2, b"\x16\x03\x01\x00\x05hello")
+    a.server(1.201, b"\x16\x03\x03\x00\x05world")
+    a.server_close(21.201)  # after 20 s of tunnel silence
+    b = Talk(p, "10.0.0.1", 41031, 2000, 6000)
+    b.handshake(2.0)
+    b.exchange(2.1, b"plain")
+    b.close(2.2)
+    p.close()
+
+
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     retransmit_after_fin(os.path.join(out, "retransmit-after-fin.pcap"))
     idle_timeout(os.path.join(out, "idle-timeout.pcap"))
     escape_in_uri(os.path.join(out, "escape-in-uri.pcap"))
     query_in_uri(os.path.join(out, "query-in-uri.pcap"))
+    http_as_spoken(os.path.join(out, "http-as-spoken.pcap"))
+    not_http(os.path.join(out, "not-http.pcap"))
+    cut_and_answered(os.path.join(out, "cut-and-answered.pcap"))
+    tunnel_idle(os.path.join(out, "tunnel-idle.pcap"))
