@@ -11,6 +11,7 @@ static const struct out_format *const formats[] = {
     &out_format_text,
     &out_format_json,
     &out_format_syslog,
+    &out_format_html,
 };
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 

@@ -47,9 +47,9 @@ void kw_out_redirect(struct kw_out *o, FILE *f);
 /* "alert,server" to KW_EVENT_* bits; -1 naming no kind or an unknown one. */
 int kw_out_events_parse(const char *list, unsigned *events);
 
-/* An output in format `format` ("text", "json", "syslog"; kw_out_formats()
- * lists them) writing to `f` (NULL for syslog), which the caller keeps open
- * until kw_out_free().
+/* An output in format `format` ("text", "json", "syslog", "html";
+ * kw_out_formats() lists them) writing to `f` (NULL for syslog), which the
+ * caller keeps open until kw_out_free().
  * `opts` is copied; NULL: the defaults. NULL for an unknown format or no
  * memory. */
 struct kw_out *kw_out_new(const char *format, FILE *f, const struct kw_out_options *opts);
