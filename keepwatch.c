@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -19,8 +20,10 @@
 #include <unistd.h>
 
 #include "capture/cap.h"
+#include "capture/extract.h"
 #include "common/stats.h"
 #include "http/track.h"
+#include "output/evcap.h"
 #include "output/out.h"
 #include "reassembly/reasm.h"
 #include "rules/rules.h"
@@ -34,6 +37,9 @@ struct options {
     const char **files;
     size_t n_files;
     const char *json_path; /* NULL: no JSON; "-": JSON to standard output, instead of text */
+    const char *report_path; /* --report: the HTML page; NULL: none */
+    const char *evidence_dir;  /* --evidence: a capture per connection with a finding */
+    enum kw_severity evidence_level;
     char *filter;
     struct kw_reasm_config reasm;
     uint32_t head_max;
@@ -41,6 +47,7 @@ struct options {
     struct kw_out_options out;
     int fail_on; /* a severity, or -1 */
     bool allow_empty;
+    bool syslog;           /* findings to syslog too */
     kw_usec summary_every; /* server policies this often as well as at the end; 0: only then */
 };
 
@@ -55,6 +62,12 @@ static void usage(FILE *f)
           "  -r FILE               read packets from FILE; repeat for several files, in order\n"
           "  --json[=FILE]         JSON lines: --json to standard output instead of the text\n"
           "                        report, --json=FILE to FILE beside it\n"
+          "  --report=FILE         also write the HTML report to FILE: race plots,\n"
+          "                        histograms, ladders of the connections with findings\n"
+          "  --evidence=DIR        after the run, copy each connection with a finding at\n"
+          "                        --evidence-level or above into a pcap of its own in DIR,\n"
+          "                        listed in DIR/index.json\n"
+          "  --evidence-level LEVEL  notice, warning or error (default warning)\n"
           "  --max-streams N       reassembler hash size; 3/4 of it are followed at once\n"
           "                        (default 65536)\n"
           "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
@@ -77,6 +90,11 @@ static void usage(FILE *f)
           "                        transaction,connection,alert,server,stats (default all)\n"
           "  --redact uri-query    drop the query of every URI (after its '?') in every output\n"
           "  -q, --quiet           text: only findings, server paragraphs and the totals\n"
+          "  -l, --line-buffered   write and flush each event when it happens (the text a\n"
+          "                        line at a time, led by its connection's #id); on by\n"
+          "                        default when reading a pipe (-r -)\n"
+          "  --syslog              each finding at or above --syslog-level to syslog too\n"
+          "  --syslog-level LEVEL  notice, warning (the default) or error\n"
           "  --summary-every S     every server's policy every S seconds as well as at the end\n"
           "                        (default 0: at the end only)\n"
           "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
@@ -97,6 +115,9 @@ static void usage(FILE *f)
 
 enum long_only {
     OPT_JSON = 256,
+    OPT_REPORT,
+    OPT_EVIDENCE,
+    OPT_EVIDENCE_LEVEL,
     OPT_MAX_STREAMS,
     OPT_FLOW_TIMEOUT,
     OPT_FLOW_TIMEOUT_IDLE,
@@ -113,11 +134,16 @@ enum long_only {
     OPT_REDACT,
     OPT_COLOR,
     OPT_SUMMARY_EVERY,
+    OPT_SYSLOG,
+    OPT_SYSLOG_LEVEL,
     OPT_VERSION,
 };
 
 static const struct option long_options[] = {
     { "json", optional_argument, NULL, OPT_JSON },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "evidence", required_argument, NULL, OPT_EVIDENCE },
+    { "evidence-level", required_argument, NULL, OPT_EVIDENCE_LEVEL },
     { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
     { "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
     { "flow-timeout-idle", required_argument, NULL, OPT_FLOW_TIMEOUT_IDLE },
@@ -134,7 +160,10 @@ static const struct option long_options[] = {
     { "redact", required_argument, NULL, OPT_REDACT },
     { "color", required_argument, NULL, OPT_COLOR },
     { "summary-every", required_argument, NULL, OPT_SUMMARY_EVERY },
+    { "syslog", no_argument, NULL, OPT_SYSLOG },
+    { "syslog-level", required_argument, NULL, OPT_SYSLOG_LEVEL },
     { "quiet", no_argument, NULL, 'q' },
+    { "line-buffered", no_argument, NULL, 'l' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
@@ -209,6 +238,27 @@ static int set_rule(struct options *o, int opt, const char *val)
     return rc;
 }
 
+/* The HTML report and the evidence captures. */
+static int set_picture(struct options *o, int opt, const char *val)
+{
+    if (opt == OPT_EVIDENCE) {
+        o->evidence_dir = val;
+        return 0;
+    }
+    if (opt == OPT_REPORT && strcmp(val, "-") && val[0]) {
+        o->report_path = val;
+        return 0;
+    }
+    if (opt == OPT_EVIDENCE_LEVEL && kw_severity_by_name(val, strlen(val), &o->evidence_level))
+        return 0;
+    if (opt == OPT_REPORT)
+        fputs("keepwatch: --report wants a file name: the page is rewritten whole\n", stderr);
+    else
+        fprintf(stderr, "keepwatch: --evidence-level wants notice, warning or error, not '%s'\n",
+                val);
+    return -1;
+}
+
 static int set_option(struct options *o, int opt, const char *val)
 {
     switch (opt) {
@@ -224,6 +274,8 @@ static int set_option(struct options *o, int opt, const char *val)
     case OPT_JSON:
         o->json_path = val ? val : "-";
         return 0;
+    case OPT_REPORT: case OPT_EVIDENCE: case OPT_EVIDENCE_LEVEL:
+        return set_picture(o, opt, val);
     case OPT_ALLOW_EMPTY:
         o->allow_empty = true;
         return 0;
@@ -242,6 +294,22 @@ static int set_option(struct options *o, int opt, const char *val)
     case 'q':
         o->out.quiet = true;
         return 0;
+    case 'l':
+        o->out.stream = true;
+        return 0;
+    case OPT_SYSLOG:
+        o->syslog = true;
+        return 0;
+    case OPT_SYSLOG_LEVEL: {
+        enum kw_severity sev;
+        if (kw_severity_by_name(val, strlen(val), &sev)) {
+            o->out.syslog_level = (int)sev;
+            return 0;
+        }
+        fprintf(stderr, "keepwatch: --syslog-level wants notice, warning or error, not '%s'\n",
+                val);
+        return -1;
+    }
     case OPT_COLOR:
         o->color = !strcmp(val, "never")    ? COLOR_NEVER
                    : !strcmp(val, "always") ? COLOR_ALWAYS
@@ -305,6 +373,13 @@ static int take_filter(int argc, char **argv, int first, struct options *o)
     return 0;
 }
 
+/* A pipe, a socket or a terminal: what is read arrives over time. */
+static bool reads_a_stream(int fd)
+{
+    struct stat st;
+    return !fstat(fd, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
 /* getopt_long's '?' (unknown) or ':' (no value) in our words. A short
  * option is in optopt; a long one is the word before optind. */
 static void say_getopt_error(int opt, char **argv)
@@ -331,6 +406,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
+    o->evidence_level = KW_SEV_WARNING;
+    o->out.syslog_level = KW_SEV_WARNING;
     static char host[256];
     if (!gethostname(host, sizeof(host) - 1))
         o->out.sensor = host;
@@ -339,7 +416,7 @@ static int parse_args(int argc, char **argv, struct options *o)
      * BPF expression is never taken apart. ":": a missing value is told
      * apart from an unknown option. */
     int opt;
-    while ((opt = getopt_long(argc, argv, "+:r:hq", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:r:hql", long_options, NULL)) != -1) {
         if (opt == '?' || opt == ':')
             say_getopt_error(opt, argv);
         if (set_option(o, opt, optarg) < 0)
@@ -347,10 +424,20 @@ static int parse_args(int argc, char **argv, struct options *o)
     }
     if (take_filter(argc, argv, optind, o) < 0)
         return -1;
+    for (size_t i = 0; i < o->n_files; i++)
+        if (!strcmp(o->files[i], "-") && reads_a_stream(STDIN_FILENO))
+            o->out.stream = true; /* tcpdump -U -w - | keepwatch -r -: events as they happen */
     if (!o->n_files) {
         fputs("keepwatch: no input: give -r FILE (live capture is not supported yet)\n", stderr);
         return -1;
     }
+    for (size_t i = 0; o->evidence_dir && i < o->n_files; i++)
+        if (!strcmp(o->files[i], "-")) {
+            fputs("keepwatch: --evidence reads the capture files again after the run, and "
+                  "standard input (-r -) cannot be read twice: save it to a file first\n",
+                  stderr);
+            return -1;
+        }
     return 0;
 }
 
@@ -362,6 +449,8 @@ struct reading {
     struct kw_rules *rules;
     kw_usec summary_every, next_summary;
     const char *stopped_by; /* the sentence that stopped the reading, or NULL */
+    struct kw_out *report;  /* --report: its page is written again at each summary */
+    const struct kw_stats *stats;
 };
 
 /* Time has reached `now`: idle connections end, then the rules that wait for
@@ -376,6 +465,8 @@ static void advance_time(struct reading *rd, kw_usec now)
         rd->next_summary = now + rd->summary_every; /* the first packet starts the clock */
     else if (now >= rd->next_summary) {
         kw_rules_summary(rd->rules, now);
+        if (rd->report)
+            kw_out_stats(rd->report, rd->stats, now);
         rd->next_summary = now + rd->summary_every;
     }
 }
@@ -416,14 +507,17 @@ static void read_packets(void *ctx)
 
 /* --- the pipeline ----------------------------------------------------- */
 
-#define OUTPUTS_MAX 2
+#define OUTPUTS_MAX 4
 
 struct pipeline {
     struct kw_stats stats;
     struct kw_cap *cap;
     FILE *json_file;
+    FILE *report_file;
     struct kw_out *outs[OUTPUTS_MAX];
     size_t n_outs;
+    struct kw_out *report; /* the HTML output, one of outs */
+    struct kw_evcap *evcap;
     struct kw_rules *rules;
     struct kw_track *track;
     struct kw_reasm *reasm;
@@ -443,12 +537,13 @@ static void terminal_options(const struct options *o, struct kw_out_options *tex
 }
 
 /* The outputs: the text report on standard output unless JSON goes there,
- * JSON where --json says. */
+ * JSON where --json says, the HTML page where --report says. */
 static int open_outputs(struct pipeline *p, const struct options *o)
 {
-    if (o->json_path && strcmp(o->json_path, "-") &&
-        !(p->json_file = fopen(o->json_path, "w"))) {
-        fprintf(stderr, "keepwatch: %s: cannot write: %s\n", o->json_path, strerror(errno));
+    const char *path = o->json_path && strcmp(o->json_path, "-") ? o->json_path : NULL;
+    if ((path && !(p->json_file = fopen(path, "w"))) ||
+        (o->report_path && !(p->report_file = fopen(path = o->report_path, "w")))) {
+        fprintf(stderr, "keepwatch: %s: cannot write: %s\n", path, strerror(errno));
         return -1;
     }
     /* Events are written in one burst per event: a large buffer saves write
@@ -464,9 +559,25 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     }
     if (o->json_path)
         p->outs[p->n_outs++] = kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
+    if (p->report_file)
+        p->outs[p->n_outs++] = p->report = kw_out_new("html", p->report_file, &o->out);
+    if (o->syslog)
+        p->outs[p->n_outs++] = kw_out_new("syslog", NULL, &o->out);
     for (size_t i = 0; i < p->n_outs; i++)
         if (!p->outs[i])
             return -1;
+    return 0;
+}
+
+/* --evidence's folder: made if it is not there, before any packet is read. */
+static int make_evidence_dir(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "keepwatch: --evidence: cannot make the folder %s: %s\n", dir,
+                errno == EEXIST ? "a file has that name" : strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -481,7 +592,7 @@ static int open_pipeline(struct pipeline *p, const struct options *o)
         fprintf(stderr, "keepwatch: %s\n", err);
         return -1;
     }
-    if (open_outputs(p, o) < 0)
+    if (open_outputs(p, o) < 0 || (o->evidence_dir && make_evidence_dir(o->evidence_dir) < 0))
         return -1;
     p->rules = kw_rules_new(o->rules);
     p->track = p->rules ? kw_track_new(o->head_max, &p->stats) : NULL;
@@ -491,6 +602,11 @@ static int open_pipeline(struct pipeline *p, const struct options *o)
         if (kw_track_subscribe(p->track, kw_out_txn_consumer(p->outs[i])) < 0 ||
             kw_rules_add_consumer(p->rules, kw_out_finding_consumer(p->outs[i])) < 0)
             goto oom;
+    if (o->evidence_dir &&
+        (!(p->evcap = kw_evcap_new(o->evidence_dir, o->evidence_level, &o->out)) ||
+         kw_track_subscribe(p->track, kw_evcap_txn_consumer(p->evcap)) < 0 ||
+         kw_rules_add_consumer(p->rules, kw_evcap_finding_consumer(p->evcap)) < 0))
+        goto oom;
     if (kw_track_subscribe(p->track, kw_rules_txn_consumer(p->rules)) < 0)
         goto oom;
     p->reasm = kw_reasm_new(&o->reasm, kw_track_reasm_sink(p->track), &p->stats, err);
@@ -506,6 +622,7 @@ oom:
 
 static void close_pipeline(struct pipeline *p)
 {
+    kw_evcap_free(p->evcap);
     kw_reasm_free(p->reasm);
     kw_track_free(p->track);
     kw_rules_free(p->rules);
@@ -514,6 +631,8 @@ static void close_pipeline(struct pipeline *p)
     kw_cap_close(p->cap);
     if (p->json_file)
         fclose(p->json_file);
+    if (p->report_file)
+        fclose(p->report_file);
 }
 
 /* The exit status for CI jobs: 1 when a finding reached --fail-on's level,
@@ -530,11 +649,38 @@ static int judge(const struct pipeline *p, const struct options *o)
     return kw_rules_worst(p->rules) >= o->fail_on;
 }
 
+/* After the run: each kept connection's packets copied out of the inputs,
+ * then the index. Returns 0 or EXIT_USAGE. */
+static int write_evidence(struct pipeline *p, const struct options *o)
+{
+    char err[KW_EXTRACT_ERRBUF], path[4096];
+    size_t n;
+    struct kw_extract_job *jobs = kw_evcap_jobs(p->evcap, &n);
+    if (kw_extract(o->files, o->n_files, o->filter, jobs, n, err) < 0) {
+        fprintf(stderr, "keepwatch: --evidence: %s\n", err);
+        return EXIT_USAGE;
+    }
+    snprintf(path, sizeof(path), "%s/index.json", o->evidence_dir);
+    FILE *f = fopen(path, "w");
+    if (f)
+        kw_evcap_index(p->evcap, f);
+    if (!f || ferror(f) | fclose(f)) {
+        fprintf(stderr, "keepwatch: %s: cannot write: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (kw_evcap_not_kept(p->evcap))
+        fprintf(stderr, "keepwatch: --evidence: %" PRIu64 " more connections with findings "
+                        "have no capture (at most %d, the worst, are copied)\n",
+                kw_evcap_not_kept(p->evcap), KW_EVCAP_CONNS_MAX);
+    return 0;
+}
+
 /* Reads everything, then reports: stopped early or not, everything decoded
  * so far is in the report. Returns the exit status. */
 static int run(struct pipeline *p, const struct options *o)
 {
-    struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL };
+    struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL,
+                          p->report, &p->stats };
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
                                  ? kw_reasm_error(p->reasm) : rd.stopped_by;
     kw_usec last_ts = kw_cap_latest_ts(p->cap);
@@ -547,12 +693,14 @@ static int run(struct pipeline *p, const struct options *o)
     if (o->filter && !p->stats.packets)
         fprintf(stderr, "keepwatch: the filter '%s' matched no packet\n", o->filter);
     int status = judge(p, o);
-    FILE *written[] = { stdout, p->json_file };
-    for (size_t i = 0; i < 2; i++)
+    FILE *written[] = { stdout, p->json_file, p->report_file };
+    for (size_t i = 0; i < sizeof(written) / sizeof(written[0]); i++)
         if (written[i] && (ferror(written[i]) || fflush(written[i]) == EOF)) {
             fprintf(stderr, "keepwatch: error writing the report: %s\n", strerror(errno));
             status = EXIT_USAGE;
         }
+    if (p->evcap && write_evidence(p, o))
+        status = EXIT_USAGE;
     if (stopped_by) { /* after the report, which holds what came before it */
         fprintf(stderr, "keepwatch: %s\n", stopped_by);
         status = EXIT_USAGE;

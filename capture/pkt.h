@@ -9,9 +9,14 @@
 #include "common/slice.h"
 #include "common/time.h"
 
-/* An IP packet of either family. Every slice points into the captured frame. */
+/* The innermost IP packet of a frame, of either family: inside a tunnel (GRE,
+ * VXLAN, IP in IP...) the inner one, never the outer addresses. Every slice
+ * points into the captured frame. */
 struct kw_ip {
     uint8_t family;               /* 4 or 6; 0 when the frame held no IP */
+    uint8_t bad_encap;            /* when the frame was malformed: the enum kw_encap
+                                   * (common/stats.h) whose header was at fault, or
+                                   * KW_ENCAP_NONE */
     uint8_t protocol;             /* IPv4 protocol, or the IPv6 next header after the
                                    * extension headers: 6 is TCP */
     bool is_fragment;             /* one fragment of a datagram (RFC 791 MF or offset;

@@ -100,7 +100,32 @@ static inline bool kw_cur_be32(struct kw_cur *c, uint32_t *v)
     return true;
 }
 
-/* Host-order 32-bit value, for BSD loopback's address family word. */
+/* A 16-bit value in this host's byte order: NFLOG's TLV lengths and types,
+ * which libpcap turns into the reading host's order (pcap-util.c). */
+static inline bool kw_cur_host16(struct kw_cur *c, uint16_t *v)
+{
+    if (kw_cur_left(c) < 2)
+        return false;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    *v = (uint16_t)(c->p[0] << 8 | c->p[1]);
+#else
+    *v = (uint16_t)(c->p[1] << 8 | c->p[0]);
+#endif
+    c->p += 2;
+    return true;
+}
+
+/* Little-endian 16-bit value: a little-endian pcapng section's fields. */
+static inline bool kw_cur_le16(struct kw_cur *c, uint16_t *v)
+{
+    if (kw_cur_left(c) < 2)
+        return false;
+    *v = (uint16_t)(c->p[1] << 8 | c->p[0]);
+    c->p += 2;
+    return true;
+}
+
+/* Little-endian 32-bit value, for BSD loopback's address family word. */
 static inline bool kw_cur_le32(struct kw_cur *c, uint32_t *v)
 {
     if (kw_cur_left(c) < 4)

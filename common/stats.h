@@ -7,6 +7,30 @@
 
 #include <stdint.h>
 
+/* The encapsulations capture/ walks through to the IP packet inside, with the
+ * names the outputs give them. A frame whose header of one of them cannot be
+ * right is counted in kw_stats.encap_invalid[] under its kind (and nowhere
+ * else); one nesting more encapsulations than capture/ follows (16, as
+ * Suricata's decoder.max-layers) under TOO_DEEP. A header the snaplen cut is
+ * counted in skip_truncated, as every cut header is. */
+#define KW_ENCAPS(X)                                                              \
+    X(MPLS, "mpls")         /* a label stack without its bottom (RFC 3032) */    \
+    X(PPPOE, "pppoe")       /* session header: version, type, code, length */     \
+    X(GRE, "gre")           /* reserved bits or version (RFC 2784, 2890) */       \
+    X(ERSPAN, "erspan")     /* ERSPAN II or III header version */                 \
+    X(VXLAN, "vxlan")       /* UDP length, or the I flag clear (RFC 7348) */      \
+    X(GENEVE, "geneve")     /* UDP length, version, options (RFC 8926) */         \
+    X(NFLOG, "nflog")       /* NFLOG version or TLVs */                           \
+    X(TOO_DEEP, "too_deep") /* more than 16 encapsulation headers */
+
+enum kw_encap {
+#define KW_ENCAP_ENUM(sym, name) KW_ENCAP_##sym,
+    KW_ENCAPS(KW_ENCAP_ENUM)
+#undef KW_ENCAP_ENUM
+    KW_ENCAP_N,
+    KW_ENCAP_NONE = KW_ENCAP_N /* no encapsulation at fault */
+};
+
 struct kw_stats {
     /* capture/ */
     uint64_t packets;          /* packets read from the input */
@@ -22,7 +46,18 @@ struct kw_stats {
                                 * cut inside their IP header, reassembly/ the others */
     uint64_t skip_invalid;     /* malformed link or IP header, or a time out of range */
     uint64_t skip_not_tcp;     /* UDP, ICMP... (counted by reassembly/) */
-    uint64_t skip_fragment;    /* IPv4 fragments too short to reassemble safely */
+    uint64_t skip_fragment;    /* IPv4 fragments with fewer than 8 bytes of data that libnids
+                                * cannot take: a first one (RFC 1858 3.2), or a later one
+                                * before any other of its datagram (libnids reads 8 bytes
+                                * past the header of the fragment that starts a datagram) */
+    uint64_t encap_invalid[KW_ENCAP_N]; /* frames with a malformed encapsulation header, by
+                                * kind (KW_ENCAPS above); not counted in skip_invalid */
+    uint64_t packets_unreadable; /* pcapng packets libpcap refused: their interface has
+                                * another link type or snapshot length than the first of
+                                * its section */
+    uint64_t sections_skipped; /* pcapng sections (or the rest of one) that could not be
+                                * read at all: standard input cannot be read again from a
+                                * new section, or libpcap would number its interfaces wrong */
     /* reassembly/ */
     uint64_t skip_mid_stream;  /* data, FIN or RST segments of connections whose handshake
                                 * was not captured (bare ACKs are not looked up) */

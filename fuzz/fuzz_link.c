@@ -1,12 +1,15 @@
-/* fuzz_link.c: libFuzzer target for the link-layer and IP header decoder. The
- * first two bytes pick the link type and whether the snaplen cut the frame;
- * every slice it returns must lie inside the frame and agree with the header.
+/* fuzz_link.c: libFuzzer target for the link-layer, encapsulation and IP
+ * header decoder. The first two bytes pick the link type and whether the
+ * snaplen cut the frame; every slice it returns must lie inside the frame and
+ * agree with the header, and an encapsulation is blamed only for a malformed frame.
  *   make fuzz/fuzz_link CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined" */
 #include <stdlib.h>
 
 #include "capture/link.h"
+#include "common/stats.h"
 
-static const int link_types[] = { 1, 113, 276, 0, 108, 12, 228, 229, 105 };
+static const int link_types[] = { 1, 113, 276, 0, 108, 12, 228, 229, 105, 239 };
+#define LT_NFLOG 239 /* its payload may be cut by the log's copy range, whatever the snaplen */
 
 static int inside(struct kw_slice s, struct kw_slice frame)
 {
@@ -26,8 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r != KW_LINK_IP) {
         if (ip.packet.len || ip.transport.len || ip.src_addr.len || ip.dst_addr.len)
             abort();
+        /* an encapsulation is at fault only in a malformed frame */
+        if (ip.bad_encap > KW_ENCAP_NONE || (r != KW_LINK_INVALID && ip.bad_encap != KW_ENCAP_NONE))
+            abort();
         return 0;
     }
+    if (ip.bad_encap != KW_ENCAP_NONE)
+        abort();
     if (!inside(ip.packet, frame) || !inside(ip.transport, ip.packet) ||
         !inside(ip.src_addr, ip.packet) || !inside(ip.dst_addr, ip.packet))
         abort();
@@ -36,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (ip.packet.p[0] >> 4) != ip.family || ip.src_addr.len != addr_len ||
         ip.dst_addr.len != addr_len)
         abort();
-    if (ip.is_cut && !(data[1] & 1)) /* only a frame the snaplen cut can hold a cut packet */
+    if (ip.is_cut && !(data[1] & 1) && lt != LT_NFLOG) /* only a frame the snaplen cut
+                                                         * can hold a cut packet */
         abort();
     if (!ip.is_cut && ip.transport.len != ip.transport_wire_len)
         abort();

@@ -12,7 +12,8 @@ SECONDS_EACH=${FUZZ_SECONDS:-60}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$TOP"
 mkdir -p "$WORK"
 clang $CFLAGS -o "$WORK/fuzz_http" "$HERE/fuzz_http.c" "$TOP"/http/dec*.c "$TOP/common/bytes.c"
-clang $CFLAGS -o "$WORK/fuzz_link" "$HERE/fuzz_link.c" "$TOP/capture/link.c"
+clang $CFLAGS -o "$WORK/fuzz_link" "$HERE/fuzz_link.c" "$TOP/capture/link.c" \
+  "$TOP/capture/tunnel.c"
 rc=0
 for t in http link; do
   mkdir -p "$WORK/corpus-$t"

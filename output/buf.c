@@ -9,7 +9,7 @@ static void grow(struct kw_buf *b, size_t need)
 {
     if (b->len + need <= b->cap)
         return;
-    size_t cap = b->cap ? b->cap : 1024;
+    size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + need)
         cap *= 2;
     char *p = realloc(b->p, cap);

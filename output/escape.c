@@ -1,6 +1,6 @@
-/* escape.c: the one text escaper and the one JSON escaper. Every byte that
- * came off the wire goes through one of them before it is printed; nothing
- * outside output/ escapes. */
+/* escape.c: the one text escaper, the one JSON escaper and the one HTML
+ * escaper. Every byte that came off the wire goes through one of them before
+ * it is printed; nothing outside output/ escapes. */
 #include "output/escape.h"
 #include "output/out-impl.h"
 
@@ -138,6 +138,41 @@ size_t kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n)
         } else {
             char e[4] = { '\\', 'x', hex[p[j] >> 4], hex[p[j] & 15] };
             kw_buf_put(b, e, 4);
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
+/* The bytes HTML gives a meaning to in text and in quoted attributes, and the
+ * backslash the text escaper doubles. */
+static bool html_special(uint8_t c)
+{
+    return c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' || c == '\\';
+}
+
+size_t kw_buf_html(struct kw_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    kw_buf_reserve(b, n);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && p[j] >= 0x20 && p[j] < 0x7f && !html_special(p[j]))
+            j++;
+        kw_buf_put(b, (const char *)p + i, j - i);
+        if (j == n)
+            break;
+        switch (p[j]) {
+        case '&': kw_buf_put(b, "&amp;", 5); break;
+        case '<': kw_buf_put(b, "&lt;", 4); break;
+        case '>': kw_buf_put(b, "&gt;", 4); break;
+        case '"': kw_buf_put(b, "&quot;", 6); break;
+        case '\'': kw_buf_put(b, "&#39;", 5); break;
+        case '\\': kw_buf_put(b, "\\\\", 2); break;
+        default: {
+            char e[4] = { '\\', 'x', hex[p[j] >> 4], hex[p[j] & 15] };
+            kw_buf_put(b, e, 4);
+        }
         }
         i = j + 1;
     }

@@ -1,5 +1,5 @@
-/* escape.h: the one pair of escapers every byte from the wire goes through
- * before it is printed. */
+/* escape.h: the escapers every byte from the wire goes through before it is
+ * printed, one per format: text, JSON, HTML. */
 #ifndef KW_ESCAPE_H
 #define KW_ESCAPE_H
 
@@ -22,6 +22,12 @@ void kw_buf_hex(struct kw_buf *b, const uint8_t *p, size_t n);
 /* Wire bytes for a terminal: printable ASCII kept, a backslash doubled, any
  * other byte as \xHH. Returns 0: nothing is lost. */
 size_t kw_buf_text(struct kw_buf *b, const uint8_t *p, size_t n);
+
+/* Wire bytes as HTML text or the inside of a quoted attribute: what the text
+ * escaper writes (printable ASCII kept, a backslash doubled, any other byte
+ * as \xHH), with & < > " ' as character references. The result is ASCII
+ * and can end neither an element nor an attribute. Returns 0: nothing is lost. */
+size_t kw_buf_html(struct kw_buf *b, const uint8_t *p, size_t n);
 
 struct kw_out;
 

@@ -32,7 +32,8 @@ struct out_format {
     void (*stats)(struct kw_out *o, const struct kw_stats *st, kw_usec ts);
 };
 
-extern const struct out_format out_format_text, out_format_json;
+extern const struct out_format out_format_text, out_format_json, out_format_syslog,
+    out_format_html;
 
 struct kw_out {
     const struct out_format *format;

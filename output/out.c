@@ -10,6 +10,8 @@
 static const struct out_format *const formats[] = {
     &out_format_text,
     &out_format_json,
+    &out_format_syslog,
+    &out_format_html,
 };
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 
@@ -171,11 +173,19 @@ static void *conn_record(struct kw_out *o, struct kw_conn_info *c)
     return *slot;
 }
 
+/* Streaming: what an event wrote leaves the process with it. */
+static void event_written(struct kw_out *o)
+{
+    if (o->opts.stream && o->f)
+        fflush(o->f);
+}
+
 static void on_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
 {
     struct kw_out *o = ctx;
     if (o->format->txn)
         o->format->txn(o, conn_record(o, c), c, t);
+    event_written(o);
 }
 
 static void on_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec ts)
@@ -183,6 +193,7 @@ static void on_fin(void *ctx, struct kw_conn_info *c, enum kw_side who, kw_usec 
     struct kw_out *o = ctx;
     if (o->format->fin)
         o->format->fin(o, conn_record(o, c), c, who, ts);
+    event_written(o);
 }
 
 static void on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *e)
@@ -195,6 +206,7 @@ static void on_end(void *ctx, struct kw_conn_info *c, const struct kw_conn_end *
         o->format->conn_release(conn);
     free(conn);
     c->state[o->txn_consumer.slot] = NULL;
+    event_written(o);
 }
 
 static void on_finding(void *ctx, struct kw_conn_info *c, const struct kw_finding *f)
@@ -202,13 +214,17 @@ static void on_finding(void *ctx, struct kw_conn_info *c, const struct kw_findin
     struct kw_out *o = ctx;
     if (o->format->finding)
         o->format->finding(o, c ? conn_record(o, c) : NULL, c, f);
+    event_written(o);
 }
 
 static void on_server(void *ctx, const struct kw_server_policy *p)
 {
     struct kw_out *o = ctx;
+    if (!o->f)
+        return; /* a format without a stream (syslog) */
     if (o->format->server)
         o->format->server(o, p);
+    event_written(o);
 }
 
 /* --- public ------------------------------------------------------------ */
@@ -241,6 +257,13 @@ struct kw_txn_consumer *kw_out_txn_consumer(struct kw_out *o)
     return &o->txn_consumer;
 }
 
+void kw_out_redirect(struct kw_out *o, FILE *f)
+{
+    if (o->f)
+        fflush(o->f);
+    o->f = f;
+}
+
 const struct kw_finding_consumer *kw_out_finding_consumer(struct kw_out *o)
 {
     return &o->finding_consumer;
@@ -250,7 +273,8 @@ void kw_out_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
     if (o->format->stats)
         o->format->stats(o, st, ts);
-    fflush(o->f);
+    if (o->f)
+        fflush(o->f);
 }
 
 void kw_out_free(struct kw_out *o)

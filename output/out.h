@@ -34,13 +34,22 @@ struct kw_out_options {
     bool quiet;                 /* text: only findings, server paragraphs and totals */
     bool color;                 /* text: severities in colour (a terminal's escape codes) */
     unsigned width;             /* text: lines wrapped to this many columns; 0: never */
+    int syslog_level;           /* syslog: the least severity sent (enum kw_severity) */
+    bool stream;                /* each event written and flushed when it happens, as whole
+                                 * lines (live capture, a pipe, -l); text: a line at a time,
+                                 * each led by its connection's #id */
 };
+
+/* Writes to `f` from now on (the caller closes the old stream): SIGHUP after
+ * a log rotation. */
+void kw_out_redirect(struct kw_out *o, FILE *f);
 
 /* "alert,server" to KW_EVENT_* bits; -1 naming no kind or an unknown one. */
 int kw_out_events_parse(const char *list, unsigned *events);
 
-/* An output in format `format` ("text", "json"; kw_out_formats() lists
- * them) writing to `f`, which the caller keeps open until kw_out_free().
+/* An output in format `format` ("text", "json", "syslog", "html";
+ * kw_out_formats() lists them) writing to `f` (NULL for syslog), which the
+ * caller keeps open until kw_out_free().
  * `opts` is copied; NULL: the defaults. NULL for an unknown format or no
  * memory. */
 struct kw_out *kw_out_new(const char *format, FILE *f, const struct kw_out_options *opts);

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEEP_BYTES (16 * 1024)
+#define KEEP_BYTES (4 * 1024)
 #define TAIL_LINES 8
 #define SERVER_MAX 64
-#define FINDINGS_MAX 32
+#define FINDINGS_MAX 8
 
 /* A kept line, and when what it tells happened: lines arrive in the order
  * events are decided (a request that got no answer is reported only when the
@@ -83,11 +83,29 @@ static void text_emit(struct kw_out *o, struct kw_buf *b)
 struct text_state {
     struct kw_buf held;
     struct kw_endpoint held_server;
+    struct kw_buf stream; /* a streamed event, its lines prefixed */
 };
 
 static void text_state_release(void *state)
 {
     kw_buf_free(&((struct text_state *)state)->held);
+    kw_buf_free(&((struct text_state *)state)->stream);
+}
+
+/* Streaming: each line of `b` led by the connection's "#id ", written now. */
+static void emit_streamed(struct kw_out *o, uint64_t id, struct kw_buf *b)
+{
+    struct kw_buf *out = &((struct text_state *)o->state)->stream;
+    out->len = 0;
+    for (size_t i = 0; i < b->len;) {
+        const char *nl = memchr(b->p + i, '\n', b->len - i);
+        size_t n = nl ? (size_t)(nl - (b->p + i)) + 1 : b->len - i;
+        kw_buf_printf(out, "#%" PRIu64 " ", id);
+        kw_buf_put(out, b->p + i, n);
+        i += n;
+    }
+    b->len = 0;
+    text_emit(o, out);
 }
 
 /* Held findings about a server that got no paragraph (never seen): under a
@@ -196,70 +214,82 @@ static const char *no_response_text(enum kw_no_response r)
     return "none";
 }
 
+/* The request's half of a transaction line. */
+static void request_part(struct kw_out *o, struct kw_buf *b, const struct kw_txn *t)
+{
+    if (!t->has_request) {
+        kw_buf_puts(b, "(no request)");
+        return;
+    }
+    wire_text(b, &t->method);
+    kw_buf_puts(b, " ");
+    kw_buf_text(b, t->uri.p, out_uri_len(o, t->uri.p, t->uri.len));
+    if (t->uri.truncated && !o->opts.redact_uri_query)
+        kw_buf_puts(b, "...");
+    if (t->req.version)
+        kw_buf_printf(b, " HTTP/%d.%d", t->req.version / 10, t->req.version % 10);
+    if (t->req_connection.present) {
+        kw_buf_puts(b, " [Connection: ");
+        wire_text(b, &t->req_connection);
+        kw_buf_puts(b, "]");
+    }
+    if (t->idle_before != KW_TS_NONE && t->idle_before > 0 && !t->pipelined) {
+        kw_buf_puts(b, "  (idle ");
+        duration(b, t->idle_before);
+        kw_buf_puts(b, ")");
+    }
+    if (t->pipelined)
+        kw_buf_puts(b, "  (pipelined)");
+    if (t->after_server_fin)
+        kw_buf_puts(b, "  (sent after the server's FIN)");
+}
+
+/* The response's half of a transaction line, when there was a response. */
+static void response_part(struct kw_buf *b, const struct kw_txn *t)
+{
+    if (t->resp.has_status)
+        kw_buf_printf(b, "%u HTTP/%d.%d", t->resp.status, t->resp.version / 10,
+                      t->resp.version % 10);
+    else
+        kw_buf_printf(b, "HTTP/%d.%d without status line", t->resp.version / 10,
+                      t->resp.version % 10);
+    if (t->resp_connection.present || t->resp_keep_alive.present) {
+        kw_buf_puts(b, " [");
+        if (t->resp_connection.present) {
+            kw_buf_puts(b, "Connection: ");
+            wire_text(b, &t->resp_connection);
+        }
+        if (t->resp_keep_alive.present) {
+            kw_buf_puts(b, t->resp_connection.present ? "; Keep-Alive: " : "Keep-Alive: ");
+            wire_text(b, &t->resp_keep_alive);
+        }
+        kw_buf_puts(b, "]");
+    }
+    kw_buf_printf(b, "  %" PRIu64 " B %s", t->resp_body_len, out_framing_name(t->framing));
+    if (t->response_complete && t->req_last != KW_TS_NONE) {
+        kw_buf_puts(b, "  ");
+        duration(b, t->resp_last - t->req_last);
+    }
+    if (!t->response_complete)
+        kw_buf_puts(b, "  (cut short)");
+    if (t->capture_loss)
+        kw_buf_puts(b, "  (capture loss)");
+}
+
 static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const struct kw_txn *t)
 {
     struct text_conn *tc = conn;
     struct kw_buf *b = &o->buf;
     b->len = 0;
     time_offset(b, t->has_request ? t->req_first : t->resp_first, c->start);
-    if (t->has_request) {
-        wire_text(b, &t->method);
-        kw_buf_puts(b, " ");
-        kw_buf_text(b, t->uri.p, out_uri_len(o, t->uri.p, t->uri.len));
-        if (t->uri.truncated && !o->opts.redact_uri_query)
-            kw_buf_puts(b, "...");
-        if (t->req.version)
-            kw_buf_printf(b, " HTTP/%d.%d", t->req.version / 10, t->req.version % 10);
-        if (t->req_connection.present) {
-            kw_buf_puts(b, " [Connection: ");
-            wire_text(b, &t->req_connection);
-            kw_buf_puts(b, "]");
-        }
-        if (t->idle_before != KW_TS_NONE && t->idle_before > 0 && !t->pipelined) {
-            kw_buf_puts(b, "  (idle ");
-            duration(b, t->idle_before);
-            kw_buf_puts(b, ")");
-        }
-        if (t->pipelined)
-            kw_buf_puts(b, "  (pipelined)");
-        if (t->after_server_fin)
-            kw_buf_puts(b, "  (sent after the server's FIN)");
-    } else {
-        kw_buf_puts(b, "(no request)");
-    }
+    request_part(o, b, t);
     kw_buf_puts(b, "  ->  ");
     if (!t->has_response) {
         kw_buf_printf(b, "no response (%s)", no_response_text(t->no_response));
         if (t->capture_loss && t->no_response != KW_NORESP_NOT_SEEN)
             kw_buf_puts(b, "  (capture loss)");
     } else {
-        if (t->resp.has_status)
-            kw_buf_printf(b, "%u HTTP/%d.%d", t->resp.status, t->resp.version / 10,
-                          t->resp.version % 10);
-        else
-            kw_buf_printf(b, "HTTP/%d.%d without status line", t->resp.version / 10,
-                          t->resp.version % 10);
-        if (t->resp_connection.present || t->resp_keep_alive.present) {
-            kw_buf_puts(b, " [");
-            if (t->resp_connection.present) {
-                kw_buf_puts(b, "Connection: ");
-                wire_text(b, &t->resp_connection);
-            }
-            if (t->resp_keep_alive.present) {
-                kw_buf_puts(b, t->resp_connection.present ? "; Keep-Alive: " : "Keep-Alive: ");
-                wire_text(b, &t->resp_keep_alive);
-            }
-            kw_buf_puts(b, "]");
-        }
-        kw_buf_printf(b, "  %" PRIu64 " B %s", t->resp_body_len, out_framing_name(t->framing));
-        if (t->response_complete && t->req_last != KW_TS_NONE) {
-            kw_buf_puts(b, "  ");
-            duration(b, t->resp_last - t->req_last);
-        }
-        if (!t->response_complete)
-            kw_buf_puts(b, "  (cut short)");
-        if (t->capture_loss)
-            kw_buf_puts(b, "  (capture loss)");
+        response_part(b, t);
         if (t->server.present && !tc->server_len) {
             size_t n = t->server.len < SERVER_MAX ? t->server.len : SERVER_MAX;
             memcpy(tc->server, t->server.p, n);
@@ -270,10 +300,14 @@ static void text_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
             tc->last_resp_index = t->index;
         }
     }
-    if (o->opts.quiet) /* -q prints no transaction lines: keep none */
+    if (o->opts.quiet) { /* -q prints no transaction lines: keep none */
         b->len = 0;
-    else
+    } else if (o->opts.stream) {
+        kw_buf_put(b, "\n", 1);
+        emit_streamed(o, c->id, b);
+    } else {
         keep_line(tc, b, t->has_request ? t->req_first : t->resp_first);
+    }
 }
 
 static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum kw_side who,
@@ -290,6 +324,11 @@ static void text_fin(struct kw_out *o, void *conn, struct kw_conn_info *c, enum 
         kw_buf_puts(b, ", ");
         duration(b, ts - tc->last_resp_end);
         kw_buf_printf(b, " after response %u", tc->last_resp_index);
+    }
+    if (o->opts.stream) {
+        kw_buf_put(b, "\n", 1);
+        emit_streamed(o, c->id, b);
+        return;
     }
     keep_line(tc, b, ts);
 }
@@ -408,6 +447,27 @@ static void stop_lines(struct kw_buf *b, const struct kw_conn_end *e)
                           e->gap_offset[d]);
 }
 
+/* Streaming: the connection's lines went out as they happened; its end is
+ * its summary, how it ended and its filter. */
+static void text_end_streamed(struct kw_out *o, struct text_conn *tc, struct kw_conn_info *c,
+                              const struct kw_conn_end *e)
+{
+    struct kw_buf *b = &o->buf;
+    if (!o->opts.quiet) {
+        end_line(b, c, e);
+        stop_lines(b, e);
+    }
+    if (tc->n_findings) {
+        kw_buf_puts(b, "   wireshark filter: ");
+        out_wireshark_filter(b, &c->key);
+        kw_buf_put(b, "\n", 1);
+    }
+    if (b->len)
+        emit_streamed(o, c->id, b);
+    header_line(o, b, c, tc, e); /* "#id ..." already: the summary, last */
+    text_emit(o, b);
+}
+
 static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
                      const struct kw_conn_end *e)
 {
@@ -416,6 +476,10 @@ static void text_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     b->len = 0;
     if (o->opts.quiet && !tc->n_findings)
         return;
+    if (o->opts.stream) {
+        text_end_streamed(o, tc, c, e);
+        return;
+    }
     header_line(o, b, c, tc, e);
     if (!o->opts.quiet) {
         kept_lines(b, tc);
@@ -540,6 +604,11 @@ static void text_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
         return;
     }
     struct text_conn *tc = conn;
+    if (o->opts.stream) { /* now, not under the connection's summary */
+        tc->n_findings++;
+        emit_streamed(o, c->id, b);
+        return;
+    }
     if (tc->n_findings++ < FINDINGS_MAX)
         kw_buf_put(&tc->findings, b->p, b->len);
     b->len = 0;

@@ -1,7 +1,9 @@
 /* check_link.c: capture/. The link table and kw_link_decode() on frames of
  * every link type we decode, with IPv4 and IPv6 headers, whole, cut at every
- * byte, and malformed; the cursor's reads; kw_cap_next()'s results on files,
- * a file cut short and a read error.
+ * byte, and malformed; every encapsulation, whole, cut at every byte and
+ * malformed; the cursor's reads; kw_cap_next()'s results on files, a file cut
+ * short and a read error; times; compressed files; files that are no capture;
+ * progress; pcapng sections and interfaces libpcap reads in part.
  *
  * Every input is copied flush against a PROT_NONE page (picohttpparser's
  * test.c), so a read one byte past the slice crashes even without ASan. */
@@ -14,6 +16,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <lz4frame.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "capture/cap.h"
 #include "capture/link.h"
@@ -411,8 +417,8 @@ struct want {
 
 /* Runs kw_link_decode() on the first `caplen` bytes of `bytes`, flush against
  * the guard page, and checks the result and *ip (link.h). */
-static void expect(const char *what, int linktype, const uint8_t *bytes, size_t caplen,
-                   uint32_t wire_len, struct want w)
+static void expect_bad(const char *what, int linktype, const uint8_t *bytes, size_t caplen,
+                       uint32_t wire_len, struct want w, enum kw_encap bad)
 {
     struct kw_slice frame = flush(bytes, caplen);
     struct kw_ip ip;
@@ -420,6 +426,8 @@ static void expect(const char *what, int linktype, const uint8_t *bytes, size_t 
     enum kw_link_res got = kw_link_decode(linktype, frame, wire_len, &ip);
     ck_assert_msg(got == w.res, "%s (caplen %zu, wire %u): got %s, want %s", what, caplen,
                   (unsigned)wire_len, res_name(got), res_name(w.res));
+    ck_assert_msg(ip.bad_encap == bad, "%s (caplen %zu, wire %u): encapsulation at fault %u, "
+                  "want %u", what, caplen, (unsigned)wire_len, ip.bad_encap, bad);
     ck_assert_msg(ip.family == w.family, "%s (caplen %zu, wire %u) %s: family %u, want %u",
                   what, caplen, (unsigned)wire_len, res_name(got), ip.family, w.family);
     if (got != KW_LINK_IP) {
@@ -450,6 +458,12 @@ static void expect(const char *what, int linktype, const uint8_t *bytes, size_t 
     if (transport_len)
         ck_assert_ptr_eq(ip.transport.p, ip.packet.p + w.hdr_len);
     ck_assert_uint_eq(ip.transport_wire_len, w.wire_total - w.hdr_len);
+}
+
+static void expect(const char *what, int linktype, const uint8_t *bytes, size_t caplen,
+                   uint32_t wire_len, struct want w)
+{
+    expect_bad(what, linktype, bytes, caplen, wire_len, w, KW_ENCAP_NONE);
 }
 
 /* What the first `n` bytes of `f` give, with the frame's whole length on the
@@ -544,18 +558,25 @@ START_TEST(test_eth_8023_length)
 }
 END_TEST
 
-/* Nine 802.1Q tags, all captured: more than VLAN_TAGS_MAX, and no real
- * network stacks that many. Not IP in any case, and no over-read. */
+/* Sixteen 802.1Q tags are as many encapsulations as are followed; seventeen,
+ * all captured, are too deep (counted as such), and nothing is read past them. */
 START_TEST(test_eth_too_many_tags)
 {
-    uint16_t words[2 * 9 + 1];
-    for (int i = 0; i < 9; i++)
-        words[2 * i] = 0x8100, words[2 * i + 1] = (uint16_t)(i + 1);
-    words[18] = 0x0800;
-    uint8_t b[FRAME_MAX];
-    size_t n = put_eth(b, words, 19);
-    n += put_ipv4(b + n, IP_TOTAL, 0);
-    expect("ethernet, 9 tags", LT_EN10MB, b, n, (uint32_t)n, want_res(KW_LINK_INVALID, 0));
+    for (int tags = 16; tags <= 17; tags++) {
+        uint16_t words[2 * 17 + 1];
+        for (int i = 0; i < tags; i++)
+            words[2 * i] = 0x8100, words[2 * i + 1] = (uint16_t)(i + 1);
+        words[2 * tags] = 0x0800;
+        uint8_t b[FRAME_MAX];
+        size_t n = put_eth(b, words, (size_t)(2 * tags + 1)), ip_off = n;
+        n += put_ipv4(b + n, IP_TOTAL, 0);
+        struct want ok = { KW_LINK_IP, 4, ip_off, IP_TOTAL, 20, IP_TOTAL, 6, false, false };
+        if (tags == 16)
+            expect("ethernet, 16 tags", LT_EN10MB, b, n, (uint32_t)n, ok);
+        else
+            expect_bad("ethernet, 17 tags", LT_EN10MB, b, n, (uint32_t)n,
+                       want_res(KW_LINK_INVALID, 0), KW_ENCAP_TOO_DEEP);
+    }
 }
 END_TEST
 
@@ -695,7 +716,8 @@ START_TEST(test_list_supported)
     ck_assert_uint_eq(n, strlen(list));
     ck_assert_str_eq(list, "EN10MB (Ethernet), LINUX_SLL (Linux cooked), LINUX_SLL2 (Linux "
                            "cooked v2), NULL (BSD loopback), LOOP (OpenBSD loopback), RAW (raw "
-                           "IP), IPV4 (raw IPv4), IPV6 (raw IPv6)");
+                           "IP), IPV4 (raw IPv4), IPV6 (raw IPv6), NFLOG (Linux netfilter "
+                           "log)");
     /* too small a buffer: cut, terminated, never overrun */
     for (size_t size = 1; size < 40; size++) {
         char small[40];
@@ -959,7 +981,11 @@ START_TEST(test_fragment)
 {
     expect_frag(20, 0x2000, KW_LINK_FRAGMENT, true, "MF, no payload");
     expect_frag(27, 0x2000, KW_LINK_FRAGMENT, true, "MF, 7 bytes of payload");
-    expect_frag(24, 0x0010, KW_LINK_FRAGMENT, true, "last fragment at offset 128, 4 bytes");
+    /* a last fragment may hold 1 to 7 bytes: legal, and handed on */
+    expect_frag(24, 0x0010, KW_LINK_IP, true, "last fragment at offset 128, 4 bytes");
+    expect_frag(21, 0x0001, KW_LINK_IP, true, "last fragment at offset 8, 1 byte");
+    expect_frag(20, 0x0001, KW_LINK_IP, true, "last fragment at offset 8, no data");
+    expect_frag(23, 0x2002, KW_LINK_IP, true, "MF at offset 16, 3 bytes");
     expect_frag(28, 0x2000, KW_LINK_IP, true, "MF, 8 bytes of payload");
     expect_frag(IP_TOTAL, 0x2000, KW_LINK_IP, true, "MF, 20 bytes of payload");
     expect_frag(IP_TOTAL, 0x0003, KW_LINK_IP, true, "last fragment at offset 24");
@@ -977,6 +1003,363 @@ START_TEST(test_fragment_with_options)
     n = eth_pad(b, n + 30);
     expect("MF, ihl 6, 6 bytes of payload", LT_EN10MB, b, n, (uint32_t)n,
            want_res(KW_LINK_FRAGMENT, 4));
+}
+END_TEST
+
+/* ---- encapsulations -------------------------------------------------------- */
+
+#define LT_NFLOG 239
+#define ENCAP_MAX 512
+
+/* An outer IPv4 header from 192.0.2.1 to 192.0.2.2 for `payload_len` bytes of `proto`. */
+static size_t put_outer_ipv4(uint8_t *b, uint8_t proto, size_t payload_len)
+{
+    uint8_t h[ENCAP_MAX];
+    put_ipv4(h, (uint16_t)(20 + payload_len), 0x4000);
+    memcpy(b, h, 20); /* the header only: the payload is there already */
+    b[9] = proto;
+    b[12] = 192, b[13] = 0, b[14] = 2, b[15] = 1;
+    b[16] = 192, b[17] = 0, b[18] = 2, b[19] = 2;
+    return 20;
+}
+
+/* The packet every tunnel below carries: IPv4 127.0.0.1 -> 127.0.0.2, TCP. */
+static size_t put_inner(uint8_t *b)
+{
+    size_t n = put_ipv4(b, IP_TOTAL, 0);
+    put_tcp(b + 20);
+    return n;
+}
+
+/* The same inside an Ethernet header. */
+static size_t put_inner_eth(uint8_t *b)
+{
+    size_t n = put_eth(b, (const uint16_t[]){ 0x0800 }, 1);
+    return n + put_inner(b + n);
+}
+
+static size_t put_host16(uint8_t *b, uint16_t v)
+{
+    memcpy(b, &v, 2); /* NFLOG's TLV fields: the host's order */
+    return 2;
+}
+
+enum encap_id {
+    E_MPLS, E_PPPOE, E_GRE_IPV4, E_GRE_TEB, E_ERSPAN_I, E_ERSPAN_II, E_ERSPAN_III, E_VXLAN,
+    E_GENEVE_IPV6, E_IPIP, E_4IN6, E_NFLOG, E_QINQ_MPLS_GRE, E_N
+};
+
+struct encap {
+    const char *name;
+    int linktype;
+    uint8_t b[ENCAP_MAX];
+    size_t len, ip_off; /* the inner IPv4 packet, IP_TOTAL bytes */
+};
+
+/* A GRE header with flags `flags` (optional words zero) and protocol `type`. */
+static size_t put_gre(uint8_t *b, uint16_t flags, uint16_t type)
+{
+    size_t n = put_be16(b, flags) + put_be16(b + 2, type);
+    size_t words = !!(flags & 0x8000) + !!(flags & 0x2000) + !!(flags & 0x1000);
+    memset(b + n, 0, 4 * words);
+    return n + 4 * words;
+}
+
+/* The part of encapsulation `id` inside an outer IPv4 header of protocol *proto. */
+static size_t put_tunnel(uint8_t *b, enum encap_id id, uint8_t *proto)
+{
+    size_t n = 0;
+    *proto = 47;
+    switch (id) {
+    case E_GRE_IPV4:
+        n = put_gre(b, 0xb000, 0x0800); /* checksum, key, sequence number */
+        return n + put_inner(b + n);
+    case E_GRE_TEB:
+        n = put_gre(b, 0, 0x6558);
+        return n + put_inner_eth(b + n);
+    case E_ERSPAN_I:
+        n = put_gre(b, 0, 0x88be);
+        return n + put_inner_eth(b + n);
+    case E_ERSPAN_II:
+        n = put_gre(b, 0x1000, 0x88be);
+        b[n] = 0x10, b[n + 3] = 5; /* version 1, session 5 */
+        memset(b + n + 1, 0, 2), memset(b + n + 4, 0, 4);
+        n += 8;
+        return n + put_inner_eth(b + n);
+    case E_ERSPAN_III:
+        n = put_gre(b, 0x1000, 0x22eb);
+        memset(b + n, 0, 20);
+        b[n] = 0x20, b[n + 3] = 6, b[n + 11] = 1; /* version 2, session 6, O: 8 more bytes */
+        n += 20;
+        return n + put_inner_eth(b + n);
+    case E_VXLAN:
+        *proto = 17;
+        n = put_be16(b, 54321) + put_be16(b + 2, 4789) + put_be16(b + 4, 8 + 8 + 54);
+        n += put_be16(b + n, 0);
+        memset(b + n, 0, 8);
+        b[n] = 0x08, b[n + 6] = 42;
+        n += 8;
+        return n + put_inner_eth(b + n);
+    case E_IPIP:
+        *proto = 4;
+        return put_inner(b);
+    default:
+        ck_abort_msg("not a tunnel over IPv4");
+        return 0;
+    }
+}
+
+static struct encap make_encap(enum encap_id id)
+{
+    static const char *names[E_N] = { "MPLS", "PPPoE", "GRE IPv4", "GRE TEB", "ERSPAN I",
+                                      "ERSPAN II", "ERSPAN III", "VXLAN", "GENEVE over IPv6",
+                                      "IPv4 in IPv4", "IPv4 in IPv6", "NFLOG",
+                                      "QinQ, MPLS, GRE" };
+    struct encap e;
+    memset(&e, 0, sizeof(e));
+    e.name = names[id], e.linktype = LT_EN10MB;
+    uint8_t *b = e.b, proto;
+    size_t n = 0, inner_len;
+    switch (id) {
+    case E_MPLS: /* two labels, the second the bottom of the stack */
+        n = put_eth(b, (const uint16_t[]){ 0x8847, 0x003e, 0x8040, 0x007d, 0x0140 }, 5);
+        break;
+    case E_PPPOE:
+        n = put_eth(b, (const uint16_t[]){ 0x8864, 0x1100, 0x1234, 2 + IP_TOTAL, 0x0021 }, 5);
+        break;
+    case E_GENEVE_IPV6: {
+        n = put_eth(b, (const uint16_t[]){ 0x86dd }, 1);
+        size_t udp = n + 40, gen = udp + 8;
+        b[gen] = 2, b[gen + 1] = 0; /* version 0, two words of options: one option */
+        put_be16(b + gen + 2, 0x6558);
+        memset(b + gen + 4, 0, 4);
+        static const uint8_t option[8] = { 0x01, 0x02, 0x80, 0x01, 0xab, 0xcd, 0xef, 0x01 };
+        memcpy(b + gen + 8, option, 8);
+        inner_len = put_inner_eth(b + gen + 16);
+        put_be16(b + udp, 54321), put_be16(b + udp + 2, 6081);
+        put_be16(b + udp + 4, (uint16_t)(8 + 16 + inner_len)), put_be16(b + udp + 6, 0);
+        put_ipv6_header(b + n, (uint16_t)(8 + 16 + inner_len), 17);
+        e.len = gen + 16 + inner_len, e.ip_off = gen + 16 + 14;
+        return e;
+    }
+    case E_4IN6:
+        n = put_eth(b, (const uint16_t[]){ 0x86dd }, 1);
+        put_ipv6_header(b + n, IP_TOTAL, 4);
+        n += 40;
+        break;
+    case E_NFLOG:
+        e.linktype = LT_NFLOG;
+        b[0] = 2, b[1] = 0, b[2] = 0, b[3] = 7; /* AF_INET, version 0, group 7 */
+        n = 4;
+        n += put_host16(b + n, 8), n += put_host16(b + n, 1); /* packet header */
+        b[n] = 0x08, b[n + 1] = 0, b[n + 2] = 3, b[n + 3] = 0, n += 4;
+        n += put_host16(b + n, 7), n += put_host16(b + n, 0x800a); /* prefix, nested flag set */
+        memcpy(b + n, "kw\0\0", 4), n += 4;
+        n += put_host16(b + n, 4 + IP_TOTAL), n += put_host16(b + n, 9); /* payload */
+        break;
+    case E_QINQ_MPLS_GRE: {
+        n = put_eth(b, (const uint16_t[]){ 0x88a8, 1, 0x8100, 2, 0x8847, 0x003e, 0x8140 }, 7);
+        size_t outer = n;
+        n += 20;
+        inner_len = put_tunnel(b + n, E_GRE_IPV4, &proto);
+        put_outer_ipv4(b + outer, proto, inner_len);
+        e.len = n + inner_len, e.ip_off = e.len - IP_TOTAL;
+        return e;
+    }
+    case E_N:
+        ck_abort_msg("no such encapsulation");
+        break;
+    default: {
+        n = put_eth(b, (const uint16_t[]){ 0x0800 }, 1);
+        size_t outer = n;
+        n += 20;
+        inner_len = put_tunnel(b + n, id, &proto);
+        put_outer_ipv4(b + outer, proto, inner_len);
+        e.len = n + inner_len, e.ip_off = e.len - IP_TOTAL;
+        return e;
+    }
+    }
+    e.ip_off = n;
+    e.len = n + put_inner(b + n);
+    return e;
+}
+
+/* The whole frame gives the inner packet, and only it: its header, its
+ * addresses (127.0.0.x, never the tunnel's), its TCP. */
+static void expect_encap(const struct encap *e)
+{
+    struct want w = { KW_LINK_IP, 4, e->ip_off, IP_TOTAL, 20, IP_TOTAL, 6, false, false };
+    expect(e->name, e->linktype, e->b, e->len, (uint32_t)e->len, w);
+    struct kw_ip ip;
+    ck_assert_int_eq(kw_link_decode(e->linktype, kw_slice_make(e->b, e->len), (uint32_t)e->len,
+                                    &ip), KW_LINK_IP);
+    ck_assert_msg(ip.src_addr.p[0] == 127 && ip.dst_addr.p[3] == 2, "%s: outer addresses",
+                  e->name);
+}
+
+/* Every prefix: cut by the snaplen, the inner packet once its header is in
+ * (cut), else TRUNCATED; every byte captured, never IP, never a slice, and
+ * nothing read past the bytes (the guard page). */
+static void expect_encap_prefixes(const struct encap *e)
+{
+    for (size_t n = 0; n < e->len; n++) {
+        struct kw_slice frame = flush(e->b, n);
+        struct kw_ip ip;
+        enum kw_link_res r = kw_link_decode(e->linktype, frame, (uint32_t)e->len, &ip);
+        if (r == KW_LINK_IP && ip.protocol == 17 && ip.transport.len < 4) {
+            /* cut before the UDP ports: no telling a tunnel, the outer packet goes on */
+            ck_assert_msg(ip.is_cut && ip.packet.p != frame.p + e->ip_off, "%s cut at %zu",
+                          e->name, n);
+        } else if (n >= e->ip_off + 20) {
+            ck_assert_msg(r == KW_LINK_IP && ip.is_cut && ip.packet.p == frame.p + e->ip_off &&
+                              ip.packet.len == n - e->ip_off,
+                          "%s cut at %zu: %s", e->name, n, res_name(r));
+        } else {
+            ck_assert_msg(r == KW_LINK_TRUNCATED, "%s cut at %zu: %s, want TRUNCATED", e->name,
+                          n, res_name(r));
+        }
+        r = kw_link_decode(e->linktype, frame, (uint32_t)n, &ip);
+        ck_assert_msg(r != KW_LINK_IP && !ip.packet.len && !ip.transport.len,
+                      "%s, %zu bytes all captured: %s", e->name, n, res_name(r));
+    }
+}
+
+START_TEST(test_encap_each)
+{
+    for (int id = 0; id < E_N; id++) {
+        struct encap e = make_encap((enum encap_id)id);
+        expect_encap(&e);
+        expect_encap_prefixes(&e);
+    }
+}
+END_TEST
+
+/* A frame of `e` whose byte `at` is `value`, every byte captured. */
+static void expect_changed(enum encap_id id, size_t at, uint8_t value, enum kw_link_res res,
+                           enum kw_encap bad, const char *what)
+{
+    struct encap e = make_encap(id);
+    ck_assert_uint_lt(at, e.len);
+    e.b[at] = value;
+    struct kw_slice frame = flush(e.b, e.len);
+    struct kw_ip ip;
+    enum kw_link_res r = kw_link_decode(e.linktype, frame, (uint32_t)e.len, &ip);
+    ck_assert_msg(r == res && (r == KW_LINK_IP || ip.bad_encap == bad),
+                  "%s: %s, at fault %u; want %s, %u", what, res_name(r), ip.bad_encap,
+                  res_name(res), bad);
+}
+
+START_TEST(test_encap_malformed)
+{
+    size_t gre = 14 + 20;
+    expect_changed(E_GRE_IPV4, gre, 0xf0, KW_LINK_INVALID, KW_ENCAP_GRE, "GRE routing bit");
+    expect_changed(E_GRE_IPV4, gre + 1, 0x02, KW_LINK_INVALID, KW_ENCAP_GRE, "GRE version 2");
+    expect_changed(E_GRE_IPV4, gre + 1, 0x01, KW_LINK_NOT_IP, KW_ENCAP_NONE,
+                   "GRE version 1: PPTP");
+    expect_changed(E_GRE_IPV4, gre + 1, 0x08, KW_LINK_IP, KW_ENCAP_NONE,
+                   "GRE reserved bit 12: ignored");
+    expect_changed(E_GRE_IPV4, gre + 2, 0x90, KW_LINK_NOT_IP, KW_ENCAP_NONE,
+                   "GRE protocol type 0x9000");
+    expect_changed(E_ERSPAN_II, gre + 8, 0x20, KW_LINK_INVALID, KW_ENCAP_ERSPAN,
+                   "ERSPAN II header saying version 2");
+    expect_changed(E_ERSPAN_III, gre + 8, 0x10, KW_LINK_INVALID, KW_ENCAP_ERSPAN,
+                   "ERSPAN III header saying version 1");
+    expect_changed(E_ERSPAN_III, gre + 8 + 10, 0x04, KW_LINK_NOT_IP, KW_ENCAP_NONE,
+                   "ERSPAN III frame type 1");
+    expect_changed(E_VXLAN, gre + 8, 0x00, KW_LINK_INVALID, KW_ENCAP_VXLAN, "VXLAN without I");
+    expect_changed(E_VXLAN, gre + 8, 0xff, KW_LINK_IP, KW_ENCAP_NONE,
+                   "VXLAN reserved flags: ignored");
+    expect_changed(E_VXLAN, gre + 5, 7, KW_LINK_INVALID, KW_ENCAP_VXLAN, "UDP length 7");
+    expect_changed(E_VXLAN, gre + 5, 0xff, KW_LINK_INVALID, KW_ENCAP_VXLAN,
+                   "UDP length past the packet");
+    size_t gen = 14 + 40 + 8;
+    expect_changed(E_GENEVE_IPV6, gen, 0x41, KW_LINK_INVALID, KW_ENCAP_GENEVE,
+                   "GENEVE version 1");
+    expect_changed(E_GENEVE_IPV6, gen + 11, 0x02, KW_LINK_INVALID, KW_ENCAP_GENEVE,
+                   "GENEVE option running past the options");
+    expect_changed(E_GENEVE_IPV6, gen + 3, 0x00, KW_LINK_NOT_IP, KW_ENCAP_NONE,
+                   "GENEVE protocol type 0x6500");
+    expect_changed(E_PPPOE, 15, 0x09, KW_LINK_INVALID, KW_ENCAP_PPPOE, "PPPoE discovery code");
+    expect_changed(E_PPPOE, 14, 0x21, KW_LINK_INVALID, KW_ENCAP_PPPOE, "PPPoE version 2");
+    expect_changed(E_PPPOE, 18, 0x7f, KW_LINK_INVALID, KW_ENCAP_PPPOE,
+                   "PPPoE length past the frame");
+    expect_changed(E_PPPOE, 21, 0x23, KW_LINK_NOT_IP, KW_ENCAP_NONE, "PPP protocol LCP-ish");
+    expect_changed(E_MPLS, 22, 0x05, KW_LINK_NOT_IP, KW_ENCAP_NONE,
+                   "MPLS payload with first nibble 0 (pseudowire)");
+    expect_changed(E_NFLOG, 1, 1, KW_LINK_INVALID, KW_ENCAP_NFLOG, "NFLOG version 1");
+    expect_changed(E_NFLOG, 0, 7, KW_LINK_NOT_IP, KW_ENCAP_NONE, "NFLOG family 7");
+    struct encap e = make_encap(E_NFLOG);
+    put_host16(e.b + 4, 3); /* a TLV shorter than its header */
+    expect_bad("NFLOG TLV of 3 bytes", e.linktype, e.b, e.len, (uint32_t)e.len,
+               want_res(KW_LINK_INVALID, 0), KW_ENCAP_NFLOG);
+    e = make_encap(E_NFLOG);
+    put_host16(e.b + 20, 4 + IP_TOTAL + 4); /* the payload TLV runs past the frame */
+    expect_bad("NFLOG payload past the frame", e.linktype, e.b, e.len, (uint32_t)e.len,
+               want_res(KW_LINK_INVALID, 0), KW_ENCAP_NFLOG);
+    e = make_encap(E_NFLOG);
+    put_host16(e.b + 20, 4 + 30); /* a copy range of 30 bytes: the packet is cut */
+    struct want cut = { KW_LINK_IP, 4, 24, 30, 20, IP_TOTAL, 6, true, false };
+    expect("NFLOG payload shorter than its packet", e.linktype, e.b, 24 + 30, 24 + 30, cut);
+}
+END_TEST
+
+/* MPLS label stacks with no bottom, in a whole frame: malformed, however long. */
+START_TEST(test_mpls_no_bottom)
+{
+    uint8_t b[ENCAP_MAX];
+    size_t n = put_eth(b, (const uint16_t[]){ 0x8847 }, 1);
+    for (int i = 0; i < 3; i++)
+        n += put_be16(b + n, 0x003e), n += put_be16(b + n, 0x8040);
+    expect_bad("MPLS, 3 labels, none the bottom", LT_EN10MB, b, n, (uint32_t)n,
+               want_res(KW_LINK_INVALID, 0), KW_ENCAP_MPLS);
+    for (int i = 3; i < 17; i++)
+        n += put_be16(b + n, 0x003e), n += put_be16(b + n, 0x8040);
+    expect_bad("MPLS, 17 labels", LT_EN10MB, b, n, (uint32_t)n, want_res(KW_LINK_INVALID, 0),
+               KW_ENCAP_TOO_DEEP);
+}
+END_TEST
+
+/* IP in IP nested `depth` times around the inner packet. */
+static size_t put_nested(uint8_t *b, int depth)
+{
+    size_t n = 0;
+    for (int i = 0; i < depth; i++)
+        n += put_outer_ipv4(b + n, 4, (size_t)(depth - 1 - i) * 20 + IP_TOTAL);
+    return n + put_inner(b + n);
+}
+
+START_TEST(test_encap_depth)
+{
+    uint8_t b[ENCAP_MAX];
+    size_t n = put_nested(b, 16);
+    struct want w = { KW_LINK_IP, 4, 16 * 20, IP_TOTAL, 20, IP_TOTAL, 6, false, false };
+    expect("16 tunnels", LT_RAW, b, n, (uint32_t)n, w);
+    n = put_nested(b, 17);
+    expect_bad("17 tunnels", LT_RAW, b, n, (uint32_t)n, want_res(KW_LINK_INVALID, 0),
+               KW_ENCAP_TOO_DEEP);
+}
+END_TEST
+
+/* Protocol 41 carries IPv6: the result is the inner IPv6 packet. A fragment
+ * of an outer packet is not opened: its payload is a piece of the tunnel. */
+START_TEST(test_ipv6_in_ipv4_and_fragments)
+{
+    uint8_t b[ENCAP_MAX];
+    size_t n = put_outer_ipv4(b, 41, 60);
+    n += put_ipv6_header(b + n, 20, 6);
+    n += put_tcp(b + n);
+    struct want w6 = { KW_LINK_IP, 6, 20, 60, 40, 60, 6, false, false };
+    expect("IPv6 in IPv4", LT_RAW, b, n, (uint32_t)n, w6);
+    b[6] = 0x20; /* MF: the outer packet is a fragment */
+    b[10] = b[11] = 0;
+    struct want outer = { KW_LINK_IP, 4, 0, 80, 20, 80, 41, false, true };
+    expect("a fragment of IPv6 in IPv4", LT_RAW, b, n, (uint32_t)n, outer);
+    n = put_outer_ipv4(b, 17, 28);
+    put_be16(b + n, 1000), put_be16(b + n + 2, 53), put_be16(b + n + 4, 28);
+    memset(b + n + 6, 0, 22);
+    n += 28;
+    struct want udp = { KW_LINK_IP, 4, 0, 48, 20, 48, 17, false, false };
+    expect("UDP to port 53: no tunnel", LT_RAW, b, n, (uint32_t)n, udp);
 }
 END_TEST
 
@@ -1006,6 +1389,11 @@ START_TEST(test_cursor_reads)
     ck_assert(!kw_cur_u8(&c, &u8) && !kw_cur_peek_u8(&c, &u8) && !kw_cur_be16(&c, &u16));
     ck_assert(kw_cur_skip(&c, 0) && kw_cur_rest(&c).len == 0);
 
+    c = kw_cur_make(s);
+    ck_assert(kw_cur_le16(&c, &u16) && u16 == 0x3412);
+    uint16_t host;
+    ck_assert(kw_cur_host16(&c, &host));
+    ck_assert_int_eq(memcmp(&host, s.p + 2, 2), 0); /* as this host reads them */
     c = kw_cur_make(s);
     ck_assert(kw_cur_le32(&c, &u32) && u32 == 0x78563412);
     struct kw_cur sub;
@@ -1231,6 +1619,589 @@ START_TEST(test_cap_unsupported_link_type)
 }
 END_TEST
 
+/* ---- files: times, short fragments, encapsulation counters ----------------- */
+
+/* Any bytes into tmp_dir/name; returns the path (four kept at a time). */
+static const char *write_file(const char *name, const void *bytes, size_t len)
+{
+    static char paths[4][96];
+    static int next;
+    char *path = paths[next++ % 4];
+    snprintf(path, sizeof(paths[0]), "%s/%s", tmp_dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+/* A classic pcap file with the given magic and snapshot length, in memory. */
+static size_t pcap_bytes_ex(uint8_t *out, size_t out_len, uint32_t magic, uint32_t snaplen,
+                            int linktype, const struct rec *recs, size_t n_recs)
+{
+    size_t n = pcap_bytes(out, out_len, linktype, recs, n_recs);
+    memcpy(out, &magic, 4);
+    memcpy(out + 16, &snaplen, 4);
+    return n;
+}
+
+struct read_result {
+    struct kw_stats st;
+    char said[2048];
+    kw_usec ts[16];
+    int linktype[16];
+    size_t n_pkts;
+    enum kw_cap_res last;
+};
+
+/* Reads `paths` to their end (or an error), keeping what came out. */
+static void read_all(const char *const *paths, size_t n_paths, struct read_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    char err[KW_CAP_ERRBUF];
+    FILE *warn = fmemopen(r->said, sizeof(r->said) - 1, "w");
+    struct kw_cap *cap = kw_cap_open_files(paths, n_paths, NULL, &r->st, warn, err);
+    ck_assert_msg(cap != NULL, "%s", err);
+    struct kw_pkt pkt;
+    while ((r->last = kw_cap_next(cap, &pkt)) == KW_CAP_PKT) {
+        if (r->n_pkts < 16)
+            r->ts[r->n_pkts] = pkt.ts, r->linktype[r->n_pkts] = pkt.linktype;
+        r->n_pkts++;
+    }
+    kw_cap_close(cap);
+    fclose(warn);
+}
+
+#define SEC(s) ((kw_usec)(s) * KW_USEC_PER_SEC)
+
+/* Classic pcap: seconds past 2^31 read unsigned; fractions of a second or more
+ * carried into the seconds, microseconds and nanoseconds alike. */
+START_TEST(test_cap_times_classic)
+{
+    struct rec us[] = { whole(&eth_ipv4, 0x80000005u), whole(&eth_ipv4, 10),
+                        whole(&eth_ipv4, 10), whole(&eth_ipv4, 0xffffffffu) };
+    us[1].usec = 1500000;
+    us[2].usec = 0xffffffffu;
+    us[3].usec = 999999;
+    static uint8_t bytes[2048];
+    size_t n = pcap_bytes(bytes, sizeof(bytes), LT_EN10MB, us, 4);
+    const char *path = write_file("us.pcap", bytes, n);
+    struct read_result r;
+    read_all(&path, 1, &r);
+    ck_assert_uint_eq(r.n_pkts, 4);
+    ck_assert_int_eq(r.ts[0], SEC(2147483653));
+    ck_assert_int_eq(r.ts[1], SEC(11) + 500000);
+    ck_assert_int_eq(r.ts[2], SEC(10 + 4294) + 967295);
+    ck_assert_int_eq(r.ts[3], SEC(4294967295) + 999999);
+    ck_assert_uint_eq(r.st.skip_invalid, 0);
+
+    struct rec ns[] = { whole(&eth_ipv4, 10), whole(&eth_ipv4, 0x90000000u) };
+    ns[0].usec = 0xffffffffu; /* 4.294967295 s */
+    ns[1].usec = 999999999;
+    n = pcap_bytes_ex(bytes, sizeof(bytes), 0xa1b23c4d, 65535, LT_EN10MB, ns, 2);
+    path = write_file("ns.pcap", bytes, n);
+    read_all(&path, 1, &r);
+    ck_assert_uint_eq(r.n_pkts, 2);
+    ck_assert_int_eq(r.ts[0], SEC(14) + 294967);
+    ck_assert_int_eq(r.ts[1], SEC(0x90000000u) + 999999);
+}
+END_TEST
+
+/* ---- pcapng, built here ---------------------------------------------------- */
+
+struct ng_pkt {
+    uint32_t iface;
+    uint64_t usec;
+    const uint8_t *bytes;
+    uint32_t len;
+};
+
+static uint32_t ng32(uint32_t v, bool big)
+{
+    return big ? __builtin_bswap32(v) : v;
+}
+
+static size_t ng_put32(uint8_t *b, uint32_t v, bool big)
+{
+    v = ng32(v, big);
+    memcpy(b, &v, 4);
+    return 4;
+}
+
+static size_t ng_put16(uint8_t *b, uint16_t v, bool big)
+{
+    v = big ? __builtin_bswap16(v) : v;
+    memcpy(b, &v, 2);
+    return 2;
+}
+
+/* One block: type, length, body (padded), length. */
+static size_t ng_block(uint8_t *b, uint32_t type, const uint8_t *body, size_t len, bool big)
+{
+    size_t padded = (len + 3) & ~(size_t)3, total = 12 + padded;
+    ng_put32(b, type, big);
+    ng_put32(b + 4, (uint32_t)total, big);
+    memcpy(b + 8, body, len);
+    memset(b + 8 + len, 0, padded - len);
+    ng_put32(b + 8 + padded, (uint32_t)total, big);
+    return total;
+}
+
+/* A section in either byte order: its interfaces (link types, snaplen 262144)
+ * and its packets; on a little-endian host, `big` writes the other order. */
+static size_t ng_section(uint8_t *b, bool big, const uint16_t *linktypes, size_t n_if,
+                         const struct ng_pkt *pkts, size_t n_pkts)
+{
+    uint8_t body[2048];
+    size_t n = 0, k = 0;
+    k += ng_put32(body, 0x1a2b3c4d, big);
+    k += ng_put16(body + k, 1, big), k += ng_put16(body + k, 0, big);
+    memset(body + k, 0xff, 8), k += 8; /* section length unknown */
+    n += ng_block(b + n, 0x0a0d0d0a, body, k, big);
+    for (size_t i = 0; i < n_if; i++) {
+        k = ng_put16(body, linktypes[i], big);
+        k += ng_put16(body + k, 0, big);
+        k += ng_put32(body + k, 262144, big);
+        n += ng_block(b + n, 1, body, k, big);
+    }
+    for (size_t i = 0; i < n_pkts; i++) {
+        k = ng_put32(body, pkts[i].iface, big);
+        k += ng_put32(body + k, (uint32_t)(pkts[i].usec >> 32), big);
+        k += ng_put32(body + k, (uint32_t)pkts[i].usec, big);
+        k += ng_put32(body + k, pkts[i].len, big);
+        k += ng_put32(body + k, pkts[i].len, big);
+        memcpy(body + k, pkts[i].bytes, pkts[i].len);
+        n += ng_block(b + n, 6, body, k + pkts[i].len, big);
+    }
+    return n;
+}
+
+/* 64-bit times: the last second of 9999 is the latest a time may be; later
+ * ones, up to 2^64 - 1 microseconds, are invalid, and nothing overflows. */
+START_TEST(test_cap_times_pcapng)
+{
+    const uint64_t last = 253402300799ull * 1000000 + 999999;
+    const uint8_t *e = eth_ipv4.bytes;
+    uint32_t len = (uint32_t)eth_ipv4.len;
+    struct ng_pkt pkts[] = { { 0, 1000000, e, len },       { 0, last, e, len },
+                             { 0, last + 1, e, len },      { 0, UINT64_MAX, e, len },
+                             { 0, (uint64_t)INT64_MAX, e, len }, { 0, 1ull << 63, e, len } };
+    static uint8_t bytes[8192];
+    size_t n = ng_section(bytes, false, (const uint16_t[]){ 1 }, 1, pkts, 6);
+    const char *path = write_file("limit.pcapng", bytes, n);
+    struct read_result r;
+    read_all(&path, 1, &r);
+    ck_assert_uint_eq(r.n_pkts, 2);
+    ck_assert_int_eq(r.ts[0], SEC(1));
+    ck_assert_int_eq(r.ts[1], (kw_usec)last);
+    ck_assert_uint_eq(r.st.skip_invalid, 4);
+    ck_assert_uint_eq(r.st.packets, 6);
+}
+END_TEST
+
+/* A fragment with fewer than 8 bytes of data goes on only after an earlier
+ * fragment of its datagram, within 25 s, and once: libnids reads 8 bytes past
+ * the header of the fragment that starts a datagram's queue. */
+START_TEST(test_cap_short_fragments)
+{
+    uint8_t first[20 + 16], last[23], other[23];
+    put_ipv4(first, sizeof(first), 0x2000); /* MF, offset 0, 16 bytes */
+    put_ipv4(last, sizeof(last), 0x0002);   /* offset 16, 3 bytes */
+    put_ipv4(other, sizeof(other), 0x0002);
+    other[5] = 0x99; /* another datagram */
+    struct rec recs[] = {
+        { 1, 0, other, 23, 23 },       /* alone: dropped */
+        { 2, 0, first, 36, 36 },       /* starts a datagram */
+        { 2, 10, last, 23, 23 },       /* its short last fragment: handed on */
+        { 2, 20, last, 23, 23 },       /* again: its queue is gone, dropped */
+        { 3, 0, first, 36, 36 },       /* the same datagram again */
+        { 29, 0, last, 23, 23 },       /* 26 s later: libnids may have dropped it */
+        { 30, 0, first, 36, 36 },
+        { 30, 1, last, 23, 23 },       /* handed on */
+    };
+    static uint8_t bytes[1024];
+    size_t n = pcap_bytes(bytes, sizeof(bytes), LT_RAW, recs, 8);
+    const char *path = write_file("frags.pcap", bytes, n);
+    struct read_result r;
+    read_all(&path, 1, &r);
+    ck_assert_uint_eq(r.n_pkts, 5);
+    ck_assert_int_eq(r.ts[1], SEC(2) + 10);
+    ck_assert_int_eq(r.ts[4], SEC(30) + 1);
+    ck_assert_uint_eq(r.st.skip_fragment, 3);
+}
+END_TEST
+
+/* Malformed encapsulations are counted by kind, not as invalid frames. */
+START_TEST(test_cap_encap_counts)
+{
+    struct encap bad_gre = make_encap(E_GRE_IPV4), no_i = make_encap(E_VXLAN),
+                 good = make_encap(E_GENEVE_IPV6), pppoe = make_encap(E_PPPOE);
+    bad_gre.b[14 + 20 + 1] = 0x03;
+    no_i.b[14 + 20 + 8] = 0;
+    pppoe.b[15] = 0xa7;
+    uint16_t words[2 * 17 + 1];
+    for (int i = 0; i < 17; i++)
+        words[2 * i] = 0x8100, words[2 * i + 1] = 1;
+    words[34] = 0x0800;
+    uint8_t deep[FRAME_MAX];
+    size_t n = put_eth(deep, words, 35);
+    n += put_inner(deep + n);
+    struct rec recs[] = {
+        { 1, 0, bad_gre.b, (uint32_t)bad_gre.len, (uint32_t)bad_gre.len },
+        { 2, 0, no_i.b, (uint32_t)no_i.len, (uint32_t)no_i.len },
+        { 3, 0, deep, (uint32_t)n, (uint32_t)n },
+        { 4, 0, pppoe.b, (uint32_t)pppoe.len, (uint32_t)pppoe.len },
+        { 5, 0, good.b, (uint32_t)good.len, (uint32_t)good.len },
+        { 6, 0, bad_gre.b, 14 + 20 + 2, (uint32_t)bad_gre.len }, /* cut in the GRE header */
+    };
+    static uint8_t bytes[4096];
+    size_t len = pcap_bytes(bytes, sizeof(bytes), LT_EN10MB, recs, 6);
+    const char *path = write_file("encap.pcap", bytes, len);
+    struct read_result r;
+    read_all(&path, 1, &r);
+    ck_assert_uint_eq(r.n_pkts, 1);
+    ck_assert_uint_eq(r.st.encap_invalid[KW_ENCAP_GRE], 1);
+    ck_assert_uint_eq(r.st.encap_invalid[KW_ENCAP_VXLAN], 1);
+    ck_assert_uint_eq(r.st.encap_invalid[KW_ENCAP_TOO_DEEP], 1);
+    ck_assert_uint_eq(r.st.encap_invalid[KW_ENCAP_PPPOE], 1);
+    ck_assert_uint_eq(r.st.encap_invalid[KW_ENCAP_GENEVE], 0);
+    ck_assert_uint_eq(r.st.skip_truncated, 1);
+    ck_assert_uint_eq(r.st.skip_invalid + r.st.skip_ipv6 + r.st.skip_not_ip, 0);
+}
+END_TEST
+
+/* ---- compressed captures ---------------------------------------------------- */
+
+/* A pcap of `n_frames` records: eth_ipv4 with its time, an ARP every tenth. */
+static size_t big_pcap(uint8_t *out, size_t out_len, size_t n_frames)
+{
+    uint32_t head[6] = { 0xa1b2c3d4, 2 | 4u << 16, 0, 0, 65535, LT_EN10MB };
+    size_t n = sizeof(head);
+    memcpy(out, head, n);
+    for (size_t i = 0; i < n_frames; i++) {
+        const struct frame *f = i % 10 == 9 ? &eth_arp : &eth_ipv4;
+        uint32_t rh[4] = { (uint32_t)(100 + i), 0, (uint32_t)f->len, (uint32_t)f->len };
+        ck_assert_uint_le(n + sizeof(rh) + f->len, out_len);
+        memcpy(out + n, rh, sizeof(rh));
+        memcpy(out + n + sizeof(rh), f->bytes, f->len);
+        n += sizeof(rh) + f->len;
+    }
+    return n;
+}
+
+enum fmt { GZ, ZST, LZ4, N_FMT };
+static const char *fmt_name[N_FMT] = { "gzip", "zstd", "lz4" };
+
+/* `in` compressed in `fmt` into out: libraries of those formats, so that the
+ * test needs no program. gzip here may write several members, split at `split`. */
+static size_t compress_to(enum fmt fmt, const uint8_t *in, size_t len, uint8_t *out,
+                          size_t out_len, size_t split)
+{
+    if (fmt == ZST) {
+        size_t n = ZSTD_compress(out, out_len, in, len, 1);
+        ck_assert(!ZSTD_isError(n));
+        return n;
+    }
+    if (fmt == LZ4) {
+        LZ4F_preferences_t prefs;
+        memset(&prefs, 0, sizeof(prefs));
+        prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+        size_t n = LZ4F_compressFrame(out, out_len, in, len, &prefs);
+        ck_assert(!LZ4F_isError(n));
+        return n;
+    }
+    size_t n = 0;
+    for (size_t from = 0; from < len; from = split) { /* one member per piece */
+        size_t to = split > from && split < len ? split : len;
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        z.next_in = (Bytef *)(uintptr_t)(in + from), z.avail_in = (uInt)(to - from);
+        z.next_out = out + n, z.avail_out = (uInt)(out_len - n);
+        ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+        n += z.total_out;
+        deflateEnd(&z);
+        if (to == len)
+            break;
+    }
+    return n;
+}
+
+static uint8_t plain_buf[1 << 20], packed_buf[1 << 20];
+
+/* Every format, from a file and from standard input, gives the packets of the
+ * plain file; gzip in two members too. */
+START_TEST(test_cap_compressed)
+{
+    size_t plain = big_pcap(plain_buf, sizeof(plain_buf), 30);
+    const char *path = write_file("plain.pcap", plain_buf, plain);
+    struct read_result want, got;
+    read_all(&path, 1, &want);
+    ck_assert_uint_eq(want.n_pkts, 27);
+    for (int fmt = 0; fmt < N_FMT; fmt++) {
+        size_t n = compress_to((enum fmt)fmt, plain_buf, plain, packed_buf, sizeof(packed_buf),
+                               plain / 3);
+        path = write_file("packed.any", packed_buf, n); /* the name says nothing */
+        read_all(&path, 1, &got);
+        ck_assert_msg(got.n_pkts == 27 && got.st.packets == 30 && got.st.skip_not_ip == 3 &&
+                          got.last == KW_CAP_END && !got.st.files_truncated,
+                      "%s: %zu packets", fmt_name[fmt], got.n_pkts);
+        ck_assert_int_eq(memcmp(got.ts, want.ts, sizeof(got.ts)), 0);
+        ck_assert_str_eq(got.said, "");
+        FILE *in = fmemopen(packed_buf, n, "r");
+        ck_assert_ptr_nonnull(in);
+        FILE *saved = stdin;
+        stdin = in; /* "-": a stream whose size is unknown and that cannot seek */
+        const char *dash = "-";
+        read_all(&dash, 1, &got);
+        stdin = saved;
+        fclose(in);
+        ck_assert_msg(got.n_pkts == 27 && !got.st.files_truncated, "%s from standard input",
+                      fmt_name[fmt]);
+        memcpy(packed_buf + n, "junk\n", 5); /* bytes after the last stream */
+        path = write_file("junk.any", packed_buf, n + 5);
+        read_all(&path, 1, &got);
+        /* lz4 takes 5 bytes for the start of a frame header, cut short */
+        ck_assert_msg(got.n_pkts == 27 && got.st.files_truncated == 1 &&
+                          strstr(got.said, fmt == LZ4 ? "ends in the middle of a stream"
+                                                      : "data is followed by bytes that are not"),
+                      "%s and junk: %s", fmt_name[fmt], got.said);
+    }
+}
+END_TEST
+
+/* Compressed data cut short, or corrupt: what came before is read, the cut is
+ * counted and said, and the next file is read. */
+START_TEST(test_cap_compressed_cut)
+{
+    size_t plain = big_pcap(plain_buf, sizeof(plain_buf), 10000); /* 760 KB */
+    struct rec after[] = { whole(&eth_ipv4, 50000) };
+    static uint8_t next_bytes[256];
+    size_t next_len = pcap_bytes(next_bytes, sizeof(next_bytes), LT_EN10MB, after, 1);
+    for (int fmt = 0; fmt < 2 * N_FMT; fmt++) {
+        size_t n = compress_to((enum fmt)(fmt % N_FMT), plain_buf, plain, packed_buf,
+                               sizeof(packed_buf), 0);
+        bool corrupt = fmt >= N_FMT;
+        if (corrupt)
+            for (size_t i = n / 2; i < n / 2 + 16; i++)
+                packed_buf[i] ^= 0x5a;
+        const char *paths[2] = { write_file("cut.bin", packed_buf, corrupt ? n : n * 6 / 10),
+                                 write_file("next.pcap", next_bytes, next_len) };
+        struct read_result r;
+        read_all(paths, 2, &r);
+        ck_assert_msg(r.n_pkts > 1000 && r.n_pkts < 9000 && r.last == KW_CAP_END &&
+                          r.st.files_truncated == 1 && r.ts[0] == SEC(100),
+                      "%s %s: %zu packets", fmt_name[fmt % N_FMT], corrupt ? "corrupt" : "cut",
+                      r.n_pkts);
+        /* corrupt data may decompress to garbage first, which libpcap refuses */
+        ck_assert_msg(strstr(r.said, paths[0]) && strstr(r.said, "going on") &&
+                          (corrupt || (strstr(r.said, fmt_name[fmt % N_FMT]) &&
+                                       strstr(r.said, "ends in the middle"))),
+                      "%s", r.said);
+    }
+}
+END_TEST
+
+/* ---- inputs that are no capture ----------------------------------------------- */
+
+static void expect_refused(const char *path, const char *want)
+{
+    struct kw_stats st;
+    memset(&st, 0, sizeof(st));
+    char err[KW_CAP_ERRBUF] = "";
+    ck_assert_ptr_null(kw_cap_open_files(&path, 1, NULL, &st, NULL, err));
+    char full[KW_CAP_ERRBUF + 128];
+    snprintf(full, sizeof(full), "%s: %s", path, want);
+    ck_assert_str_eq(err, full);
+}
+
+START_TEST(test_cap_not_captures)
+{
+    expect_refused(write_file("empty", "", 0), "empty file (0 bytes), not a capture");
+    expect_refused(write_file("two", "\xa1\xb2", 2), "2 bytes, too short to be a capture");
+    expect_refused(write_file("text", "GET / HTTP/1.1\r\nHost: x\r\n", 25),
+                   "not a capture: it looks like text (it starts \"GET / HTTP/1.1\")");
+    expect_refused(write_file("elf", "\x7f" "ELF\2\1\1\0", 8),
+                   "not a capture: an executable (ELF)");
+    expect_refused(write_file("xz", "\xfd" "7zXZ\0\0\4", 8),
+                   "an xz-compressed file; keepwatch reads captures compressed with gzip, "
+                   "zstd or lz4");
+    expect_refused(write_file("bin", "\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9),
+                   "not a capture: unknown format (its first bytes: 01 02 03 04 05 06 07 08)");
+    static const char text[] = "not a capture at all\n";
+    size_t n = compress_to(GZ, (const uint8_t *)text, sizeof(text) - 1, packed_buf,
+                           sizeof(packed_buf), 0);
+    expect_refused(write_file("text.gz", packed_buf, n),
+                   "a gzip file whose content is not a capture: it looks like text (it starts "
+                   "\"not a capture at all\")");
+    n = compress_to(ZST, (const uint8_t *)text, 0, packed_buf, sizeof(packed_buf), 0);
+    expect_refused(write_file("empty.zst", packed_buf, n),
+                   "a zstd file whose content is empty, not a capture");
+    n = compress_to(LZ4, (const uint8_t *)text, sizeof(text) - 1, packed_buf,
+                    sizeof(packed_buf), 0);
+    expect_refused(write_file("cut.lz4", packed_buf, 9),
+                   "an lz4 file that cannot be read: the lz4 data ends in the middle of a "
+                   "stream");
+    expect_refused(tmp_dir, "a directory, not a capture");
+}
+END_TEST
+
+/* ---- progress ------------------------------------------------------------------ */
+
+START_TEST(test_cap_progress)
+{
+    size_t plain = big_pcap(plain_buf, sizeof(plain_buf), 2000);
+    size_t packed = compress_to(GZ, plain_buf, plain, packed_buf, sizeof(packed_buf), 0);
+    const char *paths[2] = { write_file("a.pcap", plain_buf, plain),
+                             write_file("b.pcap.gz", packed_buf, packed) };
+    struct kw_stats st;
+    memset(&st, 0, sizeof(st));
+    char err[KW_CAP_ERRBUF];
+    struct kw_cap *cap = kw_cap_open_files(paths, 2, NULL, &st, NULL, err);
+    ck_assert_msg(cap != NULL, "%s", err);
+    uint64_t done, total, last = 0;
+    kw_cap_progress(cap, &done, &total);
+    ck_assert_uint_eq(total, plain + packed);
+    ck_assert_uint_le(done, plain);
+    struct kw_pkt pkt;
+    size_t n = 0;
+    while (kw_cap_next(cap, &pkt) == KW_CAP_PKT) {
+        kw_cap_progress(cap, &done, &total);
+        ck_assert_uint_ge(done, last); /* never backwards */
+        ck_assert_uint_le(done, total);
+        last = done;
+        if (++n == 1800) /* the first file's packets: not past it yet */
+            ck_assert_uint_le(done, plain);
+    }
+    kw_cap_progress(cap, &done, &total);
+    ck_assert_uint_eq(done, plain + packed);
+    ck_assert_uint_eq(n, 3600);
+    kw_cap_close(cap);
+
+    FILE *in = fmemopen(plain_buf, plain, "r"); /* standard input: size unknown */
+    FILE *saved = stdin;
+    stdin = in;
+    const char *dash[2] = { paths[0], "-" };
+    memset(&st, 0, sizeof(st));
+    cap = kw_cap_open_files(dash, 2, NULL, &st, NULL, err);
+    ck_assert_msg(cap != NULL, "%s", err);
+    kw_cap_progress(cap, &done, &total);
+    ck_assert_uint_eq(total, 0);
+    while (kw_cap_next(cap, &pkt) == KW_CAP_PKT)
+        ;
+    kw_cap_progress(cap, &done, &total);
+    ck_assert_uint_eq(done, 2 * plain);
+    kw_cap_close(cap);
+    stdin = saved;
+    fclose(in);
+}
+END_TEST
+
+/* ---- pcapng sections and interfaces -------------------------------------------- */
+
+static uint8_t raw_ipv4[IP_TOTAL];
+
+/* Section 1 little-endian Ethernet, section 2 big-endian raw IP: both read,
+ * each packet with its own link type, from a file plain or compressed. */
+START_TEST(test_cap_pcapng_sections)
+{
+    put_inner(raw_ipv4);
+    static uint8_t bytes[8192];
+    struct ng_pkt eth[] = { { 0, 1000000, eth_ipv4.bytes, (uint32_t)eth_ipv4.len },
+                            { 0, 2000000, eth_arp.bytes, (uint32_t)eth_arp.len },
+                            { 0, 3000000, eth_ipv4.bytes, (uint32_t)eth_ipv4.len } };
+    struct ng_pkt raw[] = { { 0, 4000000, raw_ipv4, IP_TOTAL },
+                            { 0, 5000000, raw_ipv4, IP_TOTAL } };
+    size_t n = ng_section(bytes, false, (const uint16_t[]){ 1 }, 1, eth, 3);
+    n += ng_section(bytes + n, true, (const uint16_t[]){ 101 }, 1, raw, 2);
+    n += ng_section(bytes + n, false, (const uint16_t[]){ 1 }, 1, eth, 1);
+    for (int packed = 0; packed < 2; packed++) {
+        size_t len = packed ? compress_to(ZST, bytes, n, packed_buf, sizeof(packed_buf), 0) : n;
+        const char *path = write_file("sections", packed ? packed_buf : bytes, len);
+        struct read_result r;
+        read_all(&path, 1, &r);
+        ck_assert_msg(r.n_pkts == 5 && r.last == KW_CAP_END, "%zu packets: %s", r.n_pkts,
+                      r.said);
+        ck_assert(r.linktype[0] == LT_EN10MB && r.linktype[1] == LT_EN10MB &&
+                  r.linktype[2] == LT_RAW && r.linktype[3] == LT_RAW &&
+                  r.linktype[4] == LT_EN10MB);
+        ck_assert_int_eq(r.ts[2], SEC(4));
+        ck_assert_uint_eq(r.st.files_truncated + r.st.sections_skipped, 0);
+        ck_assert_str_eq(r.said, "");
+    }
+    /* a section of a link type keepwatch does not read: said, counted, passed */
+    static uint8_t wifi[4096];
+    size_t m = ng_section(wifi, false, (const uint16_t[]){ 1 }, 1, eth, 1);
+    m += ng_section(wifi + m, true, (const uint16_t[]){ LT_IEEE802_11 }, 1, raw, 1);
+    m += ng_section(wifi + m, false, (const uint16_t[]){ 1 }, 1, eth + 2, 1);
+    const char *path = write_file("wifi-between", wifi, m);
+    struct read_result w;
+    read_all(&path, 1, &w);
+    ck_assert_uint_eq(w.n_pkts, 2);
+    ck_assert_int_eq(w.ts[1], SEC(3));
+    ck_assert_uint_eq(w.st.sections_skipped, 1);
+    ck_assert_msg(strstr(w.said, "pcapng section 2 not read: unsupported link type "
+                                 "IEEE802_11 (105)"),
+                  "%s", w.said);
+
+    /* standard input cannot be read again: the new section's header is taken
+     * from the bytes just read, plain or compressed */
+    for (int packed = 0; packed < 2; packed++) {
+        size_t len = packed ? compress_to(GZ, bytes, n, packed_buf, sizeof(packed_buf), 0) : n;
+        FILE *in = fmemopen(packed ? packed_buf : bytes, len, "r");
+        FILE *saved = stdin;
+        stdin = in;
+        const char *dash = "-";
+        struct read_result r;
+        read_all(&dash, 1, &r);
+        stdin = saved;
+        fclose(in);
+        ck_assert_msg(r.n_pkts == 5 && r.linktype[2] == LT_RAW && r.linktype[4] == LT_EN10MB,
+                      "standard input: %zu packets: %s", r.n_pkts, r.said);
+        ck_assert_uint_eq(r.st.sections_skipped + r.st.files_truncated, 0);
+    }
+}
+END_TEST
+
+/* Two interfaces of one section with different link types: the second one's
+ * packets are refused by libpcap, counted, and said once; the first one's read. */
+START_TEST(test_cap_pcapng_interfaces)
+{
+    put_inner(raw_ipv4);
+    static uint8_t bytes[8192];
+    struct ng_pkt pkts[] = { { 0, 1000000, eth_ipv4.bytes, (uint32_t)eth_ipv4.len },
+                             { 1, 1500000, raw_ipv4, IP_TOTAL },
+                             { 0, 2000000, eth_ipv4.bytes, (uint32_t)eth_ipv4.len },
+                             { 1, 2500000, raw_ipv4, IP_TOTAL },
+                             { 0, 3000000, eth_ipv4.bytes, (uint32_t)eth_ipv4.len } };
+    size_t n = ng_section(bytes, false, (const uint16_t[]){ 1, 101 }, 2, pkts, 5);
+    const char *path = write_file("interfaces", bytes, n);
+    struct read_result r;
+    read_all(&path, 1, &r);
+    ck_assert_uint_eq(r.n_pkts, 3);
+    ck_assert_int_eq(r.ts[2], SEC(3));
+    ck_assert_uint_eq(r.st.packets_unreadable, 2);
+    ck_assert_uint_eq(r.st.sections_skipped + r.st.files_truncated, 0);
+    ck_assert_msg(strstr(r.said, "pcapng section 1, interface 1 (link type RAW") &&
+                      strstr(r.said, "2 packets of interfaces libpcap cannot read skipped"),
+                  "%s", r.said);
+
+    /* an interface libpcap accepts after the one it refused would be numbered
+     * wrong: the rest of the section is skipped, the next section read */
+    struct ng_pkt three[] = { { 0, 1000000, eth_ipv4.bytes, (uint32_t)eth_ipv4.len },
+                              { 1, 1500000, raw_ipv4, IP_TOTAL },
+                              { 2, 2000000, eth_ipv4.bytes, (uint32_t)eth_ipv4.len } };
+    n = ng_section(bytes, false, (const uint16_t[]){ 1, 101, 1 }, 3, three, 3);
+    n += ng_section(bytes + n, false, (const uint16_t[]){ 1 }, 1, three, 1);
+    path = write_file("misnumbered", bytes, n);
+    read_all(&path, 1, &r);
+    ck_assert_uint_eq(r.n_pkts, 1);
+    ck_assert_int_eq(r.ts[0], SEC(1));
+    ck_assert_uint_eq(r.st.sections_skipped, 1);
+    ck_assert_msg(strstr(r.said, "would number its later interfaces wrong"), "%s", r.said);
+}
+END_TEST
+
 /* ---- suite --------------------------------------------------------------- */
 
 static TCase *tcase(const char *name)
@@ -1301,6 +2272,14 @@ static Suite *link_suite(void)
     tcase_add_test(tc, test_ipv6_auth_and_esp);
     suite_add_tcase(s, tc);
 
+    tc = tcase("encapsulations");
+    tcase_add_test(tc, test_encap_each);
+    tcase_add_test(tc, test_encap_malformed);
+    tcase_add_test(tc, test_mpls_no_bottom);
+    tcase_add_test(tc, test_encap_depth);
+    tcase_add_test(tc, test_ipv6_in_ipv4_and_fragments);
+    suite_add_tcase(s, tc);
+
     tc = tcase("cursor");
     tcase_add_test(tc, test_cursor_reads);
     suite_add_tcase(s, tc);
@@ -1311,6 +2290,16 @@ static Suite *link_suite(void)
     tcase_add_test(tc, test_cap_cut_file_goes_on);
     tcase_add_test(tc, test_cap_read_error);
     tcase_add_test(tc, test_cap_unsupported_link_type);
+    tcase_add_test(tc, test_cap_times_classic);
+    tcase_add_test(tc, test_cap_times_pcapng);
+    tcase_add_test(tc, test_cap_short_fragments);
+    tcase_add_test(tc, test_cap_encap_counts);
+    tcase_add_test(tc, test_cap_compressed);
+    tcase_add_test(tc, test_cap_compressed_cut);
+    tcase_add_test(tc, test_cap_not_captures);
+    tcase_add_test(tc, test_cap_progress);
+    tcase_add_test(tc, test_cap_pcapng_sections);
+    tcase_add_test(tc, test_cap_pcapng_interfaces);
     suite_add_tcase(s, tc);
 
     return s;

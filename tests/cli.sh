@@ -756,6 +756,80 @@ t_summary_every()
 
 check "--summary-every S: every server's policy each S seconds of capture time and at the end" \
     t_summary_every
+# Reading a pipe, each event is written when it happens: the first
+# transaction is out while the writer still holds the pipe open.
+t_pipe_streams()
+{
+    python3 - "$KEEPWATCH" "$PCAPS/tornado-http10.pcap" "$tmp" <<'PY' || return 1
+import subprocess, sys, time, struct
+kw, cap, tmp = sys.argv[1:4]
+data = open(cap, "rb").read()
+# the end of the 7th record: the first response has been captured
+off, n = 24, 0
+while n < 7:
+    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    off += 16 + incl
+    n += 1
+for args, name in (([kw, "--json", "-r", "-"], "json"), ([kw, "-r", "-"], "text")):
+    out = open("%s/pipe.%s" % (tmp, name), "wb")
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=out)
+    p.stdin.write(data[:off]); p.stdin.flush()
+    first = b""
+    for _ in range(50):
+        time.sleep(0.1)
+        first = open("%s/pipe.%s" % (tmp, name), "rb").read()
+        if first:
+            break
+    p.stdin.write(data[off:]); p.stdin.close(); p.wait(timeout=5)
+    whole = open("%s/pipe.%s" % (tmp, name), "rb").read()
+    want = b'"event":"transaction"' if name == "json" else b"#1    +0.000096  GET /_health"
+    if want not in first or not first.endswith(b"\n"):
+        print("%s: nothing, or a cut line, while the pipe was open: %r" % (name, first[:80]))
+        sys.exit(1)
+    if b"lost-request" not in whole:
+        print("%s: the rest never came" % name)
+        sys.exit(1)
+PY
+}
+
+check "reading a pipe (-r -), each event is written, whole, when it happens" t_pipe_streams
+# --syslog: each finding at or above the level, to the local syslog socket.
+# The test listens on /dev/log itself, where no syslog daemon does.
+t_syslog()
+{
+    python3 - "$KEEPWATCH" "$PCAPS/tornado-http10.pcap" <<'PY'
+import os, socket, subprocess, sys
+kw, cap = sys.argv[1:3]
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.bind("/dev/log")
+try:
+    for level, want in (("notice", ["ambiguous-persistence", "lost-request"]), ("error", ["lost-request"])):
+        subprocess.run([kw, "-q", "--syslog", "--syslog-level=" + level, "-r", cap],
+                       stdout=subprocess.DEVNULL, check=True)
+        sock.settimeout(1)
+        got = []
+        while True:
+            try:
+                got.append(sock.recv(8192).decode())
+            except socket.timeout:
+                break
+        rules = [m.split("rule=")[1].split()[0] for m in got]
+        if rules != want:
+            print("level %s: %s, wanted %s" % (level, rules, want)); sys.exit(1)
+        if not all("keepwatch[" in m and "server=127.0.0.1:18081" in m for m in got):
+            print("not as documented: %r" % got[:1]); sys.exit(1)
+        if level == "notice" and not got[1].startswith("<27>"):
+            print("lost-request is not LOG_ERR: %r" % got[1][:8]); sys.exit(1)
+finally:
+    os.unlink("/dev/log")
+PY
+}
+
+if [ ! -e /dev/log ]; then
+    check "--syslog: findings at or above --syslog-level to syslog, rule id first" t_syslog
+else
+    skip "--syslog" "this machine's own syslog daemon holds /dev/log"
+fi
 check "the same wire bytes print the same way on the transaction line and in the finding, text and JSON" \
     t_escaping_same_everywhere
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \

@@ -1,0 +1,67 @@
+/* cap-impl.h: the reader's state, shared by cap.c (files, records, times) and
+ * sections.c (pcapng sections libpcap will not read with one handle). No
+ * other folder includes it. */
+#ifndef KW_CAP_IMPL_H
+#define KW_CAP_IMPL_H
+
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture/cap.h"
+#include "capture/input.h"
+
+/* Datagrams libnids keeps fragments of, as far as capture/ can tell: one slot
+ * per hash of (source, destination, identification, protocol), the last one
+ * seen winning. libnids reads 8 bytes past the header of the fragment that
+ * starts a datagram's queue (ip_fragment.c, ip_create), so a fragment with
+ * fewer than 8 bytes of data goes on only when an earlier fragment of its
+ * datagram did, within libnids' 30 s (IPFRAG_TIME). */
+#define CAP_FRAG_SLOTS 1024
+#define CAP_FRAG_KEEP_US (25 * (kw_usec)KW_USEC_PER_SEC)
+
+struct cap_frag_slot {
+    uint8_t key[11]; /* source, destination, identification, protocol */
+    bool used;
+    kw_usec ts;      /* of its last fragment with 8 bytes of data or more */
+};
+
+struct cap_file {
+    struct cap_input in;
+    pcap_t *pcap;            /* NULL once read to its end */
+    int linktype;
+    int snaplen;             /* of the handle: a pcapng section's first interface */
+    uint64_t frame;          /* records read from this file */
+    uint64_t section_start;  /* pcapng: content offset of the section libpcap reads */
+    unsigned section;        /* pcapng: its number, from 1 */
+    uint64_t unreadable;     /* pcapng packets libpcap refused, from this file */
+};
+
+struct kw_cap {
+    uint64_t frame; /* across all inputs, as if merged in order */
+    struct cap_file *files;
+    size_t n_files, cur;
+    const char *bpf;
+    struct kw_stats *stats;
+    FILE *warn;
+    kw_usec latest_ts;
+    uint64_t bytes_done;  /* of the files read to their end */
+    uint64_t bytes_total; /* of every input, 0 when one's size is unknown */
+    struct cap_frag_slot frags[CAP_FRAG_SLOTS];
+    char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
+};
+
+/* cap.c: a libpcap handle on f->in.fp, its link type checked and the filter
+ * applied; on error a sentence in err and -1, f->in.fp and its stream closed. */
+int cap_open_handle(struct kw_cap *cap, struct cap_file *f, char err[KW_CAP_ERRBUF]);
+
+/* sections.c: after libpcap failed on a pcapng file, what comes of it. */
+enum section_res {
+    SECTION_GO_ON,    /* the same handle reads on */
+    SECTION_REOPENED, /* a new handle reads from a later section */
+    SECTION_NOT_MINE, /* no section matter: a cut or corrupt file */
+    SECTION_END_FILE, /* what is left cannot be read: said and counted */
+};
+enum section_res cap_section_error(struct kw_cap *cap, struct cap_file *f);
+
+#endif
