@@ -531,7 +531,9 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
         { st->skip_not_ip, "non-IP frames" },
         { st->skip_not_tcp, "non-TCP packets" },
         { st->skip_invalid, "malformed frames" },
-        { st->skip_fragment, "IP fragments too short to reassemble" },
+        { st->skip_fragment, "IPv4 fragments too short for libnids" },
+        { st->packets_unreadable, "pcapng packets libpcap cannot read (another link type)" },
+        { st->sections_skipped, "pcapng sections not read (see the warnings)" },
         { st->tcp_invalid, "malformed TCP headers" },
         { st->streams_evicted, "connections dropped: stream table full (see --max-streams)" },
         { st->idle_timeouts, "connections ended idle (--flow-timeout-idle)" },
@@ -546,6 +548,21 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
         if (skipped[i].n)
             kw_buf_printf(b, "  %s: %" PRIu64 "\n", skipped[i].what, skipped[i].n);
+    static const char *const encaps[] = {
+#define KW_ENCAP_NAME(sym, name) name,
+        KW_ENCAPS(KW_ENCAP_NAME)
+#undef KW_ENCAP_NAME
+    };
+    for (int i = 0; i < KW_ENCAP_N; i++) {
+        if (!st->encap_invalid[i])
+            continue;
+        if (i == KW_ENCAP_TOO_DEEP)
+            kw_buf_printf(b, "  frames nesting more than 16 encapsulations: %" PRIu64 "\n",
+                          st->encap_invalid[i]);
+        else
+            kw_buf_printf(b, "  frames with a malformed %s header: %" PRIu64 "\n", encaps[i],
+                          st->encap_invalid[i]);
+    }
     text_emit(o, b);
 }
 
