@@ -409,6 +409,14 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("idle_timeouts"), st->idle_timeouts);
     u64(b, KEY("servers_evicted"), st->servers_evicted);
     u64(b, KEY("sections_skipped"), st->sections_skipped);
+    if (st->kernel_counted) {
+        key(b, KEY("kernel"));
+        kw_buf_printf(b, "{\"received\":%" PRIu64 ",\"dropped\":%" PRIu64
+                         ",\"interface_dropped\":%" PRIu64 "}",
+                      st->kernel_received, st->kernel_dropped, st->interface_dropped);
+    } else {
+        null(b, KEY("kernel"));
+    }
     u64(b, KEY("schema_version"), JSON_SCHEMA_VERSION);
     event_end(o);
 }

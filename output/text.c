@@ -521,6 +521,11 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     kw_buf_printf(b, "%" PRIu64 " request%s, %" PRIu64 " response%s, %" PRIu64 " lost\n",
                   st->requests, st->requests == 1 ? "" : "s", st->responses,
                   st->responses == 1 ? "" : "s", st->lost_requests);
+    if (st->kernel_counted)
+        kw_buf_printf(b, "  the kernel: %" PRIu64 " packets received by the filter, %" PRIu64
+                         " dropped for lack of buffer space, %" PRIu64
+                         " dropped by the interface\n",
+                      st->kernel_received, st->kernel_dropped, st->interface_dropped);
     struct out_count counts[OUT_COUNTS_MAX];
     size_t n = out_skipped_counts(st, counts);
     for (size_t i = 0; i < n; i++)
