@@ -201,7 +201,7 @@ static void event_head_server(struct kw_out *o, const char *event, kw_usec ts,
         kw_buf_puts(b, ",\"conn\":null,\"client_ip\":null,\"client_port\":null,"
                        "\"server_ip\":null,\"server_port\":null");
     }
-    if (o->opts.sensor)
+    if (o->opts.sensor && o->opts.sensor[0]) /* --sensor '': none */
         str(b, KEY("sensor"), o->opts.sensor);
 }
 
