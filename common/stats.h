@@ -5,6 +5,7 @@
 #ifndef KW_STATS_H
 #define KW_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The encapsulations capture/ walks through to the IP packet inside, with the
@@ -108,6 +109,12 @@ struct kw_stats {
     uint64_t servers_untracked;/* servers seen while the policy table was full of servers
                                 * with connections open: not described */
     uint64_t servers_evicted;  /* idle servers reported and dropped to make room */
+    /* main, from a live capture's kernel (pcap_stats) */
+    bool kernel_counted;       /* a live capture: the three below are set */
+    uint64_t kernel_received;  /* packets that passed the kernel's filter (on lo, each
+                                * packet twice: once going out, once coming in) */
+    uint64_t kernel_dropped;   /* packets the kernel dropped for lack of buffer space */
+    uint64_t interface_dropped;/* packets the interface dropped (promiscuous mode only) */
 };
 
 #endif

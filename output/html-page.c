@@ -438,35 +438,14 @@ static void totals_section(struct kw_buf *b, const struct html_state *st,
         kw_buf_puts(b, "</tr>\n");
     }
     kw_buf_puts(b, "</table>\n");
-    struct { const char *field, *what; uint64_t n; } skipped[] = {
-        { "skipped.ipv6", "IPv6 packets (not analysed yet)", s->skip_ipv6 },
-        { "skipped.truncated", "packets cut short by the snaplen", s->skip_truncated },
-        { "skipped.mid_stream", "packets of connections whose handshake was not captured",
-          s->skip_mid_stream },
-        { "skipped.not_ip", "non-IP frames", s->skip_not_ip },
-        { "skipped.not_tcp", "non-TCP packets", s->skip_not_tcp },
-        { "skipped.invalid", "malformed frames", s->skip_invalid },
-        { "skipped.fragments", "IP fragments too short to reassemble", s->skip_fragment },
-        { "skipped.tcp_invalid", "malformed TCP headers", s->tcp_invalid },
-        { "streams_evicted", "connections dropped: stream table full (see --max-streams)",
-          s->streams_evicted },
-        { "idle_timeouts", "connections ended idle (--flow-timeout-idle)", s->idle_timeouts },
-        { "queues_dropped", "out-of-order queues dropped by the reassembler", s->queue_dropped },
-        { "connections_with_gap", "connections with data missing from the capture",
-          s->connections_gap },
-        { "not_http", "connections whose bytes stopped being HTTP", s->not_http },
-        { "files_truncated", "capture files cut short", s->files_truncated },
-        { "servers_untracked", "servers not described: the table of 65,536 was full of servers "
-          "with connections open", s->servers_untracked },
-        { "servers_evicted", "idle servers reported early and dropped to make room",
-          s->servers_evicted },
-    };
+    struct out_count counts[OUT_COUNTS_MAX];
+    size_t n_counts = out_skipped_counts(s, counts);
     kw_buf_puts(b, "<h3>What was skipped</h3>\n<table id=\"skipped\">\n");
-    for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++) {
-        if (!skipped[i].n)
+    for (size_t i = 0; i < n_counts; i++) {
+        if (!counts[i].n)
             continue;
-        kw_buf_printf(b, "<tr><th>%s</th>", skipped[i].what);
-        cell_u64(b, skipped[i].field, skipped[i].n);
+        kw_buf_printf(b, "<tr><th>%s</th>", counts[i].label);
+        cell_u64(b, counts[i].key, counts[i].n);
         kw_buf_puts(b, "</tr>\n");
     }
     kw_buf_printf(b, "<tr><th>servers not drawn (the report draws the first %d seen; the JSON "

@@ -57,6 +57,19 @@ size_t out_time(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
 
 bool out_endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b);
 
+/* A count of what was not analysed or was dropped, with its JSON name (dotted
+ * under "skipped") and the words the reports give it. */
+struct out_count {
+    char key[48];
+    char label[112];
+    uint64_t n;
+};
+#define OUT_COUNTS_MAX 48
+
+/* Every such count of the stats, in the order the reports list them;
+ * returns how many. The one list the text report and the HTML page share. */
+size_t out_skipped_counts(const struct kw_stats *st, struct out_count out[OUT_COUNTS_MAX]);
+
 /* How much of a URI (or a request line) to print: all of it, or with
  * --redact uri-query up to and with its '?'. */
 size_t out_uri_len(const struct kw_out *o, const uint8_t *p, size_t n);

@@ -155,6 +155,59 @@ int kw_out_events_parse(const char *list, unsigned *events)
     return *events ? 0 : -1;
 }
 
+size_t out_skipped_counts(const struct kw_stats *st, struct out_count out[OUT_COUNTS_MAX])
+{
+    const struct { const char *key, *label; uint64_t n; } fixed[] = {
+        { "skipped.ipv6", "IPv6 packets not analysed", st->skip_ipv6 },
+        { "skipped.truncated", "packets cut short by the snaplen", st->skip_truncated },
+        { "skipped.mid_stream", "packets of connections whose handshake was not captured",
+          st->skip_mid_stream },
+        { "skipped.not_ip", "non-IP frames", st->skip_not_ip },
+        { "skipped.not_tcp", "non-TCP packets", st->skip_not_tcp },
+        { "skipped.invalid", "malformed frames", st->skip_invalid },
+        { "skipped.fragments", "IPv4 fragments too short for libnids", st->skip_fragment },
+        { "skipped.unreadable", "pcapng packets libpcap cannot read (another link type)",
+          st->packets_unreadable },
+        { "sections_skipped", "pcapng sections not read (see the warnings)",
+          st->sections_skipped },
+        { "skipped.tcp_invalid", "malformed TCP headers", st->tcp_invalid },
+        { "streams_evicted", "connections dropped: stream table full (see --max-streams)",
+          st->streams_evicted },
+        { "idle_timeouts", "connections ended idle (--flow-timeout-idle)", st->idle_timeouts },
+        { "queues_dropped", "out-of-order queues dropped by the reassembler", st->queue_dropped },
+        { "connections_with_gap", "connections with data missing from the capture",
+          st->connections_gap },
+        { "not_http", "connections whose bytes stopped being HTTP", st->not_http },
+        { "files_truncated", "capture files cut short (see the warnings)", st->files_truncated },
+        { "servers_untracked", "servers not described: the table of 65,536 was full of servers "
+                               "with connections open", st->servers_untracked },
+        { "servers_evicted", "idle servers reported early and dropped to make room",
+          st->servers_evicted },
+    };
+    static const char *const encaps[] = {
+#define KW_ENCAP_NAME(sym, name) name,
+        KW_ENCAPS(KW_ENCAP_NAME)
+#undef KW_ENCAP_NAME
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < OUT_COUNTS_MAX; i++, n++) {
+        snprintf(out[n].key, sizeof(out[n].key), "%s", fixed[i].key);
+        snprintf(out[n].label, sizeof(out[n].label), "%s", fixed[i].label);
+        out[n].n = fixed[i].n;
+    }
+    for (int i = 0; i < KW_ENCAP_N && n < OUT_COUNTS_MAX; i++, n++) {
+        snprintf(out[n].key, sizeof(out[n].key), "skipped.encapsulation.%s", encaps[i]);
+        if (i == KW_ENCAP_TOO_DEEP)
+            snprintf(out[n].label, sizeof(out[n].label),
+                     "frames nesting more than 16 encapsulations");
+        else
+            snprintf(out[n].label, sizeof(out[n].label), "frames with a malformed %s header",
+                     encaps[i]);
+        out[n].n = st->encap_invalid[i];
+    }
+    return n;
+}
+
 size_t out_time(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN])
 {
     return o->opts.local_time ? kw_time_iso8601_local(ts, out) : out_iso8601(o, ts, out);

@@ -521,31 +521,16 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     kw_buf_printf(b, "%" PRIu64 " request%s, %" PRIu64 " response%s, %" PRIu64 " lost\n",
                   st->requests, st->requests == 1 ? "" : "s", st->responses,
                   st->responses == 1 ? "" : "s", st->lost_requests);
-    struct {
-        uint64_t n;
-        const char *what;
-    } skipped[] = {
-        { st->skip_ipv6, "IPv6 packets (not analysed yet)" },
-        { st->skip_truncated, "packets cut short by the snaplen" },
-        { st->skip_mid_stream, "packets of connections whose handshake was not captured" },
-        { st->skip_not_ip, "non-IP frames" },
-        { st->skip_not_tcp, "non-TCP packets" },
-        { st->skip_invalid, "malformed frames" },
-        { st->skip_fragment, "IP fragments too short to reassemble" },
-        { st->tcp_invalid, "malformed TCP headers" },
-        { st->streams_evicted, "connections dropped: stream table full (see --max-streams)" },
-        { st->idle_timeouts, "connections ended idle (--flow-timeout-idle)" },
-        { st->queue_dropped, "out-of-order queues dropped by the reassembler" },
-        { st->connections_gap, "connections with data missing from the capture" },
-        { st->not_http, "connections whose bytes stopped being HTTP" },
-        { st->files_truncated, "capture files cut short (see the warnings)" },
-        { st->servers_untracked, "servers not described: the table of 65,536 was full of "
-                                 "servers with connections open" },
-        { st->servers_evicted, "idle servers reported early and dropped to make room" },
-    };
-    for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++)
-        if (skipped[i].n)
-            kw_buf_printf(b, "  %s: %" PRIu64 "\n", skipped[i].what, skipped[i].n);
+    if (st->kernel_counted)
+        kw_buf_printf(b, "  the kernel: %" PRIu64 " packets received by the filter, %" PRIu64
+                         " dropped for lack of buffer space, %" PRIu64
+                         " dropped by the interface\n",
+                      st->kernel_received, st->kernel_dropped, st->interface_dropped);
+    struct out_count counts[OUT_COUNTS_MAX];
+    size_t n = out_skipped_counts(st, counts);
+    for (size_t i = 0; i < n; i++)
+        if (counts[i].n)
+            kw_buf_printf(b, "  %s: %" PRIu64 "\n", counts[i].label, counts[i].n);
     text_emit(o, b);
 }
 
