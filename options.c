@@ -36,6 +36,8 @@ static void usage(FILE *f)
           "                        old starts a new connection (default 1)\n"
           "  --flow-timeout-idle S end a connection with no data, FIN or RST for S seconds\n"
           "                        (close \"timeout\"; default 300, 0: never)\n"
+          "  --no-midstream        do not pick up connections whose handshake was not\n"
+          "                        captured: count their packets and skip them\n"
           "  --max-header-bytes N  cap on a message's start line and headers (default 65536)\n"
           "  --rules FILE          rule settings: disable, severity, grace, suppress, expect\n"
           "                        (docs/rules.md)\n"
@@ -83,6 +85,7 @@ enum long_only {
     OPT_MAX_STREAMS,
     OPT_FLOW_TIMEOUT,
     OPT_FLOW_TIMEOUT_IDLE,
+    OPT_NO_MIDSTREAM,
     OPT_MAX_HEADER_BYTES,
     OPT_RULES,
     OPT_GRACE,
@@ -109,6 +112,7 @@ static const struct option long_options[] = {
     { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
     { "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
     { "flow-timeout-idle", required_argument, NULL, OPT_FLOW_TIMEOUT_IDLE },
+    { "no-midstream", no_argument, NULL, OPT_NO_MIDSTREAM },
     { "max-header-bytes", required_argument, NULL, OPT_MAX_HEADER_BYTES },
     { "rules", required_argument, NULL, OPT_RULES },
     { "grace", required_argument, NULL, OPT_GRACE },
@@ -238,6 +242,9 @@ static int set_option(struct options *o, int opt, const char *val)
         return 0;
     case OPT_REPORT: case OPT_EVIDENCE: case OPT_EVIDENCE_LEVEL:
         return set_picture(o, opt, val);
+    case OPT_NO_MIDSTREAM:
+        o->reasm.midstream = false;
+        return 0;
     case OPT_ALLOW_EMPTY:
         o->allow_empty = true;
         return 0;
@@ -366,6 +373,7 @@ int options_parse(int argc, char **argv, struct options *o)
     o->reasm.n_tcp_streams = KW_REASM_STREAMS_DEFAULT;
     o->reasm.flow_timeout_s = KW_REASM_FLOW_TIMEOUT_DEFAULT;
     o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
+    o->reasm.midstream = KW_REASM_MIDSTREAM_DEFAULT;
     o->head_max = KW_HTTP_HEAD_MAX_DEFAULT;
     o->fail_on = -1;
     o->evidence_level = KW_SEV_WARNING;

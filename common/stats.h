@@ -66,9 +66,9 @@ struct kw_stats {
     uint64_t queue_dropped;    /* out-of-order queues dropped by the reassembler (too much data) */
     uint64_t tcp_invalid;      /* TCP headers the reassembler rejected */
     uint64_t connections_gap;  /* connections where a missing segment stopped reassembly */
-    uint64_t connections;      /* TCP connections seen from their handshake */
-    uint64_t connections_midstream; /* connections picked up on data, their handshake not
-                                * captured (kw_reasm_config.midstream) */
+    uint64_t connections;      /* TCP connections followed, with those picked up */
+    uint64_t connections_midstream; /* of those, connections picked up on data, their
+                                * handshake not captured (kw_reasm_config.midstream) */
     uint64_t idle_timeouts;    /* connections ended by the idle limit (--flow-timeout-idle):
                                 * no data, FIN or RST for longer */
     uint64_t frag_datagrams;   /* IP datagrams put together from fragments (IPv4 and IPv6) */

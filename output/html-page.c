@@ -98,14 +98,6 @@ static const char *tristate(int v)
     return v < 0 ? "null" : v ? "true" : "false";
 }
 
-static void endpoint(struct kw_buf *b, const struct kw_endpoint *e)
-{
-    if (e->family == 6)
-        kw_buf_put(b, "[", 1);
-    out_endpoint_ip(b, e);
-    kw_buf_printf(b, "%s:%u", e->family == 6 ? "]" : "", e->port);
-}
-
 static void page_head(struct kw_buf *b)
 {
     kw_buf_puts(b,
@@ -173,7 +165,7 @@ static void page_intro(struct kw_out *o, struct kw_buf *b, const struct html_sta
         if (!st->servers[i]->has_policy && !st->servers[i]->n_findings)
             continue;
         kw_buf_printf(b, "<a href=\"#server-%u\">server ", i + 1);
-        endpoint(b, &st->servers[i]->ep);
+        out_endpoint(b, &st->servers[i]->ep);
         kw_buf_puts(b, "</a> &middot; ");
     }
     kw_buf_puts(b, "<a href=\"#connections\">connections with findings</a> &middot; "
@@ -290,7 +282,7 @@ static void server_section(struct kw_out *o, struct kw_buf *b, const struct html
     kw_buf_printf(b, "<section class=\"server\" id=\"server-%u\" data-server-ip=\"", index + 1);
     out_endpoint_ip(b, &s->ep);
     kw_buf_printf(b, "\" data-server-port=\"%u\">\n<h2>Server ", s->ep.port);
-    endpoint(b, &s->ep);
+    out_endpoint(b, &s->ep);
     if (s->has_policy && s->policy.software) {
         kw_buf_puts(b, " <span class=\"note\">");
         kw_buf_html(b, s->policy.software, s->policy.software_len);
@@ -340,9 +332,9 @@ static void conn_summary(struct kw_out *o, struct kw_buf *b, const struct html_k
                   k->id, k->id, k->id);
     kw_buf_put(b, when, out_iso8601(o, k->start, when));
     kw_buf_puts(b, "</span> ");
-    endpoint(b, &k->key.client);
+    out_endpoint(b, &k->key.client);
     kw_buf_puts(b, " &rarr; ");
-    endpoint(b, &k->key.server);
+    out_endpoint(b, &k->key.server);
     kw_buf_puts(b, "</h3>\n<table class=\"conn-numbers\"><tr><th>requests</th><th>responses</th>"
                    "<th>reused</th><th>closed by</th><th>close</th><th>announced</th>"
                    "<th>idle before close (s)</th><th>lost</th><th>duration (s)</th></tr>\n<tr>");
@@ -442,7 +434,7 @@ static void totals_section(struct kw_buf *b, const struct html_state *st,
     size_t n_counts = out_skipped_counts(s, counts);
     kw_buf_puts(b, "<h3>What was skipped</h3>\n<table id=\"skipped\">\n");
     for (size_t i = 0; i < n_counts; i++) {
-        if (!counts[i].n)
+        if (!counts[i].n || !counts[i].label[0])
             continue;
         kw_buf_printf(b, "<tr><th>%s</th>", counts[i].label);
         cell_u64(b, counts[i].key, counts[i].n);

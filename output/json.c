@@ -359,31 +359,35 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
     event_end(o);
 }
 
-/* What was not analysed, by kind: the stats event's "skipped". */
-static void skipped(struct kw_buf *b, const struct kw_stats *st)
+/* The counts of what was not analysed or was out of the ordinary, by
+ * their keys: "skipped" (with its "encapsulation") first, then the others. */
+static void counts(struct kw_buf *b, const struct kw_stats *st)
 {
-    kw_buf_printf(b,
-                  "{\"ipv6\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"mid_stream\":%" PRIu64
-                  ",\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64 ",\"invalid\":%" PRIu64
-                  ",\"fragments\":%" PRIu64 ",\"tcp_invalid\":%" PRIu64
-                  ",\"refused_streams\":%" PRIu64 ",\"unreadable\":%" PRIu64,
-                  st->skip_ipv6, st->skip_truncated, st->skip_mid_stream, st->skip_not_ip,
-                  st->skip_not_tcp, st->skip_invalid, st->skip_fragment, st->tcp_invalid,
-                  st->streams_evicted, st->packets_unreadable);
-    static const char *const encaps[] = {
-#define KW_ENCAP_NAME(sym, name) name,
-        KW_ENCAPS(KW_ENCAP_NAME)
-#undef KW_ENCAP_NAME
-    };
-    kw_buf_puts(b, ",\"encapsulation\":{");
-    for (int i = 0; i < KW_ENCAP_N; i++)
-        kw_buf_printf(b, "%s\"%s\":%" PRIu64, i ? "," : "", encaps[i], st->encap_invalid[i]);
+    static const char skip[] = "skipped.", encap[] = "skipped.encapsulation.";
+    struct out_count c[OUT_COUNTS_MAX];
+    size_t n = out_skipped_counts(st, c);
+    const char *open = ",\"skipped\":{";
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(c[i].key, skip, sizeof(skip) - 1) &&
+            strncmp(c[i].key, encap, sizeof(encap) - 1)) {
+            kw_buf_printf(b, "%s\"%s\":%" PRIu64, open, c[i].key + sizeof(skip) - 1, c[i].n);
+            open = ",";
+        }
+    open = ",\"encapsulation\":{";
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(c[i].key, encap, sizeof(encap) - 1)) {
+            kw_buf_printf(b, "%s\"%s\":%" PRIu64, open, c[i].key + sizeof(encap) - 1, c[i].n);
+            open = ",";
+        }
     kw_buf_puts(b, "}}");
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(c[i].key, skip, sizeof(skip) - 1))
+            kw_buf_printf(b, ",\"%s\":%" PRIu64, c[i].key, c[i].n);
 }
 
 /* The version of the JSON schema (docs/json.md): raised when a field is
  * added, never when one would be renamed, which does not happen. */
-#define JSON_SCHEMA_VERSION 1
+#define JSON_SCHEMA_VERSION 2
 
 static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {
@@ -398,17 +402,7 @@ static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     u64(b, KEY("requests"), st->requests);
     u64(b, KEY("responses"), st->responses);
     u64(b, KEY("lost_requests"), st->lost_requests);
-    u64(b, KEY("not_http"), st->not_http);
-    key(b, KEY("skipped"));
-    skipped(b, st);
-    u64(b, KEY("streams_evicted"), st->streams_evicted);
-    u64(b, KEY("queues_dropped"), st->queue_dropped);
-    u64(b, KEY("connections_with_gap"), st->connections_gap);
-    u64(b, KEY("files_truncated"), st->files_truncated);
-    u64(b, KEY("servers_untracked"), st->servers_untracked);
-    u64(b, KEY("idle_timeouts"), st->idle_timeouts);
-    u64(b, KEY("servers_evicted"), st->servers_evicted);
-    u64(b, KEY("sections_skipped"), st->sections_skipped);
+    counts(b, st);
     if (st->kernel_counted) {
         key(b, KEY("kernel"));
         kw_buf_printf(b, "{\"received\":%" PRIu64 ",\"dropped\":%" PRIu64

@@ -57,17 +57,20 @@ size_t out_time(struct kw_out *o, kw_usec ts, char out[KW_ISO8601_LEN]);
 
 bool out_endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b);
 
-/* A count of what was not analysed or was dropped, with its JSON name (dotted
- * under "skipped") and the words the reports give it. */
+/* A count of what was not analysed, was dropped or was out of the ordinary,
+ * with its JSON name ("skipped.x" inside "skipped", "skipped.encapsulation.x"
+ * inside its "encapsulation") and the words the reports give it (empty: a
+ * JSON-only alias of another count). */
 struct out_count {
     char key[48];
     char label[112];
     uint64_t n;
 };
-#define OUT_COUNTS_MAX 48
+#define OUT_COUNTS_MAX 64
 
 /* Every such count of the stats, in the order the reports list them;
- * returns how many. The one list the text report and the HTML page share. */
+ * returns how many. The one list the JSON stats event, the text report and
+ * the HTML page share. */
 size_t out_skipped_counts(const struct kw_stats *st, struct out_count out[OUT_COUNTS_MAX]);
 
 /* How much of a URI (or a request line) to print: all of it, or with
@@ -75,6 +78,9 @@ size_t out_skipped_counts(const struct kw_stats *st, struct out_count out[OUT_CO
 size_t out_uri_len(const struct kw_out *o, const uint8_t *p, size_t n);
 
 void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e);
+/* An address and its port as "192.0.2.1:80" or, IPv6, "[2001:db8::1]:80"
+ * (RFC 3986's form, as curl and Zeek's logs print them). */
+void out_endpoint(struct kw_buf *b, const struct kw_endpoint *e);
 /* "ip.addr==A && ip.addr==B && tcp.port==P && tcp.port==Q" for the connection */
 void out_wireshark_filter(struct kw_buf *b, const struct kw_conn_key *key);
 const char *out_close_name(enum kw_close c);

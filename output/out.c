@@ -3,6 +3,7 @@
 #include "output/out-impl.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,17 @@ void out_endpoint_ip(struct kw_buf *b, const struct kw_endpoint *e)
             kw_buf_put(b, ".", 1);
         kw_buf_u64(b, e->addr[i]);
     }
+}
+
+void out_endpoint(struct kw_buf *b, const struct kw_endpoint *e)
+{
+    if (e->family == 6)
+        kw_buf_put(b, "[", 1);
+    out_endpoint_ip(b, e);
+    if (e->family == 6)
+        kw_buf_put(b, "]", 1);
+    kw_buf_put(b, ":", 1);
+    kw_buf_u64(b, e->port);
 }
 
 bool out_endpoint_eq(const struct kw_endpoint *a, const struct kw_endpoint *b)
@@ -155,45 +167,90 @@ int kw_out_events_parse(const char *list, unsigned *events)
     return *events ? 0 : -1;
 }
 
+/* Every count of kw_stats the reports list, in their order. The JSON stats
+ * event writes each by its key: "skipped.x" inside "skipped", the others at
+ * the top. A NULL label is a JSON-only alias of another count. */
+#define COUNT(field) offsetof(struct kw_stats, field)
+static const struct { const char *key, *label; size_t offset; } stats_counts[] = {
+    { "skipped.ipv6", "IPv6 packets not analysed", COUNT(skip_ipv6) },
+    { "skipped.truncated", "packets cut short by the snaplen", COUNT(skip_truncated) },
+    { "skipped.mid_stream", "packets of connections whose handshake was not captured "
+                            "and that were not picked up", COUNT(skip_mid_stream) },
+    { "skipped.not_ip", "non-IP frames", COUNT(skip_not_ip) },
+    { "skipped.not_tcp", "non-TCP packets", COUNT(skip_not_tcp) },
+    { "skipped.invalid", "malformed frames", COUNT(skip_invalid) },
+    { "skipped.fragments", "IPv4 fragments too short for libnids", COUNT(skip_fragment) },
+    { "skipped.tcp_invalid", "malformed TCP headers", COUNT(tcp_invalid) },
+    { "skipped.refused_streams", NULL, COUNT(streams_evicted) },
+    { "skipped.unreadable", "pcapng packets libpcap cannot read (another link type)",
+      COUNT(packets_unreadable) },
+    { "skipped.reserved", "IPv4 packets from or to 240.0.0.0/4 (reserved)",
+      COUNT(skip_reserved) },
+    { "skipped.source_routed", "IPv4 packets with a source route (dropped, as hosts do)",
+      COUNT(ip_source_routed) },
+    { "skipped.bad_ip_options", "IPv4 packets with malformed options", COUNT(ip_bad_options) },
+    { "skipped.ip_rejected", "IPv4 headers the reassembler refused", COUNT(ip_rejected) },
+    { "skipped.fragments_invalid", "fragmented datagrams dropped: overlapping or "
+                                   "inconsistent fragments", COUNT(frag_invalid) },
+    { "skipped.fragments_expired", "fragmented datagrams never completed (30 s IPv4, "
+                                   "60 s IPv6)", COUNT(frag_expired) },
+    { "skipped.fragments_evicted", "fragmented datagrams dropped for room (64 at once)",
+      COUNT(frag_evicted) },
+    { "skipped.colliding_connections", "connections not followed: their ports collide "
+                                       "in the flow table past its probe bound",
+      COUNT(streams_refused) },
+    { "sections_skipped", "pcapng sections not read (see the warnings)",
+      COUNT(sections_skipped) },
+    { "streams_evicted", "connections dropped: stream table full (see --max-streams)",
+      COUNT(streams_evicted) },
+    { "connections_midstream", "connections picked up after they began (handshake not "
+                               "captured)", COUNT(connections_midstream) },
+    { "idle_timeouts", "connections ended idle (--flow-timeout-idle)", COUNT(idle_timeouts) },
+    { "queues_dropped", "out-of-order queues dropped by the reassembler", COUNT(queue_dropped) },
+    { "connections_with_gap", "connections with data missing from the capture",
+      COUNT(connections_gap) },
+    { "capture_holes", "holes the capture missed, stepped over (the receiver's ACKs "
+                       "prove them delivered)", COUNT(capture_holes) },
+    { "capture_missed_bytes", "bytes in those holes", COUNT(capture_missed_bytes) },
+    { "capture_holes_too_large", "such holes over 256 KiB, left as gaps",
+      COUNT(capture_holes_too_large) },
+    { "not_http", "connections whose bytes stopped being HTTP", COUNT(not_http) },
+    { "fragmented_datagrams", "IP datagrams put together from fragments",
+      COUNT(frag_datagrams) },
+    { "rst_held", "RSTs in the window but not at the expected sequence number: held",
+      COUNT(rst_held) },
+    { "rst_ignored", "of those, RSTs the connection went on past: not an end",
+      COUNT(rst_ignored) },
+    { "rst_out_of_window", "RSTs outside the receiver's window: ignored",
+      COUNT(rst_out_of_window) },
+    { "ack_unseen", "segments fed again after an ACK for data the capture never saw",
+      COUNT(ack_unseen) },
+    { "syn_data", "SYNs carrying data (TCP Fast Open)", COUNT(syn_data) },
+    { "syn_data_unkept", "of those, SYNs with more data than kept (4 KiB)",
+      COUNT(syn_data_unkept) },
+    { "urgent_bytes", "bytes at TCP urgent pointers, out of the stream", COUNT(urgent_bytes) },
+    { "files_truncated", "capture files cut short (see the warnings)", COUNT(files_truncated) },
+    { "servers_untracked", "servers not described: the table of 65,536 was full of servers "
+                           "with connections open", COUNT(servers_untracked) },
+    { "servers_evicted", "idle servers reported early and dropped to make room",
+      COUNT(servers_evicted) },
+};
+#undef COUNT
+
 size_t out_skipped_counts(const struct kw_stats *st, struct out_count out[OUT_COUNTS_MAX])
 {
-    const struct { const char *key, *label; uint64_t n; } fixed[] = {
-        { "skipped.ipv6", "IPv6 packets not analysed", st->skip_ipv6 },
-        { "skipped.truncated", "packets cut short by the snaplen", st->skip_truncated },
-        { "skipped.mid_stream", "packets of connections whose handshake was not captured",
-          st->skip_mid_stream },
-        { "skipped.not_ip", "non-IP frames", st->skip_not_ip },
-        { "skipped.not_tcp", "non-TCP packets", st->skip_not_tcp },
-        { "skipped.invalid", "malformed frames", st->skip_invalid },
-        { "skipped.fragments", "IPv4 fragments too short for libnids", st->skip_fragment },
-        { "skipped.unreadable", "pcapng packets libpcap cannot read (another link type)",
-          st->packets_unreadable },
-        { "sections_skipped", "pcapng sections not read (see the warnings)",
-          st->sections_skipped },
-        { "skipped.tcp_invalid", "malformed TCP headers", st->tcp_invalid },
-        { "streams_evicted", "connections dropped: stream table full (see --max-streams)",
-          st->streams_evicted },
-        { "idle_timeouts", "connections ended idle (--flow-timeout-idle)", st->idle_timeouts },
-        { "queues_dropped", "out-of-order queues dropped by the reassembler", st->queue_dropped },
-        { "connections_with_gap", "connections with data missing from the capture",
-          st->connections_gap },
-        { "not_http", "connections whose bytes stopped being HTTP", st->not_http },
-        { "files_truncated", "capture files cut short (see the warnings)", st->files_truncated },
-        { "servers_untracked", "servers not described: the table of 65,536 was full of servers "
-                               "with connections open", st->servers_untracked },
-        { "servers_evicted", "idle servers reported early and dropped to make room",
-          st->servers_evicted },
-    };
     static const char *const encaps[] = {
 #define KW_ENCAP_NAME(sym, name) name,
         KW_ENCAPS(KW_ENCAP_NAME)
 #undef KW_ENCAP_NAME
     };
     size_t n = 0;
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && n < OUT_COUNTS_MAX; i++, n++) {
-        snprintf(out[n].key, sizeof(out[n].key), "%s", fixed[i].key);
-        snprintf(out[n].label, sizeof(out[n].label), "%s", fixed[i].label);
-        out[n].n = fixed[i].n;
+    for (size_t i = 0; i < sizeof(stats_counts) / sizeof(stats_counts[0]) && n < OUT_COUNTS_MAX;
+         i++, n++) {
+        snprintf(out[n].key, sizeof(out[n].key), "%s", stats_counts[i].key);
+        snprintf(out[n].label, sizeof(out[n].label), "%s",
+                 stats_counts[i].label ? stats_counts[i].label : "");
+        memcpy(&out[n].n, (const char *)st + stats_counts[i].offset, sizeof(out[n].n));
     }
     for (int i = 0; i < KW_ENCAP_N && n < OUT_COUNTS_MAX; i++, n++) {
         snprintf(out[n].key, sizeof(out[n].key), "skipped.encapsulation.%s", encaps[i]);

@@ -28,15 +28,13 @@ static void syslog_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
     b->len = 0;
     kw_buf_printf(b, "rule=%s severity=%s side=%s server=", kw_rule_name(f->rule),
                   kw_severity_name(f->severity), out_side_name(f->side));
-    out_endpoint_ip(b, c ? &c->key.server : &f->server);
-    kw_buf_printf(b, ":%u", c ? c->key.server.port : f->server.port);
+    out_endpoint(b, c ? &c->key.server : &f->server);
     if (c) {
         char id[KW_COMMUNITY_ID_LEN];
         kw_buf_puts(b, " client=");
-        out_endpoint_ip(b, &c->key.client);
+        out_endpoint(b, &c->key.client);
         kw_community_id(&c->key, o->opts.community_id_seed, id);
-        kw_buf_printf(b, ":%u conn=%llu community_id=%s", c->key.client.port,
-                      (unsigned long long)c->id, id);
+        kw_buf_printf(b, " conn=%llu community_id=%s", (unsigned long long)c->id, id);
     }
     if (f->request)
         kw_buf_printf(b, " request=%u", f->request);

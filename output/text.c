@@ -118,8 +118,8 @@ static void flush_unseen_server(struct kw_out *o)
     struct kw_buf *b = &o->buf;
     b->len = 0;
     kw_buf_puts(b, "\nserver ");
-    out_endpoint_ip(b, &st->held_server);
-    kw_buf_printf(b, ":%u  no HTTP exchange seen\n", st->held_server.port);
+    out_endpoint(b, &st->held_server);
+    kw_buf_puts(b, "  no HTTP exchange seen\n");
     text_emit(o, b);
     text_emit(o, &st->held);
 }
@@ -340,10 +340,10 @@ static void header_line(struct kw_out *o, struct kw_buf *b, struct kw_conn_info 
     kw_buf_printf(b, "#%" PRIu64 " ", c->id);
     kw_buf_put(b, when, out_time(o, c->start, when));
     kw_buf_put(b, " ", 1);
-    out_endpoint_ip(b, &c->key.client);
-    kw_buf_printf(b, ":%u -> ", c->key.client.port);
-    out_endpoint_ip(b, &c->key.server);
-    kw_buf_printf(b, ":%u  ", c->key.server.port);
+    out_endpoint(b, &c->key.client);
+    kw_buf_puts(b, " -> ");
+    out_endpoint(b, &c->key.server);
+    kw_buf_puts(b, "  ");
     if (tc->server_len) {
         kw_buf_text(b, tc->server, tc->server_len);
         kw_buf_puts(b, "  ");
@@ -529,7 +529,7 @@ static void text_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
     struct out_count counts[OUT_COUNTS_MAX];
     size_t n = out_skipped_counts(st, counts);
     for (size_t i = 0; i < n; i++)
-        if (counts[i].n)
+        if (counts[i].n && counts[i].label[0])
             kw_buf_printf(b, "  %s: %" PRIu64 "\n", counts[i].label, counts[i].n);
     text_emit(o, b);
 }
@@ -604,8 +604,8 @@ static void text_server(struct kw_out *o, const struct kw_server_policy *p)
     struct kw_buf *b = &o->buf;
     b->len = 0;
     kw_buf_puts(b, "\nserver ");
-    out_endpoint_ip(b, &p->server);
-    kw_buf_printf(b, ":%u  ", p->server.port);
+    out_endpoint(b, &p->server);
+    kw_buf_puts(b, "  ");
     if (p->software) {
         kw_buf_text(b, p->software, p->software_len);
         kw_buf_puts(b, "  ");

@@ -139,10 +139,9 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
     a->user = c;
     a->client.collect++;
     a->server.collect++;
+    r->stats->connections++;
     if (r->picking_up)
         r->stats->connections_midstream++;
-    else
-        r->stats->connections++;
     r->opened = c;
 }
 

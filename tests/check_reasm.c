@@ -1108,7 +1108,7 @@ START_TEST(test_pick_up_request_first)
                "fin #1 s>c @3.100000\n"
                "end #1 fin @3.200000 frame 5\n");
     ck_assert_uint_eq(stats.connections_midstream, 1);
-    ck_assert_uint_eq(stats.connections, 0);
+    ck_assert_uint_eq(stats.connections, 1);
     ck_assert_uint_eq(stats.skip_mid_stream, 0);
     kw_reasm_free(reasm);
 }

@@ -533,7 +533,7 @@ t_suppress()
 # while connection 2 talks, then its client sends again.
 t_idle_timeout_default()
 {
-    run idle --json -r "$PCAPS/idle-timeout.pcap"
+    run idle --json --no-midstream -r "$PCAPS/idle-timeout.pcap"
     want_rc 0 || return 1
     want_py "$tmp/idle.out" \
         '[(e["conn"], e["ts"], e["close"], e["closed_by"], e["requests"], e["duration_s"]) for e in by("connection")]' \
@@ -541,6 +541,21 @@ t_idle_timeout_default()
         want_py "$tmp/idle.out" '[by("stats")[0][k] for k in ("requests", "responses", "lost_requests")]' '[25, 25, 0]' &&
         want_py "$tmp/idle.out" 'by("stats")[0]["skipped"]["mid_stream"]' 4 &&
         want_py "$tmp/idle.out" 'sum(1 for e in by("transaction") if e["conn"] == 2 and e["status"] == 200)' 24
+}
+
+# By default the client's late request is picked up as a connection of its
+# own, marked midstream: nothing of it is lost, and the picked-up
+# connection counts among the connections.
+t_idle_timeout_pickup()
+{
+    run idlepick --json -r "$PCAPS/idle-timeout.pcap"
+    want_rc 0 || return 1
+    want_py "$tmp/idlepick.out" \
+        '[(e["conn"], e["close"], e["requests"], e["midstream"]) for e in by("connection")]' \
+        "[(1, 'timeout', 1, False), (3, 'fin', 1, True), (2, 'fin', 24, False)]" &&
+        want_py "$tmp/idlepick.out" '[by("stats")[0][k] for k in ("connections", "requests", "responses")]' '[3, 26, 26]' &&
+        want_py "$tmp/idlepick.out" '[(e["uri"], e["midstream"]) for e in by("transaction") if e["conn"] == 3]' \
+        "[('/again', True)]"
 }
 
 # The connection ends when the limit passes, reported between the other
@@ -563,7 +578,7 @@ t_idle_timeout_shorter()
 
 t_idle_timeout_never()
 {
-    run idle0 --json --flow-timeout-idle 0 -r "$PCAPS/idle-timeout.pcap"
+    run idle0 --json --no-midstream --flow-timeout-idle 0 -r "$PCAPS/idle-timeout.pcap"
     want_rc 0 || return 1
     want_py "$tmp/idle0.out" \
         '[(e["conn"], e["close"], e["closed_by"], e["requests"], e["responses"]) for e in by("connection")]' \
@@ -583,6 +598,8 @@ t_idle_timeout_option()
 
 check "--flow-timeout-idle default 300: the silent connection ends as a timeout 300 s after its last packet; its late packets are mid-stream; nothing lost from the other" \
     t_idle_timeout_default
+check "by default the late request after an idle end is picked up as a connection of its own (midstream)" \
+    t_idle_timeout_pickup
 check "an idle timeout is reported when the limit passes, among the other connection's requests" \
     t_idle_timeout_in_order
 check "--flow-timeout-idle 100 ends it 100 s after its last packet" t_idle_timeout_shorter
@@ -697,7 +714,7 @@ t_json_events_sensor_schema()
     want_rc 0 || return 1
     want_py "$tmp/ev.out" '[e["event"] for e in ev]' "['alert', 'alert', 'stats']" &&
     want_py "$tmp/ev.out" 'set(e["sensor"] for e in ev), by("stats")[0]["schema_version"]' \
-        "({'edge-7'}, 1)" || return 1
+        "({'edge-7'}, 2)" || return 1
     run evbad --json --events=alerts -r "$PCAPS/tornado-http10.pcap"
     want_rc 2 && err_has evbad "--events" || return 1
     run host --json -r "$PCAPS/tornado-http10.pcap"

@@ -132,7 +132,7 @@ kw_parse() {
                 if (m != "" && m != "null") lines[c] = lines[c] "M " c " " m "\n"
                 if (st != "" && st != "null") lines[c] = lines[c] "S " c " " st "\n"
             } else if (ev == "stats") {
-                stats = "T " get("connections") " " get("requests") " " get("responses")
+                stats = "T " (get("connections") - get("connections_midstream")) " " get("requests") " " get("responses")
             }
         }
         END {
