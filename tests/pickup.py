@@ -3,8 +3,8 @@
 
 Every capture of tests/pcaps is cut to start in the middle of its
 connections (the first N packets dropped, for every N), and the report on the
-cut capture is compared with the report on the whole one (tests/pickup_run:
-the reassembler and tracker with pick-up on, JSON lines):
+cut capture is compared with the report on the whole one (keepwatch --json,
+which picks connections up by default):
   - found: every transaction whose request starts after the cut is in the cut
     capture's report, with its response (status, response time);
   - nothing invented: every transaction of the cut capture's report is one of
@@ -13,7 +13,7 @@ the reassembler and tracker with pick-up on, JSON lines):
     status and the time its response began);
   - a connection seen from its handshake in the cut capture is not marked
     midstream; one picked up is.
-Environment: PICKUP_RUN (the driver), srcdir (the source tree).
+Environment: KEEPWATCH (the binary), srcdir (the source tree).
 Prints "ok - ..." / "not ok - ..." and "N passed, M failed".
 """
 import glob
@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-RUN = os.environ.get("PICKUP_RUN", "./tests/pickup_run")
+KEEPWATCH = os.environ.get("KEEPWATCH", "./keepwatch")
 PCAPS = os.path.join(os.environ.get("srcdir", "."), "tests", "pcaps")
 MAX_CUTS = 60  # cuts per capture: the first packets, where the connections are
 # Cuts whose report is known to differ, by capture: {cut: reason}. A failing
@@ -64,7 +64,8 @@ def records(data):
 
 
 def report(path):
-    p = subprocess.run([RUN, path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    p = subprocess.run([KEEPWATCH, "--json", "--events=transaction,connection", "-r", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                        check=False)
     events = [json.loads(line) for line in p.stdout.decode().splitlines()]
     return p.returncode, events
