@@ -11,21 +11,6 @@
 #include "capture/cap.h"
 #include "capture/input.h"
 
-/* Datagrams libnids keeps fragments of, as far as capture/ can tell: one slot
- * per hash of (source, destination, identification, protocol), the last one
- * seen winning. libnids reads 8 bytes past the header of the fragment that
- * starts a datagram's queue (ip_fragment.c, ip_create), so a fragment with
- * fewer than 8 bytes of data goes on only when an earlier fragment of its
- * datagram did, within libnids' 30 s (IPFRAG_TIME). */
-#define CAP_FRAG_SLOTS 1024
-#define CAP_FRAG_KEEP_US (25 * (kw_usec)KW_USEC_PER_SEC)
-
-struct cap_frag_slot {
-    uint8_t key[11]; /* source, destination, identification, protocol */
-    bool used;
-    kw_usec ts;      /* of its last fragment with 8 bytes of data or more */
-};
-
 struct cap_file {
     struct cap_input in;
     pcap_t *pcap;            /* NULL once read to its end */
@@ -47,7 +32,6 @@ struct kw_cap {
     kw_usec latest_ts;
     uint64_t bytes_done;  /* of the files read to their end */
     uint64_t bytes_total; /* of every input, 0 when one's size is unknown */
-    struct cap_frag_slot frags[CAP_FRAG_SLOTS];
     char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
 };
 

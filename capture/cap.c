@@ -190,29 +190,6 @@ static bool record_time(const struct cap_file *f, const struct timeval *tv, kw_u
     return true;
 }
 
-/* Whether the IPv4 fragment in *ip can go to libnids (cap-impl.h). */
-static bool fragment_ok(struct kw_cap *cap, const struct kw_ip *ip, kw_usec ts)
-{
-    const uint8_t *h = ip->packet.p; /* the IPv4 header is there: link.c checked it */
-    uint8_t key[11];
-    memcpy(key, h + 12, 8);     /* source, destination */
-    memcpy(key + 8, h + 4, 2);  /* identification */
-    key[10] = h[9];             /* protocol */
-    uint32_t hash = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < sizeof(key); i++)
-        hash = (hash ^ key[i]) * 16777619u;
-    struct cap_frag_slot *slot = &cap->frags[hash % CAP_FRAG_SLOTS];
-    if (ip->transport_wire_len >= 8 || ip->is_cut) { /* libnids may start a queue with it */
-        memcpy(slot->key, key, sizeof(key));
-        slot->used = true, slot->ts = ts;
-        return true;
-    }
-    bool queued = slot->used && !memcmp(slot->key, key, sizeof(key)) &&
-                  ts - slot->ts < CAP_FRAG_KEEP_US && ts >= slot->ts;
-    slot->used = false; /* the datagram is whole now, or still waits: either way, once */
-    return queued;
-}
-
 /* One record read: counts it and decodes it. True when it is for the reassembler. */
 static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pcap_pkthdr *h,
                         const u_char *bytes, struct kw_pkt *pkt)
@@ -232,11 +209,8 @@ static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pca
     pkt->frame = cap->frame;
     pkt->bytes = kw_slice_make(bytes, h->caplen);
     enum kw_link_res r = kw_link_decode(f->linktype, pkt->bytes, h->len, &pkt->ip);
-    if (r == KW_LINK_IP) {
-        if (!pkt->ip.is_fragment || pkt->ip.family != 4 || fragment_ok(cap, &pkt->ip, pkt->ts))
-            return true;
-        r = KW_LINK_FRAGMENT;
-    }
+    if (r == KW_LINK_IP)
+        return true;
     count_skip(cap->stats, r, &pkt->ip);
     return false;
 }

@@ -83,9 +83,10 @@ static enum kw_link_res ipv4(struct kw_cur *c, const struct frame_in *x)
     if (is_cut && !x->is_cut)
         return KW_LINK_INVALID; /* all of the frame is here: the length lies */
     /* A first fragment too short for 8 bytes of data: every fragment but the
-     * last carries a multiple of 8 (RFC 791), and one this short cannot hold a
-     * transport header (RFC 1858 3.2); libnids 1.26 reads 8 bytes past its
-     * header (ip_fragment.c). Short last fragments are legal and go on. */
+     * last carries a multiple of 8 (RFC 791), and one this short cannot hold
+     * the ports: the tiny fragment of RFC 1858 3.1, which firewalls drop.
+     * Short last fragments are legal and go on, in any order: reassembly/
+     * puts the datagram together. */
     if (!is_cut && (frag & IPV4_MF) && !(frag & IPV4_OFFSET) && total < ihl + 8)
         return KW_LINK_FRAGMENT;
     if (!kw_cur_sub(&from_header, is_cut ? avail : total, &packet)) /* padding left out */

@@ -47,10 +47,8 @@ struct kw_stats {
                                 * cut inside their IP header, reassembly/ the others */
     uint64_t skip_invalid;     /* malformed link or IP header, or a time out of range */
     uint64_t skip_not_tcp;     /* UDP, ICMP... (counted by reassembly/) */
-    uint64_t skip_fragment;    /* IPv4 fragments with fewer than 8 bytes of data that libnids
-                                * cannot take: a first one (RFC 1858 3.2), or a later one
-                                * before any other of its datagram (libnids reads 8 bytes
-                                * past the header of the fragment that starts a datagram) */
+    uint64_t skip_fragment;    /* IPv4 first fragments with fewer than 8 bytes of data: too
+                                * short for the ports (RFC 1858 3.1's tiny fragment) */
     uint64_t encap_invalid[KW_ENCAP_N]; /* frames with a malformed encapsulation header, by
                                 * kind (KW_ENCAPS above); not counted in skip_invalid */
     uint64_t packets_unreadable; /* pcapng packets libpcap refused: their interface has

@@ -179,7 +179,7 @@ static const struct { const char *key, *label; size_t offset; } stats_counts[] =
     { "skipped.not_ip", "non-IP frames", COUNT(skip_not_ip) },
     { "skipped.not_tcp", "non-TCP packets", COUNT(skip_not_tcp) },
     { "skipped.invalid", "malformed frames", COUNT(skip_invalid) },
-    { "skipped.fragments", "IPv4 fragments too short for libnids", COUNT(skip_fragment) },
+    { "skipped.fragments", "IPv4 first fragments too short for the ports", COUNT(skip_fragment) },
     { "skipped.tcp_invalid", "malformed TCP headers", COUNT(tcp_invalid) },
     { "skipped.refused_streams", NULL, COUNT(streams_evicted) },
     { "skipped.unreadable", "pcapng packets libpcap cannot read (another link type)",
