@@ -25,6 +25,7 @@
 #include "http/track.h"
 #include "output/evcap.h"
 #include "output/out.h"
+#include "output/progress.h"
 #include "reassembly/reasm.h"
 #include "rules/rules.h"
 #include "options.h"
@@ -39,7 +40,10 @@ struct reading {
     const char *stopped_by; /* the sentence that stopped the reading, or NULL */
     struct kw_out *report;  /* --report: its page is written again at each summary */
     const struct kw_stats *stats;
+    struct kw_progress *progress; /* a progress line on the terminal, or NULL */
 };
+
+#define PROGRESS_EVERY 4096 /* packets between looks at the clock */
 
 /* Time has reached `now`: idle connections end, then the rules that wait for
  * time look at the connections still open. */
@@ -67,7 +71,7 @@ static void read_packets(void *ctx)
     struct reading *rd = ctx;
     struct kw_pkt pkt;
     kw_usec next_tick = KW_TS_NONE;
-    for (;;) {
+    for (uint32_t n = 1;; n++) {
         switch (kw_cap_next(rd->cap, &pkt)) {
         case KW_CAP_END:
             return;
@@ -90,7 +94,23 @@ static void read_packets(void *ctx)
         }
         if (kw_reasm_feed(rd->reasm, &pkt) < 0)
             return;
+        if (rd->progress && n % PROGRESS_EVERY == 0) {
+            uint64_t read, total;
+            kw_cap_progress(rd->cap, &read, &total);
+            kw_progress_show(rd->progress, read);
+        }
     }
+}
+
+/* Progress on standard error when it is a terminal and the report goes
+ * elsewhere (a file, a pipe), so the two never share a screen; not with -q. */
+static struct kw_progress *progress_line(const struct kw_cap *cap, const struct options *o)
+{
+    uint64_t read, total;
+    kw_cap_progress(cap, &read, &total);
+    if (o->out.quiet || isatty(STDOUT_FILENO))
+        return NULL;
+    return kw_progress_new(stderr, total);
 }
 
 /* --- the pipeline ----------------------------------------------------- */
@@ -268,9 +288,10 @@ static int write_evidence(struct pipeline *p, const struct options *o)
 static int run(struct pipeline *p, const struct options *o)
 {
     struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL,
-                          p->report, &p->stats };
+                          p->report, &p->stats, progress_line(p->cap, o) };
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
                                  ? kw_reasm_error(p->reasm) : rd.stopped_by;
+    kw_progress_free(rd.progress);
     kw_usec last_ts = kw_cap_latest_ts(p->cap);
     kw_reasm_finish(p->reasm, last_ts);
     kw_rules_finish(p->rules, last_ts);

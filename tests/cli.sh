@@ -852,5 +852,41 @@ check "the same wire bytes print the same way on the transaction line and in the
 check "--json=FILE: text on standard output and JSON in FILE, each equal to its own run" \
     t_text_and_json_at_once
 
+# --- progress -----------------------------------------------------------------
+
+# A capture of 4,800 packets: tornado-http11.pcap's 12 frames 400 times.
+many_packets()
+{
+    python3 - "$PCAPS/tornado-http11.pcap" "$tmp/many.pcap" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+head, recs, off = data[:24], [], 24
+while off + 16 <= len(data):
+    n = int.from_bytes(data[off + 8:off + 12], "little")
+    recs.append(data[off:off + 16 + n]); off += 16 + n
+open(sys.argv[2], "wb").write(head + b"".join(recs) * 400)
+PY
+}
+
+# The progress line: on a terminal (a pseudo-terminal from script(1)) when the
+# report goes to a file; never with -q, never when standard error is a pipe.
+t_progress()
+{
+    command -v script >/dev/null || { why+=("script(1) is missing"); return 1; }
+    many_packets || return 1
+    script -qec "'$KEEPWATCH' -r '$tmp/many.pcap' >'$tmp/prog.out'" /dev/null >"$tmp/prog.tty"
+    local line=$'\r\e''\[Kkeepwatch: [0-9.]+ [kM]?B of [0-9.]+ [kM]B \([0-9]+%\), [0-9.]+ [kMG]?B/s, [0-9]+ s left'
+    grep -aqE "$line" "$tmp/prog.tty" ||
+        { why+=("no progress line: $(head -c 200 "$tmp/prog.tty" | cat -v)"); return 1; }
+    tail -c 4 "$tmp/prog.tty" | grep -aq $'\r\e\[K' || { why+=("the line is not erased at the end"); return 1; }
+    grep -q "400 connections" "$tmp/prog.out" || { why+=("the report is not whole"); return 1; }
+    script -qec "'$KEEPWATCH' -q -r '$tmp/many.pcap' >/dev/null" /dev/null >"$tmp/progq.tty"
+    [ ! -s "$tmp/progq.tty" ] || { why+=("-q shows progress: $(cat -v "$tmp/progq.tty" | head -c 100)"); return 1; }
+    run progpipe -r "$tmp/many.pcap"
+    [ ! -s "$tmp/progpipe.err" ] || { why+=("progress on a pipe"); return 1; }
+}
+
+check "progress on a terminal: bytes of the total, rate, time left; never with -q or in a pipe" t_progress
+
 echo "$n_passed passed, $n_failed failed"
 [ "$n_failed" -eq 0 ]
