@@ -182,15 +182,16 @@ def run(path, *opts):
     return stats, conns
 
 
-def peak_rss_kib(path, *opts):
-    """keepwatch's own peak RSS. A forked child counts its parent's pages until it
-    execs, so this process keeps itself small (captures are written by another)."""
+def peak_rss_kib(path, *opts, fmt="--json"):
+    """keepwatch's own peak RSS, writing JSON (or, fmt=None, the text report).
+    A forked child counts its parent's pages until it execs, so this process
+    keeps itself small (captures are written by another)."""
     pid = os.fork()
     if pid == 0:
         fd = os.open(os.devnull, os.O_WRONLY)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
-        os.execv(KEEPWATCH, [KEEPWATCH, *opts, "--json", "-r", path])
+        os.execv(KEEPWATCH, [KEEPWATCH, *opts, *([fmt] if fmt else []), "-r", path])
     _, status, usage = os.wait4(pid, 0)
     return usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
@@ -454,11 +455,18 @@ def main():
         rss, rc = peak_rss_kib(p)
         check(rc == 0 and stats["requests"] == 32 * n,
               f"{n} connections with 32 pipelined requests each: {stats['requests']} requests")
-        # each costs libnids' buffers and 32 transaction records, not 32 x 1.4 KB of text
-        # buffers (about 60 KiB a connection before: 502 MB for 8,000)
+        # The model of README and docs/security.md: at most 32 KiB a connection
+        # open at once, whatever it carries (12 KiB, and 32 requests in flight of
+        # about 0.5 KiB each); about 60 KiB a connection before: 502 MB for 8,000
         check_rss(rss < n * 32 + 30 * 1024,
                   f"{n} connections with 32 requests in flight each: peak RSS {rss} KiB "
-                  f"({rss // n} KiB a connection)")
+                  f"({rss // n} KiB a connection, at most 32)")
+        rss, rc = peak_rss_kib(p, fmt=None)
+        # the text report's lines of an open connection are bounded too (4 KiB
+        # of lines, 8 tail lines, 8 findings): about 56 KiB a connection before
+        check_rss(rc == 0 and rss < n * 32 + 30 * 1024,
+                  f"the same, writing the text report: peak RSS {rss} KiB "
+                  f"({rss // n} KiB a connection, at most 32)")
 
         if SANITIZED:  # sanitizers reserve terabytes of address space
             check(True, "out of memory inside libnids (not checked under a sanitizer)")
