@@ -57,6 +57,22 @@
 #define IPV6_HIP 139
 #define IPV6_SHIM6 140
 
+/* The rest of *ip once its headers are read: TCP, or a fragment that may
+ * be, goes on; any other protocol is counted as not TCP. */
+static enum kw_link_res ip_found(struct kw_ip *ip, struct kw_slice transport, uint32_t wire_len,
+                                 uint8_t proto, bool is_fragment, bool is_cut,
+                                 struct kw_slice src, struct kw_slice dst)
+{
+    ip->transport = transport;
+    ip->transport_wire_len = wire_len;
+    ip->protocol = proto;
+    ip->is_fragment = is_fragment;
+    ip->is_cut = is_cut;
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    return proto == IPPROTO_TCP || is_fragment ? KW_LINK_IP : LINK_IP_OTHER;
+}
+
 /* --- IPv4 (RFC 791) -------------------------------------------------------- */
 
 /* The IPv4 header: checked enough that libnids can trust it. */
@@ -96,14 +112,8 @@ static enum kw_link_res ipv4(struct kw_cur *c, const struct frame_in *x)
     /* Options cut short leave no transport header (an empty slice), only the addresses. */
     size_t captured = kw_cur_left(&packet);
     kw_cur_skip(&packet, ihl < captured ? ihl : captured);
-    ip->transport = kw_cur_rest(&packet);
-    ip->transport_wire_len = (uint32_t)(total - ihl);
-    ip->protocol = proto;
-    ip->is_fragment = is_fragment;
-    ip->is_cut = is_cut;
-    ip->src_addr = src;
-    ip->dst_addr = dst;
-    return proto == IPPROTO_TCP || is_fragment ? KW_LINK_IP : LINK_IP_OTHER;
+    return ip_found(ip, kw_cur_rest(&packet), (uint32_t)(total - ihl), proto,
+                    is_fragment, is_cut, src, dst);
 }
 
 /* --- IPv6 (RFC 8200) -------------------------------------------------------- */
@@ -186,14 +196,8 @@ static enum kw_link_res ipv6(struct kw_cur *c, const struct frame_in *x)
         return is_cut ? KW_LINK_TRUNCATED : KW_LINK_INVALID;
     struct kw_ip *ip = x->ip;
     ip->packet = kw_cur_rest(&packet);
-    ip->transport = kw_cur_rest(&headers);
-    ip->transport_wire_len = (uint32_t)(total - (size_t)(headers.p - packet.p));
-    ip->protocol = next;
-    ip->is_fragment = is_fragment;
-    ip->is_cut = is_cut;
-    ip->src_addr = src;
-    ip->dst_addr = dst;
-    return next == IPPROTO_TCP || is_fragment ? KW_LINK_IP : LINK_IP_OTHER;
+    return ip_found(ip, kw_cur_rest(&headers), (uint32_t)(total - (size_t)(headers.p - packet.p)),
+                    next, is_fragment, is_cut, src, dst);
 }
 
 /* --- what the link layer says comes next ---------------------------------- */

@@ -98,30 +98,43 @@ static void version(struct kw_buf *b, const char *k, size_t kn, uint8_t v)
     kw_buf_put(b, s, 5);
 }
 
+/* A set of flags as a JSON array of their names, in the table's order. */
+struct flag_name {
+    unsigned bit;
+    const char *name;
+};
+
+static void flag_list(struct kw_buf *b, const char *k, size_t kn, unsigned set,
+                      const struct flag_name *names, size_t n)
+{
+    key(b, k, kn);
+    kw_buf_put(b, "[", sizeof("[") - 1);
+    const char *sep = "";
+    for (size_t i = 0; i < n; i++)
+        if (set & names[i].bit) {
+            kw_buf_printf(b, "%s\"%s\"", sep, names[i].name);
+            sep = ",";
+        }
+    kw_buf_put(b, "]", sizeof("]") - 1);
+}
+
+/* The framing anomalies of a message (KW_ANOM_*). */
 static void anomalies(struct kw_buf *b, const char *k, size_t kn, uint8_t a)
 {
-    static const struct { uint8_t bit; const char *name; } names[] = {
+    static const struct flag_name names[] = {
         { KW_ANOM_CL_AND_TE, "content-length-and-transfer-encoding" },
         { KW_ANOM_CL_DIFFERING, "content-length-differing" },
         { KW_ANOM_CL_INVALID, "content-length-invalid" },
         { KW_ANOM_CHUNKED_HTTP10, "chunked-http10" },
         { KW_ANOM_TE_NOT_CHUNKED, "transfer-encoding-not-chunked" },
     };
-    key(b, k, kn);
-    kw_buf_put(b, "[", sizeof("[") - 1);
-    bool first = true;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (a & names[i].bit) {
-            kw_buf_printf(b, "%s\"%s\"", first ? "" : ",", names[i].name);
-            first = false;
-        }
-    kw_buf_put(b, "]", sizeof("]") - 1);
+    flag_list(b, k, kn, a, names, sizeof(names) / sizeof(names[0]));
 }
 
-/* How a message departs from RFC 7230 while still read as HTTP/1.x. */
+/* How a message departs from RFC 7230 while still read as HTTP/1.x (KW_MSG_*). */
 static void msg_anomalies(struct kw_buf *b, const char *k, size_t kn, uint16_t a)
 {
-    static const struct { uint16_t bit; const char *name; } names[] = {
+    static const struct flag_name names[] = {
         { KW_MSG_NO_VERSION, "no-version" },
         { KW_MSG_SPACE_IN_TARGET, "space-in-target" },
         { KW_MSG_EXTRA_SPACE, "extra-space" },
@@ -131,15 +144,7 @@ static void msg_anomalies(struct kw_buf *b, const char *k, size_t kn, uint16_t a
         { KW_MSG_STATUS_OUT_OF_RANGE, "status-out-of-range" },
         { KW_MSG_NO_STATUS_LINE, "no-status-line" },
     };
-    key(b, k, kn);
-    kw_buf_put(b, "[", sizeof("[") - 1);
-    bool first = true;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (a & names[i].bit) {
-            kw_buf_printf(b, "%s\"%s\"", first ? "" : ",", names[i].name);
-            first = false;
-        }
-    kw_buf_put(b, "]", sizeof("]") - 1);
+    flag_list(b, k, kn, a, names, sizeof(names) / sizeof(names[0]));
 }
 
 /* The connection's part of the common fields, formatted at its first event. */
