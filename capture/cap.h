@@ -45,7 +45,10 @@ struct kw_cap_live_config {
     int snaplen;             /* -s, bytes kept of each packet; 0: 262144 */
     int buffer_kib;          /* -B, the kernel's ring, KiB; 0: libpcap's default (2 MiB) */
     bool no_promisc;         /* -p: not in promiscuous mode ("any" never is) */
-    bool immediate;          /* --immediate-mode: each packet as it comes, not by blocks */
+    bool immediate;          /* --immediate-mode: each packet as it comes, not by blocks;
+                              * each then takes a slot of the snapshot length in the
+                              * buffer (at most 65553 bytes on Ethernet): 2 MiB holds
+                              * as few as 32 (8 on "any"), which is said on `warn` */
     bool nano;               /* --time-stamp-precision=nano: -w files keep nanoseconds;
                               * kw_pkt.ts is in microseconds all the same */
     int timeout_ms;          /* how long the kernel holds packets to hand them over

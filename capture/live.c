@@ -22,6 +22,9 @@
 #include "capture/link.h"
 
 #define LIVE_SNAPLEN_MAX 262144 /* tcpdump's -s 0, libpcap's MAXIMUM_SNAPLEN */
+#define LIVE_BUFFER_DEFAULT (2u << 20) /* libpcap's on Linux */
+#define LIVE_SLOT_ETHERNET_MAX (65535u + 18) /* an Ethernet frame, received offload and all */
+#define LIVE_SLOTS_MIN 64
 #define LIVE_TIMEOUT_MS 100
 #define LIVE_SKIP_MAX 256       /* packets that are not IP read in one call at most */
 #define LIVE_STATS_EVERY_US ((kw_usec)KW_USEC_PER_SEC)
@@ -169,6 +172,27 @@ static int activate(struct cap_live *lv, FILE *warn, char err[KW_CAP_ERRBUF])
     return -1;
 }
 
+/* In immediate mode libpcap 1.10 uses TPACKET_V2, whose ring has a slot of
+ * the snapshot length for each packet, at most a frame's length on Ethernet
+ * (pcap-linux.c, create_ring): with the default buffer, 32 packets on an
+ * Ethernet interface with receive offload, 8 on "any". A burst of more is
+ * dropped; said once here, as the counts will show it. */
+static void warn_small_ring(const struct cap_live *lv, const struct kw_cap_live_config *cfg,
+                            FILE *warn)
+{
+    uint64_t slot = (uint64_t)pcap_snapshot(lv->pcap);
+    if (pcap_datalink(lv->pcap) == DLT_EN10MB && slot > LIVE_SLOT_ETHERNET_MAX)
+        slot = LIVE_SLOT_ETHERNET_MAX;
+    uint64_t buffer = cfg->buffer_kib ? (uint64_t)cfg->buffer_kib * 1024 : LIVE_BUFFER_DEFAULT;
+    if (!cfg->immediate || !warn || !slot || buffer / slot >= LIVE_SLOTS_MIN)
+        return;
+    fprintf(warn, "keepwatch: %s: warning: in immediate mode libpcap gives each packet a slot "
+            "of up to %llu bytes, so the buffer of %llu KiB may hold as few as %llu packets, "
+            "and more at once are dropped (a larger buffer, -B, holds more)\n", lv->name,
+            (unsigned long long)slot, (unsigned long long)(buffer / 1024),
+            (unsigned long long)(buffer / slot));
+}
+
 /* A link type keepwatch decodes: LINUX_SLL2 over LINUX_SLL when libpcap
  * offers both ("any": version 2 names the interface of each packet), else
  * the interface's own, else the first one offered that keepwatch reads. */
@@ -248,6 +272,7 @@ static int set_up(struct kw_cap *cap, const struct kw_cap_live_config *cfg, cons
 {
     struct cap_live *lv = cap->live;
     char pe[PCAP_ERRBUF_SIZE] = "";
+    warn_small_ring(lv, cfg, cap->warn);
     if (choose_linktype(lv, err) < 0 || set_filter(lv, bpf, err) < 0)
         return -1;
     /* counted from here: what came before the filter was set is no one's */
