@@ -62,8 +62,9 @@ struct kw_cap_live_config {
     int rotate_seconds;      /* -G: a new file every this many seconds of the clock
                               * (kw_cap_tick(), or a packet's time), FILE holding strftime
                               * conversions as tcpdump's (local time); 0: never */
-    kw_usec now;             /* the clock at opening: with -G the first file is named for
-                              * it and the intervals count from it */
+    kw_usec now;             /* the clock at opening (capture/ reads no clock): with -G,
+                              * which needs it, the first file is named for it and the
+                              * intervals count from it */
 };
 
 /* Opens an interface the way tcpdump does: pcap_create, time stamp
@@ -71,11 +72,11 @@ struct kw_cap_live_config {
  * buffer size, pcap_activate (a warning is said on `warn`, NULL: silent);
  * picks a link type keepwatch decodes (for "any", LINUX_SLL2 when libpcap
  * offers it); compiles and sets the BPF filter `bpf` (NULL: "tcp"); creates
- * the -w file; sets nonblocking mode. Needs root or CAP_NET_RAW, and only
- * for this call (and -G, -C rotations create files where -w said). Counts in
- * `stats`. On error returns NULL with one sentence in `err` naming the
- * interface (or the file, or the filter). `cfg`'s strings and `bpf` must
- * outlive the reader. */
+ * the -w file; sets nonblocking mode. Needs root or CAP_NET_RAW for this call
+ * only: privileges can be dropped after it, but -C and -G create their later
+ * files as whoever the process is then. Counts in `stats`. On error returns
+ * NULL with one sentence in `err` naming the interface (or the file, or the
+ * filter). `cfg`'s strings and `bpf` must outlive the reader. */
 struct kw_cap *kw_cap_open_live(const struct kw_cap_live_config *cfg, const char *bpf,
                                 struct kw_stats *stats, FILE *warn, char err[KW_CAP_ERRBUF]);
 

@@ -20,6 +20,8 @@
 
 /* Each file's stdio buffer: one write(2) every 256 KiB at full rate. */
 #define DUMP_BUFFER (1 << 18)
+#define PCAP_FILE_HEADER 24 /* a pcap file's header; each record's is 16 */
+#define PCAP_RECORD_HEADER 16
 #define FLUSH_EVERY_US ((kw_usec)KW_USEC_PER_SEC)
 
 /* The open file's name, from the pattern, the interval and the -C number. */
@@ -67,6 +69,7 @@ static int start_file(struct cap_dump *d, uint64_t first_frame, char err[KW_CAP_
                  pcap_geterr(d->pcap));
         return -1;
     }
+    d->file_bytes = PCAP_FILE_HEADER;
     /* a copy for the list; without one the file's frames are in no file */
     kw_frame_files_add(d->frames, strdup(d->name), first_frame, true, true);
     d->unflushed = true; /* its header: a file on disk is a capture from its start */
@@ -120,13 +123,11 @@ static bool interval_over(struct cap_dump *d, kw_usec now)
 }
 
 /* -C: the open file is past its size (tcpdump checks before each packet, so
- * a file ends with the packet that took it past). */
+ * a file ends with the packet that took it past). Its size is counted as it
+ * is written, buffered bytes and all: ftell could cost a system call. */
 static bool size_over(const struct cap_dump *d)
 {
-    if (!d->rotate_bytes)
-        return false;
-    int64_t at = pcap_dump_ftell64(d->dumper); /* with what stdio holds */
-    return at >= 0 && (uint64_t)at > d->rotate_bytes;
+    return d->rotate_bytes && d->file_bytes > d->rotate_bytes;
 }
 
 int cap_dump_packet(struct cap_dump *d, const struct pcap_pkthdr *h, const u_char *bytes,
@@ -140,6 +141,7 @@ int cap_dump_packet(struct cap_dump *d, const struct pcap_pkthdr *h, const u_cha
     if ((timed || sized) && rotate(d, frame, err) < 0)
         return -1;
     pcap_dump((u_char *)d->dumper, h, bytes);
+    d->file_bytes += PCAP_RECORD_HEADER + (uint64_t)h->caplen;
     d->unflushed = true;
     return 0;
 }

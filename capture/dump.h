@@ -23,6 +23,7 @@ struct cap_dump {
     char *buffer;             /* the stdio buffer of each file in turn */
     unsigned n_sized;         /* -C files started in this -G interval before the open one:
                                * the number its name ends with (none for 0) */
+    uint64_t file_bytes;      /* the open file's size, with what stdio holds */
     kw_usec interval_start;   /* -G: when the open file's interval began */
     kw_usec next_flush;
     bool unflushed;           /* packets written since the last flush */

@@ -2154,6 +2154,12 @@ START_TEST(test_cap_frame_files)
     ck_assert_str_eq(kw_frame_files_at(ff, 2)->name, paths[2]);
     ck_assert_uint_eq(kw_frame_files_at(ff, 2)->first_frame, 6);
     ck_assert_ptr_null(kw_frame_files_at(ff, 4));
+    /* what is live only: files have no descriptor, no kernel counts, no clock */
+    struct kw_cap_kernel_counts kc;
+    ck_assert_int_eq(kw_cap_fd(cap), -1);
+    ck_assert_int_eq(kw_cap_kernel_counts(cap, &kc), -1);
+    kw_cap_tick(cap, INT64_MAX);
+    ck_assert_int_eq(kw_cap_next(cap, &pkt), KW_CAP_END);
     kw_cap_close(cap);
 }
 END_TEST
