@@ -44,7 +44,6 @@
 #define LT_LINUX_SLL2 276
 #define SEEN_MAX 256
 #define FRAME_KEEP 2048
-#define TAP_NAME "kwtap0"
 
 static char tmp_dir[] = "/tmp/check_live.XXXXXX";
 
@@ -803,14 +802,17 @@ END_TEST
 
 /* ---- a tap interface ------------------------------------------------------------------ */
 
+static char tap_name[IFNAMSIZ]; /* kwtapPID: two runs at once do not meet */
+
 static int tap_open(void)
 {
+    snprintf(tap_name, sizeof(tap_name), "kwtap%d", (int)(getpid() % 100000));
     int fd = open("/dev/net/tun", O_RDWR);
     ck_assert_msg(fd >= 0, "/dev/net/tun: %s", strerror(errno));
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    strcpy(ifr.ifr_name, TAP_NAME);
+    strcpy(ifr.ifr_name, tap_name);
     ck_assert_msg(ioctl(fd, TUNSETIFF, &ifr) == 0, "TUNSETIFF: %s", strerror(errno));
     int s = socket(AF_INET, SOCK_DGRAM, 0);
     ck_assert(s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0);
@@ -845,7 +847,7 @@ START_TEST(test_live_tap)
 {
     int fd = tap_open();
     struct kw_cap_live_config cfg = lo_config();
-    cfg.iface = TAP_NAME;
+    cfg.iface = tap_name;
     cfg.immediate = false; /* by blocks: 301 small frames fit in one */
     cfg.timeout_ms = 10;
     struct kw_cap *cap = open_ok(&cfg, "not ip6"); /* not what the kernel sends on it */
@@ -874,7 +876,7 @@ START_TEST(test_live_tap)
         r = kw_cap_next(cap, &pkt);
     ck_assert_int_eq(r, KW_CAP_ERROR);
     char want[KW_CAP_ERRBUF];
-    snprintf(want, sizeof(want), "%s: capture stopped after %llu packets: ", TAP_NAME,
+    snprintf(want, sizeof(want), "%s: capture stopped after %llu packets: ", tap_name,
              (unsigned long long)st.packets);
     const char *said = kw_cap_error(cap);
     ck_assert_msg(!strncmp(said, want, strlen(want)) && strstr(said, "interface"), "%s", said);
