@@ -1,6 +1,6 @@
-/* cap-impl.h: the reader's state, shared by cap.c (files, records, times) and
- * sections.c (pcapng sections libpcap will not read with one handle). No
- * other folder includes it. */
+/* cap-impl.h: the reader's state, shared by cap.c (files, records, times),
+ * sections.c (pcapng sections libpcap will not read with one handle) and
+ * live.c (an interface). No other folder includes it. */
 #ifndef KW_CAP_IMPL_H
 #define KW_CAP_IMPL_H
 
@@ -10,6 +10,12 @@
 
 #include "capture/cap.h"
 #include "capture/input.h"
+#include "common/frames.h"
+
+/* The last second whose year ISO 8601 writes in four digits (RFC 3339 5.6),
+ * 9999-12-31T23:59:59Z: a later time is no capture's, and every sum of times
+ * and durations stays far from overflowing kw_usec. */
+#define CAP_TS_SEC_MAX INT64_C(253402300799)
 
 struct cap_file {
     struct cap_input in;
@@ -22,8 +28,11 @@ struct cap_file {
     uint64_t unreadable;     /* pcapng packets libpcap refused, from this file */
 };
 
+struct cap_live; /* live.c */
+
 struct kw_cap {
     uint64_t frame; /* across all inputs, as if merged in order */
+    struct cap_live *live;   /* an interface, not files (then n_files is 0) */
     struct cap_file *files;
     size_t n_files, cur;
     const char *bpf;
@@ -32,8 +41,19 @@ struct kw_cap {
     kw_usec latest_ts;
     uint64_t bytes_done;  /* of the files read to their end */
     uint64_t bytes_total; /* of every input, 0 when one's size is unknown */
+    struct kw_frame_files frames; /* the files frames are in: -r, or -w live */
     char error[KW_CAP_ERRBUF]; /* set once reading failed: sticky */
 };
+
+/* cap.c: one packet read, from a file or an interface, whose time is `ts`
+ * (ts_ok false: it cannot be one): counted, numbered and decoded into *pkt.
+ * True when it is for the reassembler. */
+bool cap_take(struct kw_cap *cap, int linktype, const struct pcap_pkthdr *h,
+              const u_char *bytes, kw_usec ts, bool ts_ok, struct kw_pkt *pkt);
+
+/* live.c: kw_cap_next() and kw_cap_close() for an interface. */
+enum kw_cap_res cap_live_next(struct kw_cap *cap, struct kw_pkt *pkt);
+void cap_live_close(struct kw_cap *cap);
 
 /* cap.c: a libpcap handle on f->in.fp, its link type checked and the filter
  * applied; on error a sentence in err and -1, f->in.fp and its stream closed. */

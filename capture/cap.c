@@ -11,10 +11,6 @@
 #include "capture/cap-impl.h"
 #include "capture/link.h"
 
-/* The last second whose year ISO 8601 writes in four digits (RFC 3339 5.6),
- * 9999-12-31T23:59:59Z: a later time is no capture's, and every sum of times
- * and durations stays far from overflowing kw_usec. */
-#define KW_TS_SEC_MAX INT64_C(253402300799)
 #define NSEC_PER_SEC 1000000000u
 #define NSEC_PER_USEC 1000u
 
@@ -34,9 +30,12 @@ void kw_cap_close(struct kw_cap *cap)
 {
     if (!cap)
         return;
+    if (cap->live)
+        cap_live_close(cap);
     for (size_t i = 0; i < cap->n_files; i++)
         close_file(cap, &cap->files[i]);
     free(cap->files);
+    kw_frame_files_clear(&cap->frames);
     free(cap);
 }
 
@@ -132,6 +131,8 @@ struct kw_cap *kw_cap_open_files(const char *const *paths, size_t n_paths, const
     }
     if (!sizes_known)
         cap->bytes_total = 0;
+    if (n_paths)
+        kw_frame_files_add(&cap->frames, paths[0], 1, false, false);
     return cap;
 fail:
     kw_cap_close(cap);
@@ -179,40 +180,51 @@ static bool record_time(const struct cap_file *f, const struct timeval *tv, kw_u
         sec = (uint32_t)tv->tv_sec + nsec / NSEC_PER_SEC;
         usec = nsec % NSEC_PER_SEC / NSEC_PER_USEC;
     } else {
-        if (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_sec > KW_TS_SEC_MAX)
+        if (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_sec > CAP_TS_SEC_MAX)
             return false;
         sec = (uint64_t)tv->tv_sec + (uint64_t)tv->tv_usec / KW_USEC_PER_SEC;
         usec = (uint64_t)tv->tv_usec % KW_USEC_PER_SEC;
-        if (sec > (uint64_t)KW_TS_SEC_MAX)
+        if (sec > (uint64_t)CAP_TS_SEC_MAX)
             return false;
     }
     *ts = (kw_usec)(sec * KW_USEC_PER_SEC + usec); /* at most 2.6e17: no overflow */
     return true;
 }
 
-/* One record read: counts it and decodes it. True when it is for the reassembler. */
-static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pcap_pkthdr *h,
-                        const u_char *bytes, struct kw_pkt *pkt)
+bool cap_take(struct kw_cap *cap, int linktype, const struct pcap_pkthdr *h,
+              const u_char *bytes, kw_usec ts, bool ts_ok, struct kw_pkt *pkt)
 {
-    f->frame++;
     cap->frame++;
+    cap->frames.last_frame = cap->frame;
     cap->stats->packets++;
     cap->stats->bytes += h->len;
-    if (!record_time(f, &h->ts, &pkt->ts)) {
+    if (!ts_ok) {
         cap->stats->skip_invalid++;
         return false;
     }
-    if (pkt->ts > cap->latest_ts)
-        cap->latest_ts = pkt->ts;
-    pkt->linktype = f->linktype;
+    pkt->ts = ts;
+    if (ts > cap->latest_ts)
+        cap->latest_ts = ts;
+    pkt->linktype = linktype;
     pkt->wire_len = h->len;
     pkt->frame = cap->frame;
     pkt->bytes = kw_slice_make(bytes, h->caplen);
-    enum kw_link_res r = kw_link_decode(f->linktype, pkt->bytes, h->len, &pkt->ip);
+    enum kw_link_res r = kw_link_decode(linktype, pkt->bytes, h->len, &pkt->ip);
     if (r == KW_LINK_IP)
         return true;
     count_skip(cap->stats, r, &pkt->ip);
     return false;
+}
+
+/* One record of a file read: counts it and decodes it. True when it is for
+ * the reassembler. */
+static bool take_record(struct kw_cap *cap, struct cap_file *f, const struct pcap_pkthdr *h,
+                        const u_char *bytes, struct kw_pkt *pkt)
+{
+    kw_usec ts = 0;
+    bool ts_ok = record_time(f, &h->ts, &ts);
+    f->frame++;
+    return cap_take(cap, f->linktype, h, bytes, ts, ts_ok, pkt);
 }
 
 /* The file ended inside a record ("truncated dump file"), or its compressed
@@ -266,13 +278,17 @@ static void file_done(struct kw_cap *cap, struct cap_file *f, bool ended_cleanly
         fprintf(cap->warn, "keepwatch: %s: %llu packets of interfaces libpcap cannot read "
                 "skipped\n", f->in.name, (unsigned long long)f->unreadable);
     close_file(cap, f);
-    cap->cur++;
+    if (++cap->cur < cap->n_files) /* its frames follow this one's */
+        kw_frame_files_add(&cap->frames, cap->files[cap->cur].in.path, cap->frame + 1, false,
+                           false);
 }
 
 enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt)
 {
     if (cap->error[0])
         return KW_CAP_ERROR;
+    if (cap->live)
+        return cap_live_next(cap, pkt);
     while (cap->cur < cap->n_files) {
         struct cap_file *f = &cap->files[cap->cur];
         struct pcap_pkthdr *h;
@@ -302,6 +318,11 @@ kw_usec kw_cap_latest_ts(const struct kw_cap *cap)
 const char *kw_cap_error(const struct kw_cap *cap)
 {
     return cap->error;
+}
+
+const struct kw_frame_files *kw_cap_frame_files(const struct kw_cap *cap)
+{
+    return &cap->frames;
 }
 
 void kw_cap_progress(const struct kw_cap *cap, uint64_t *bytes_read, uint64_t *bytes_total)

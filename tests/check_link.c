@@ -3,7 +3,8 @@
  * byte, and malformed; every encapsulation, whole, cut at every byte and
  * malformed; the cursor's reads; kw_cap_next()'s results on files, a file cut
  * short and a read error; times; compressed files; files that are no capture;
- * progress; pcapng sections and interfaces libpcap reads in part.
+ * progress; pcapng sections and interfaces libpcap reads in part; which file
+ * each frame of several inputs is in (common/frames.h).
  *
  * Every input is copied flush against a PROT_NONE page (picohttpparser's
  * test.c), so a read one byte past the slice crashes even without ASan. */
@@ -24,6 +25,7 @@
 #include "capture/cap.h"
 #include "capture/link.h"
 #include "common/cursor.h"
+#include "common/frames.h"
 
 /* Link types, spelled out so the test says which numbers the files carry. */
 #define LT_NULL 0
@@ -2092,6 +2094,115 @@ START_TEST(test_cap_progress)
 }
 END_TEST
 
+/* ---- which file a frame is in (common/frames.h) --------------------------------- */
+
+/* The list says frame `frame` is the `at`th of `path`, or (path NULL) in none. */
+static void frame_is(const struct kw_frame_files *ff, uint64_t frame, const char *path,
+                     uint64_t at)
+{
+    const char *name = NULL;
+    uint64_t in_file = 0;
+    bool found = kw_frame_files_find(ff, frame, &name, &in_file);
+    if (!path) {
+        ck_assert_msg(!found, "frame %llu in %s", (unsigned long long)frame, name);
+        return;
+    }
+    ck_assert_msg(found, "frame %llu in no file", (unsigned long long)frame);
+    ck_assert_str_eq(name, path);
+    ck_assert_uint_eq(in_file, at);
+}
+
+/* -r a -r b -r c -r d, c without a packet: the run's frames go on across the
+ * files, and each is found in its file at its place, as far as read. */
+START_TEST(test_cap_frame_files)
+{
+    struct rec a[] = { whole(&eth_ipv4, 1), whole(&eth_arp, 2), whole(&eth_ipv4, 3) };
+    struct rec b[] = { whole(&eth_ipv4, 4), whole(&eth_ipv6, 5) };
+    struct rec d[] = { whole(&eth_arp, 7) };
+    const char *paths[4] = { pcap_write("a.pcap", LT_EN10MB, a, 3, 0),
+                             pcap_write("b.pcap", LT_EN10MB, b, 2, 0),
+                             pcap_write("c.pcap", LT_EN10MB, NULL, 0, 0),
+                             pcap_write("d.pcap", LT_EN10MB, d, 1, 0) };
+    struct kw_stats st;
+    memset(&st, 0, sizeof(st));
+    char err[KW_CAP_ERRBUF];
+    struct kw_cap *cap = kw_cap_open_files(paths, 4, NULL, &st, NULL, err);
+    ck_assert_msg(cap != NULL, "%s", err);
+    const struct kw_frame_files *ff = kw_cap_frame_files(cap);
+    frame_is(ff, 1, NULL, 0); /* not read yet */
+    struct kw_pkt pkt;
+    ck_assert_int_eq(kw_cap_next(cap, &pkt), KW_CAP_PKT);
+    frame_is(ff, 1, paths[0], 1);
+    frame_is(ff, 2, NULL, 0);
+    ck_assert_uint_eq(kw_frame_files_count(ff), 1);
+    while (kw_cap_next(cap, &pkt) == KW_CAP_PKT)
+        ;
+    ck_assert_uint_eq(st.packets, 6);
+    frame_is(ff, 0, NULL, 0);
+    frame_is(ff, 1, paths[0], 1);
+    frame_is(ff, 3, paths[0], 3);
+    frame_is(ff, 4, paths[1], 1);
+    frame_is(ff, 5, paths[1], 2);
+    frame_is(ff, 6, paths[3], 1); /* c held none */
+    frame_is(ff, 7, NULL, 0);
+    ck_assert_uint_eq(kw_frame_files_count(ff), 4);
+    ck_assert_str_eq(kw_frame_files_at(ff, 2)->name, paths[2]);
+    ck_assert_uint_eq(kw_frame_files_at(ff, 2)->first_frame, 6);
+    ck_assert_ptr_null(kw_frame_files_at(ff, 4));
+    /* what is live only: files have no descriptor, no kernel counts, no clock */
+    struct kw_cap_kernel_counts kc;
+    ck_assert_int_eq(kw_cap_fd(cap), -1);
+    ck_assert_int_eq(kw_cap_kernel_counts(cap, &kc), -1);
+    kw_cap_tick(cap, INT64_MAX);
+    ck_assert_int_eq(kw_cap_next(cap, &pkt), KW_CAP_END);
+    kw_cap_close(cap);
+}
+END_TEST
+
+/* The list on its own: at most KW_FRAME_FILES_MAX files, the oldest
+ * forgotten (and its name freed: ASan's leak check); a file written anew
+ * under a name takes the frames away from the old one; empty files. */
+START_TEST(test_frame_files_bounds)
+{
+    static struct kw_frame_files ff; /* 96 KiB: not on the stack */
+    memset(&ff, 0, sizeof(ff));
+    const size_t extra = 10, n = KW_FRAME_FILES_MAX + extra;
+    char name[32];
+    for (size_t i = 0; i < n; i++) { /* file i holds frames 10i+1 to 10i+10 */
+        snprintf(name, sizeof(name), "f%zu", i);
+        kw_frame_files_add(&ff, strdup(name), 10 * i + 1, true, false);
+    }
+    ff.last_frame = 10 * n;
+    ck_assert_uint_eq(kw_frame_files_count(&ff), KW_FRAME_FILES_MAX);
+    ck_assert_uint_eq(ff.n_forgotten, extra);
+    ck_assert_str_eq(kw_frame_files_at(&ff, 0)->name, "f10");
+    frame_is(&ff, 1, NULL, 0);
+    frame_is(&ff, 10 * extra, NULL, 0);
+    frame_is(&ff, 10 * extra + 1, "f10", 1);
+    frame_is(&ff, 10 * extra + 10, "f10", 10);
+    snprintf(name, sizeof(name), "f%zu", n - 1);
+    frame_is(&ff, 10 * n, name, 10);
+    frame_is(&ff, 10 * n + 1, NULL, 0);
+    for (size_t i = extra; i < n; i += 997) { /* the binary search, here and there */
+        snprintf(name, sizeof(name), "f%zu", i);
+        frame_is(&ff, 10 * i + 7, name, 7);
+    }
+    kw_frame_files_add(&ff, strdup("f4000"), 10 * n + 1, true, true); /* written anew */
+    ff.last_frame += 3;
+    frame_is(&ff, 4000 * 10 + 5, NULL, 0);
+    frame_is(&ff, 4001 * 10 + 5, "f4001", 5); /* its neighbours keep theirs */
+    frame_is(&ff, 10 * n + 3, "f4000", 3);
+    kw_frame_files_add(&ff, "empty", 10 * n + 4, false, false);
+    kw_frame_files_add(&ff, "next", 10 * n + 4, false, false);
+    ff.last_frame += 1;
+    frame_is(&ff, 10 * n + 4, "next", 1);
+    ck_assert_uint_eq(ff.n_forgotten, extra + 3);
+    kw_frame_files_clear(&ff);
+    ck_assert_uint_eq(kw_frame_files_count(&ff), 0);
+    frame_is(&ff, 1, NULL, 0);
+}
+END_TEST
+
 /* ---- pcapng sections and interfaces -------------------------------------------- */
 
 static uint8_t raw_ipv4[IP_TOTAL];
@@ -2295,6 +2406,8 @@ static Suite *link_suite(void)
     tcase_add_test(tc, test_cap_progress);
     tcase_add_test(tc, test_cap_pcapng_sections);
     tcase_add_test(tc, test_cap_pcapng_interfaces);
+    tcase_add_test(tc, test_cap_frame_files);
+    tcase_add_test(tc, test_frame_files_bounds);
     suite_add_tcase(s, tc);
 
     return s;
