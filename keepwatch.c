@@ -28,7 +28,27 @@
 #include "output/progress.h"
 #include "reassembly/reasm.h"
 #include "rules/rules.h"
+#include "live.h"
 #include "options.h"
+
+/* --- the pipeline ----------------------------------------------------- */
+
+#define OUTPUTS_MAX 4
+
+struct pipeline {
+    struct kw_stats stats;
+    struct kw_cap *cap;
+    FILE *json_file;
+    FILE *report_file;
+    struct kw_out *outs[OUTPUTS_MAX];
+    size_t n_outs;
+    struct kw_out *report; /* the HTML output, one of outs */
+    struct kw_evcap *evcap;
+    struct kw_rules *rules;
+    struct kw_track *track;
+    struct kw_reasm *reasm;
+    struct kw_out *json;   /* the JSON output, one of outs: SIGHUP redirects it */
+};
 
 /* --- the packet loop -------------------------------------------------- */
 
@@ -41,14 +61,41 @@ struct reading {
     struct kw_out *report;  /* --report: its page is written again at each summary */
     const struct kw_stats *stats;
     struct kw_progress *progress; /* a progress line on the terminal, or NULL */
+    kw_usec clock;          /* the time the timers have been given */
+    /* live */
+    struct pipeline *p;
+    const struct options *o;
+    int signal_fd;          /* SIGINT, SIGTERM, SIGHUP, SIGUSR1; -1 reading files */
+    bool stop;              /* SIGINT or SIGTERM */
 };
 
+#define LIVE_WAIT_MS 200        /* a quiet live capture's timers run this often */
+#define LIVE_LAG_USEC 250000    /* packets come in blocks held up to 100 ms (capture/live.c):
+                                 * the timers run behind the clock, so that no packet
+                                 * comes from before the time they were given */
+#define LIVE_LOOK_EVERY 256     /* packets between looks at the clock and the signals */
+
 #define PROGRESS_EVERY 4096 /* packets between looks at the clock */
+
+/* A live capture's kernel counts, into the stats about to be written. */
+static void kernel_counts(struct pipeline *p)
+{
+    struct kw_cap_kernel_counts k;
+    if (kw_cap_kernel_counts(p->cap, &k) < 0)
+        return;
+    p->stats.kernel_counted = true;
+    p->stats.kernel_received = k.received;
+    p->stats.kernel_dropped = k.dropped;
+    p->stats.interface_dropped = k.if_dropped;
+}
 
 /* Time has reached `now`: idle connections end, then the rules that wait for
  * time look at the connections still open. */
 static void advance_time(struct reading *rd, kw_usec now)
 {
+    if (rd->clock != KW_TS_NONE && now <= rd->clock)
+        return; /* live, the clock less the lag can be behind the last packet */
+    rd->clock = now;
     kw_reasm_tick(rd->reasm, now);
     kw_rules_tick(rd->rules, now);
     if (!rd->summary_every)
@@ -57,10 +104,54 @@ static void advance_time(struct reading *rd, kw_usec now)
         rd->next_summary = now + rd->summary_every; /* the first packet starts the clock */
     else if (now >= rd->next_summary) {
         kw_rules_summary(rd->rules, now);
-        if (rd->report)
+        if (rd->report) {
+            if (rd->p)
+                kernel_counts(rd->p);
             kw_out_stats(rd->report, rd->stats, now);
+        }
         rd->next_summary = now + rd->summary_every;
     }
+}
+
+/* SIGHUP: the --json file again under its name (logrotate moved it, with
+ * `create`); every event before is in the old one, whole. */
+static void reopen_json(struct pipeline *p, const struct options *o)
+{
+    if (!p->json_file)
+        return;
+    FILE *f = fopen(o->json_path, "a");
+    if (!f) {
+        fprintf(stderr, "keepwatch: SIGHUP: cannot reopen %s: %s; writing on to the old file\n",
+                o->json_path, strerror(errno));
+        return;
+    }
+    if (fclose(p->json_file) == EOF)
+        fprintf(stderr, "keepwatch: %s: error writing: %s\n", o->json_path, strerror(errno));
+    p->json_file = f;
+    kw_out_redirect(p->json, f);
+}
+
+/* Live, between packets: signals, the capture's clock (rotation, flushing,
+ * the kernel's counts) and the timers, on the wall clock. */
+static bool live_between(struct reading *rd)
+{
+    kw_usec now = live_now();
+    for (enum live_signal s; (s = live_signal_next(rd->signal_fd)) != LIVE_SIGNAL_NONE;) {
+        if (s == LIVE_SIGNAL_STOP) {
+            rd->stop = true;
+            return false;
+        }
+        if (s == LIVE_SIGNAL_REOPEN)
+            reopen_json(rd->p, rd->o);
+        if (s == LIVE_SIGNAL_STATS) {
+            kernel_counts(rd->p);
+            for (size_t i = 0; i < rd->p->n_outs; i++)
+                kw_out_stats(rd->p->outs[i], rd->stats, now);
+        }
+    }
+    kw_cap_tick(rd->cap, now);
+    advance_time(rd, now - LIVE_LAG_USEC);
+    return true;
 }
 
 /* Feeds every packet to the reassembler, and time to it: idle connections
@@ -78,15 +169,16 @@ static void read_packets(void *ctx)
         case KW_CAP_ERROR:
             rd->stopped_by = kw_cap_error(rd->cap);
             return;
-        case KW_CAP_TIMEOUT: { /* a live capture's packet times are the clock's */
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            advance_time(rd, (kw_usec)now.tv_sec * KW_USEC_PER_SEC + now.tv_nsec / 1000);
+        case KW_CAP_TIMEOUT: /* live, and nothing waiting */
+            live_wait(kw_cap_fd(rd->cap), rd->signal_fd, LIVE_WAIT_MS);
+            if (!live_between(rd))
+                return;
             continue;
-        }
         case KW_CAP_PKT:
             break;
         }
+        if (rd->signal_fd >= 0 && n % LIVE_LOOK_EVERY == 0 && !live_between(rd))
+            return;
         if (pkt.ts >= next_tick) {
             advance_time(rd, pkt.ts);
             next_tick = pkt.ts < INT64_MAX - KW_USEC_PER_SEC ? pkt.ts + KW_USEC_PER_SEC
@@ -115,21 +207,6 @@ static struct kw_progress *progress_line(const struct kw_cap *cap, const struct 
 
 /* --- the pipeline ----------------------------------------------------- */
 
-#define OUTPUTS_MAX 4
-
-struct pipeline {
-    struct kw_stats stats;
-    struct kw_cap *cap;
-    FILE *json_file;
-    FILE *report_file;
-    struct kw_out *outs[OUTPUTS_MAX];
-    size_t n_outs;
-    struct kw_out *report; /* the HTML output, one of outs */
-    struct kw_evcap *evcap;
-    struct kw_rules *rules;
-    struct kw_track *track;
-    struct kw_reasm *reasm;
-};
 
 /* A terminal gets colours (unless NO_COLOR, https://no-color.org, or
  * --color=never) and lines that fit its width; a file or a pipe neither. */
@@ -166,7 +243,8 @@ static int open_outputs(struct pipeline *p, const struct options *o)
         p->outs[p->n_outs++] = kw_out_new("text", stdout, &text);
     }
     if (o->json_path)
-        p->outs[p->n_outs++] = kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
+        p->outs[p->n_outs++] = p->json =
+            kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
     if (p->report_file)
         p->outs[p->n_outs++] = p->report = kw_out_new("html", p->report_file, &o->out);
     if (o->syslog)
@@ -195,7 +273,13 @@ static int make_evidence_dir(const char *dir)
 static int open_pipeline(struct pipeline *p, const struct options *o)
 {
     char err[KW_CAP_ERRBUF > KW_REASM_ERRBUF ? KW_CAP_ERRBUF : KW_REASM_ERRBUF];
-    p->cap = kw_cap_open_files(o->files, o->n_files, o->filter, &p->stats, stderr, err);
+    if (o->live.iface) {
+        struct kw_cap_live_config live = o->live;
+        live.now = live_now();
+        p->cap = kw_cap_open_live(&live, o->filter, &p->stats, stderr, err);
+    } else {
+        p->cap = kw_cap_open_files(o->files, o->n_files, o->filter, &p->stats, stderr, err);
+    }
     if (!p->cap) {
         fprintf(stderr, "keepwatch: %s\n", err);
         return -1;
@@ -288,11 +372,23 @@ static int write_evidence(struct pipeline *p, const struct options *o)
 static int run(struct pipeline *p, const struct options *o)
 {
     struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL,
-                          p->report, &p->stats, progress_line(p->cap, o) };
+                          p->report, &p->stats, NULL, KW_TS_NONE, p, o, -1, false };
+    if (!o->live.iface)
+        rd.progress = progress_line(p->cap, o);
+    else if ((rd.signal_fd = live_signals_open()) < 0) {
+        fprintf(stderr, "keepwatch: cannot take signals: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
                                  ? kw_reasm_error(p->reasm) : rd.stopped_by;
     kw_progress_free(rd.progress);
-    kw_usec last_ts = kw_cap_latest_ts(p->cap);
+    /* live, the connections still open end now: the clock's time, not the last packet's */
+    kw_usec last_ts = o->live.iface ? live_now() : kw_cap_latest_ts(p->cap);
+    if (o->live.iface) {
+        kw_cap_tick(p->cap, last_ts);
+        kernel_counts(p);
+        close(rd.signal_fd);
+    }
     kw_reasm_finish(p->reasm, last_ts);
     kw_rules_finish(p->rules, last_ts);
     p->stats.servers_untracked = kw_rules_servers_untracked(p->rules);
@@ -323,12 +419,23 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     int status = EXIT_USAGE;
     if (options_parse(argc, argv, &o) < 0) {
-        fputs("usage: keepwatch [options] -r FILE [filter expression]; see --help\n", stderr);
+        fputs("usage: keepwatch [options] -r FILE | -i INTERFACE [filter expression]; see "
+              "--help\n", stderr);
     } else {
         struct pipeline p;
         memset(&p, 0, sizeof(p));
-        if (open_pipeline(&p, &o) == 0)
-            status = run(&p, &o);
+        char err[512];
+        if (o.list_interfaces) {
+            status = kw_cap_list_interfaces(stdout, err) < 0 ? EXIT_USAGE : 0;
+            if (status)
+                fprintf(stderr, "keepwatch: %s\n", err);
+        } else if (open_pipeline(&p, &o) == 0) {
+            /* as tcpdump: root only to open the capture and the outputs */
+            if (o.drop_user && live_drop_privileges(o.drop_user, err, sizeof(err)) < 0)
+                fprintf(stderr, "keepwatch: %s\n", err);
+            else
+                status = run(&p, &o);
+        }
         close_pipeline(&p);
     }
     options_free(&o);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,41 @@
 #include "options.h"
 
 
+static void usage_live(FILE *f)
+{
+    fputs("  -i INTERFACE          sniff INTERFACE (a name, 'any', or a number from -D) until\n"
+          "                        SIGINT or SIGTERM; events are written as they happen\n"
+          "  -D                    list the interfaces -i can sniff, and exit\n"
+          "  -s SNAPLEN            live: bytes kept of each packet (default 262144)\n"
+          "  -B KIB                live: the kernel's capture buffer in KiB (default 2048;\n"
+          "                        32768 with --immediate-mode)\n"
+          "  -p                    live: not in promiscuous mode\n"
+          "  --immediate-mode      live: each packet handed over as it comes, not in blocks\n"
+          "  -c COUNT              live: stop after COUNT packets\n"
+          "  --time-stamp-precision micro|nano  live: of the -w file (default micro)\n"
+          "  -w FILE               live: also write every packet read to FILE (pcap), which\n"
+          "                        findings then name with their frame numbers in it\n"
+          "  -C MB                 with -w: a new file (FILE1, FILE2...) past MB million bytes\n"
+          "  -G S                  with -w: a new file every S seconds (FILE may hold\n"
+          "                        strftime conversions, as tcpdump's)\n"
+          "  -Z USER               live: run as USER once the capture and the outputs are open\n",
+          f);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: keepwatch [options] -r FILE [-r FILE ...] [filter expression]\n"
+          "       keepwatch [options] -i INTERFACE [filter expression]\n"
           "\n"
-          "Reads saved captures (pcap or pcapng; '-' is standard input), reassembles\n"
-          "every TCP connection, decodes its HTTP/1.x exchanges and reports, per\n"
-          "connection, each request and response, the idle gaps and how it ended.\n"
+          "Reads saved captures (pcap or pcapng; '-' is standard input) or sniffs an\n"
+          "interface, reassembles every TCP connection, decodes its HTTP/1.x exchanges\n"
+          "and reports, per connection, each request and response, the idle gaps and\n"
+          "how it ended.\n"
           "\n"
-          "  -r FILE               read packets from FILE; repeat for several files, in order\n"
+          "  -r FILE               read packets from FILE; repeat for several files, in order\n",
+          f);
+    usage_live(f);
+    fputs(
           "  --json[=FILE]         JSON lines: --json to standard output instead of the text\n"
           "                        report, --json=FILE to FILE beside it\n"
           "  --report=FILE         also write the HTML report to FILE: race plots,\n"
@@ -30,8 +57,9 @@ static void usage(FILE *f)
           "                        --evidence-level or above into a pcap of its own in DIR,\n"
           "                        listed in DIR/index.json\n"
           "  --evidence-level LEVEL  notice, warning or error (default warning)\n"
-          "  --max-streams N       reassembler hash size; 3/4 of it are followed at once\n"
-          "                        (default 65536)\n"
+          "  --max-connections N   connections followed at once; past it the least recently\n"
+          "                        active one ends (\"timeout\") and is counted (default\n"
+          "                        49152 reading files, 1000000 live; 288 bytes each)\n"
           "  --flow-timeout S      a SYN reusing the ports of a connection at least S seconds\n"
           "                        old starts a new connection (default 1)\n"
           "  --flow-timeout-idle S end a connection with no data, FIN or RST for S seconds\n"
@@ -60,7 +88,7 @@ static void usage(FILE *f)
           "  --syslog              each finding at or above --syslog-level to syslog too\n"
           "  --syslog-level LEVEL  notice, warning (the default) or error\n"
           "  --summary-every S     every server's policy every S seconds as well as at the end\n"
-          "                        (default 0: at the end only)\n"
+          "                        (default 0: at the end only; live, 60)\n"
           "  --color WHEN          text: severities in colour: auto (on a terminal, unless\n"
           "                        NO_COLOR is set), always or never\n"
           "  -h, --help            this help\n"
@@ -69,6 +97,9 @@ static void usage(FILE *f)
           "Every long option takes its value as --opt=VALUE or --opt VALUE, but --json,\n"
           "whose file is only ever --json=FILE. Trailing words are a BPF filter, as for\n"
           "tcpdump (e.g. tcp port 8080).\n"
+          "A live capture ends on SIGINT or SIGTERM with every open connection ended, the\n"
+          "server summaries and the stats; SIGHUP reopens the --json file, SIGUSR1 writes\n"
+          "a stats event.\n"
           "Exit status: 0 when the input was read (1 with --fail-on and a finding at that\n"
           "level or above, or no HTTP), 2 for bad usage, unreadable input, a bad rules\n"
           "file, a read error or the reassembler running out of memory.\n",
@@ -83,6 +114,9 @@ enum long_only {
     OPT_EVIDENCE,
     OPT_EVIDENCE_LEVEL,
     OPT_MAX_STREAMS,
+    OPT_MAX_CONNECTIONS,
+    OPT_IMMEDIATE_MODE,
+    OPT_TSTAMP_PRECISION,
     OPT_FLOW_TIMEOUT,
     OPT_FLOW_TIMEOUT_IDLE,
     OPT_NO_MIDSTREAM,
@@ -110,6 +144,16 @@ static const struct option long_options[] = {
     { "evidence", required_argument, NULL, OPT_EVIDENCE },
     { "evidence-level", required_argument, NULL, OPT_EVIDENCE_LEVEL },
     { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
+    { "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+    { "immediate-mode", no_argument, NULL, OPT_IMMEDIATE_MODE },
+    { "time-stamp-precision", required_argument, NULL, OPT_TSTAMP_PRECISION },
+    { "interface", required_argument, NULL, 'i' },
+    { "list-interfaces", no_argument, NULL, 'D' },
+    { "snapshot-length", required_argument, NULL, 's' },
+    { "buffer-size", required_argument, NULL, 'B' },
+    { "no-promiscuous-mode", no_argument, NULL, 'p' },
+    { "count", required_argument, NULL, 'c' },
+    { "relinquish-privileges", required_argument, NULL, 'Z' },
     { "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
     { "flow-timeout-idle", required_argument, NULL, OPT_FLOW_TIMEOUT_IDLE },
     { "no-midstream", no_argument, NULL, OPT_NO_MIDSTREAM },
@@ -150,8 +194,9 @@ static int parse_number(int opt, const char *s, long min, long max, long *out)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < min || v > max) {
-        fprintf(stderr, "keepwatch: --%s wants a number from %ld to %ld, not '%s'\n",
-                option_name(opt), min, max, s);
+        fprintf(stderr, "keepwatch: %s%s wants a number from %ld to %ld, not '%s'\n",
+                opt < 256 ? "-" : "--", opt < 256 ? (char[2]){ (char)opt, 0 } : option_name(opt),
+                min, max, s);
         return -1;
     }
     *out = v;
@@ -163,15 +208,25 @@ static int set_number(struct options *o, int opt, const char *val)
 {
     static const struct { int opt; long min, max; } ranges[] = {
         { OPT_MAX_STREAMS, 16, 1 << 24 },     { OPT_FLOW_TIMEOUT, 0, 86400 },
+        { OPT_MAX_CONNECTIONS, KW_REASM_MAX_CONNECTIONS_MIN, KW_REASM_MAX_CONNECTIONS_MAX },
         { OPT_FLOW_TIMEOUT_IDLE, 0, 31 * 86400 }, { OPT_MAX_HEADER_BYTES, 256, 16 << 20 },
         { OPT_COMMUNITY_ID_SEED, 0, 65535 }, { OPT_SUMMARY_EVERY, 0, 31 * 86400 },
+        { 's', 0, 262144 }, { 'B', 1, 4 << 20 }, { 'c', 1, LONG_MAX },
+        { 'C', 1, 1 << 30 }, { 'G', 1, 31 * 86400 },
     };
     long v = 0;
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
         if (ranges[i].opt == opt && parse_number(opt, val, ranges[i].min, ranges[i].max, &v) < 0)
             return -1;
     switch (opt) {
-    case OPT_MAX_STREAMS: o->reasm.n_tcp_streams = (int)v; break;
+    /* the hash size of earlier versions, of which 3/4 were followed at once */
+    case OPT_MAX_STREAMS: o->reasm.max_connections = (uint32_t)(v * 3 / 4 + 1); break;
+    case OPT_MAX_CONNECTIONS: o->reasm.max_connections = (uint32_t)v; break;
+    case 's': o->live.snaplen = (int)v; break;
+    case 'B': o->live.buffer_kib = (int)v; break;
+    case 'c': o->live.count = (uint64_t)v; break;
+    case 'C': o->live.rotate_bytes = (uint64_t)v * 1000000; break; /* tcpdump's unit */
+    case 'G': o->live.rotate_seconds = (int)v; break;
     case OPT_FLOW_TIMEOUT: o->reasm.flow_timeout_s = (int)v; break;
     case OPT_FLOW_TIMEOUT_IDLE: o->reasm.idle_timeout_s = (int)v; break;
     case OPT_MAX_HEADER_BYTES: o->head_max = (uint32_t)v; break;
@@ -225,29 +280,32 @@ static int set_picture(struct options *o, int opt, const char *val)
     return -1;
 }
 
-static int set_option(struct options *o, int opt, const char *val)
+/* The options of a live capture that are not numbers. */
+static int set_live(struct options *o, int opt, const char *val)
 {
     switch (opt) {
-    case 'r':
-        o->files[o->n_files++] = val;
-        return 0;
-    case 'h':
-        usage(stdout);
-        exit(0);
-    case OPT_VERSION:
-        printf("keepwatch %s\n", PACKAGE_VERSION);
-        exit(0);
-    case OPT_JSON:
-        o->json_path = val ? val : "-";
-        return 0;
-    case OPT_REPORT: case OPT_EVIDENCE: case OPT_EVIDENCE_LEVEL:
-        return set_picture(o, opt, val);
-    case OPT_NO_MIDSTREAM:
-        o->reasm.midstream = false;
-        return 0;
-    case OPT_ALLOW_EMPTY:
-        o->allow_empty = true;
-        return 0;
+    case 'i': o->live.iface = val; break;
+    case 'D': o->list_interfaces = true; break;
+    case 'p': o->live.no_promisc = true; break;
+    case 'w': o->live.write_path = val; break;
+    case 'Z': o->drop_user = val; break;
+    case OPT_IMMEDIATE_MODE: o->live.immediate = true; break;
+    case OPT_TSTAMP_PRECISION:
+        if (strcmp(val, "micro") && strcmp(val, "nano")) {
+            fprintf(stderr, "keepwatch: --time-stamp-precision wants micro or nano, not '%s'\n",
+                    val);
+            return -1;
+        }
+        o->live.nano = !strcmp(val, "nano");
+        break;
+    }
+    return 0;
+}
+
+/* How the report is written. */
+static int set_output(struct options *o, int opt, const char *val)
+{
+    switch (opt) {
     case OPT_LOCAL_TIME:
         o->out.local_time = true;
         return 0;
@@ -294,6 +352,39 @@ static int set_option(struct options *o, int opt, const char *val)
         }
         fprintf(stderr, "keepwatch: --redact knows uri-query, not '%s'\n", val);
         return -1;
+    }
+    return 0;
+}
+
+static int set_option(struct options *o, int opt, const char *val)
+{
+    switch (opt) {
+    case 'r':
+        o->files[o->n_files++] = val;
+        return 0;
+    case 'h':
+        usage(stdout);
+        exit(0);
+    case OPT_VERSION:
+        printf("keepwatch %s\n", PACKAGE_VERSION);
+        exit(0);
+    case OPT_JSON:
+        o->json_path = val ? val : "-";
+        return 0;
+    case OPT_REPORT: case OPT_EVIDENCE: case OPT_EVIDENCE_LEVEL:
+        return set_picture(o, opt, val);
+    case 'i': case 'D': case 'p': case 'w': case 'Z':
+    case OPT_IMMEDIATE_MODE: case OPT_TSTAMP_PRECISION:
+        return set_live(o, opt, val);
+    case OPT_NO_MIDSTREAM:
+        o->reasm.midstream = false;
+        return 0;
+    case OPT_ALLOW_EMPTY:
+        o->allow_empty = true;
+        return 0;
+    case OPT_LOCAL_TIME: case OPT_SENSOR: case OPT_EVENTS: case 'q': case 'l':
+    case OPT_SYSLOG: case OPT_SYSLOG_LEVEL: case OPT_COLOR: case OPT_REDACT:
+        return set_output(o, opt, val);
     case OPT_RULES: case OPT_GRACE: case OPT_DISABLE: case OPT_FAIL_ON:
         return set_rule(o, opt, val);
     case '?':
@@ -349,6 +440,56 @@ static bool reads_a_stream(int fd)
     return !fstat(fd, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
 }
 
+/* One input, files or an interface, and the options that go with it. A live
+ * run writes each event as it happens, summarises servers every minute and
+ * follows more connections (set here unless given). */
+static int check_input(struct options *o)
+{
+    const struct kw_cap_live_config *l = &o->live;
+    bool live_options = l->snaplen || l->buffer_kib || l->no_promisc || l->immediate ||
+                        l->nano || l->count || l->write_path || o->drop_user;
+    if (o->list_interfaces)
+        return 0;
+    if (o->n_files && l->iface) {
+        fputs("keepwatch: -r and -i: read files or sniff an interface, not both\n", stderr);
+        return -1;
+    }
+    if (!o->n_files && !l->iface) {
+        fputs("keepwatch: no input: give -r FILE, or -i INTERFACE to sniff one (-D lists "
+              "them)\n", stderr);
+        return -1;
+    }
+    if (!l->iface && live_options) {
+        fputs("keepwatch: -s, -B, -p, -c, -w, -Z, --immediate-mode and --time-stamp-precision "
+              "are for a live capture (-i)\n", stderr);
+        return -1;
+    }
+    if ((l->rotate_bytes || l->rotate_seconds) && !l->write_path) {
+        fputs("keepwatch: -C and -G rotate the -w file: give -w FILE\n", stderr);
+        return -1;
+    }
+    if (l->write_path && !strcmp(l->write_path, "-")) {
+        fputs("keepwatch: -w -: standard output holds the report; write the packets to a "
+              "file\n", stderr);
+        return -1;
+    }
+    if (!l->iface)
+        return 0;
+    if (o->evidence_dir && !l->write_path) {
+        fputs("keepwatch: --evidence live copies the packets out of the -w files after the "
+              "run: give -w FILE\n", stderr);
+        return -1;
+    }
+    o->out.stream = true;
+    if (l->immediate && !l->buffer_kib)
+        o->live.buffer_kib = 32768; /* a slot of the snapshot length per packet: 512 of them */
+    if (o->summary_every < 0)
+        o->summary_every = 60 * KW_USEC_PER_SEC;
+    if (!o->reasm.max_connections)
+        o->reasm.max_connections = KW_REASM_MAX_CONNECTIONS_LIVE;
+    return 0;
+}
+
 /* getopt_long's '?' (unknown) or ':' (no value) in our words. A short
  * option is in optopt; a long one is the word before optind. */
 static void say_getopt_error(int opt, char **argv)
@@ -370,7 +511,6 @@ int options_parse(int argc, char **argv, struct options *o)
     o->rules = kw_rules_config_new();
     if (!o->files || !o->rules)
         return -1;
-    o->reasm.n_tcp_streams = KW_REASM_STREAMS_DEFAULT;
     o->reasm.flow_timeout_s = KW_REASM_FLOW_TIMEOUT_DEFAULT;
     o->reasm.idle_timeout_s = KW_REASM_IDLE_TIMEOUT_DEFAULT;
     o->reasm.midstream = KW_REASM_MIDSTREAM_DEFAULT;
@@ -386,7 +526,9 @@ int options_parse(int argc, char **argv, struct options *o)
      * BPF expression is never taken apart. ":": a missing value is told
      * apart from an unknown option. */
     int opt;
-    while ((opt = getopt_long(argc, argv, "+:r:hql", long_options, NULL)) != -1) {
+    o->summary_every = -1; /* not given */
+    while ((opt = getopt_long(argc, argv, "+:r:hqli:Ds:B:pc:w:C:G:Z:", long_options, NULL)) !=
+           -1) {
         if (opt == '?' || opt == ':')
             say_getopt_error(opt, argv);
         if (set_option(o, opt, optarg) < 0)
@@ -397,9 +539,12 @@ int options_parse(int argc, char **argv, struct options *o)
     for (size_t i = 0; i < o->n_files; i++)
         if (!strcmp(o->files[i], "-") && reads_a_stream(STDIN_FILENO))
             o->out.stream = true; /* tcpdump -U -w - | keepwatch -r -: events as they happen */
-    if (!o->n_files) {
-        fputs("keepwatch: no input: give -r FILE (live capture is not supported yet)\n", stderr);
+    if (check_input(o) < 0)
         return -1;
+    if (!o->live.iface) {
+        o->summary_every = o->summary_every < 0 ? 0 : o->summary_every;
+        o->reasm.max_connections = o->reasm.max_connections ? o->reasm.max_connections
+                                                            : KW_REASM_MAX_CONNECTIONS_FILES;
     }
     for (size_t i = 0; o->evidence_dir && i < o->n_files; i++)
         if (!strcmp(o->files[i], "-")) {

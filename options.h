@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/cap.h"
 #include "common/time.h"
 #include "output/out.h"
 #include "reassembly/reasm.h"
@@ -34,6 +35,9 @@ struct options {
     bool allow_empty;
     bool syslog;           /* findings to syslog too */
     kw_usec summary_every; /* server policies this often as well as at the end; 0: only then */
+    struct kw_cap_live_config live; /* live.iface set: a live capture (-i) */
+    bool list_interfaces;  /* -D */
+    const char *drop_user; /* -Z: the user to run as once the capture and outputs are open */
 };
 
 /* Parses argv into *o (zeroed by the caller). On a bad command line says why

@@ -201,7 +201,7 @@ static const struct { const char *key, *label; size_t offset; } stats_counts[] =
       COUNT(streams_refused) },
     { "sections_skipped", "pcapng sections not read (see the warnings)",
       COUNT(sections_skipped) },
-    { "streams_evicted", "connections dropped: stream table full (see --max-streams)",
+    { "streams_evicted", "connections ended to stay within --max-connections",
       COUNT(streams_evicted) },
     { "connections_midstream", "connections picked up after they began (handshake not "
                                "captured)", COUNT(connections_midstream) },

@@ -416,8 +416,8 @@ static void end_line(struct kw_buf *b, struct kw_conn_info *c, const struct kw_c
                            ? "no data, FIN or RST for longer than --flow-timeout-idle: ended as idle\n"
                        : e->timeout == KW_TIMEOUT_REUSED
                            ? "dropped by the reassembler: a new connection took over its ports\n"
-                           : "dropped by the reassembler: the stream table was full "
-                             "(see --max-streams)\n");
+                           : "ended to stay within --max-connections: the least recently "
+                             "active one\n");
     }
 }
 

@@ -175,6 +175,7 @@ struct reasm_conn *reasm_conn_open(struct reasm_table *t, uint32_t cli_addr, uin
     }
     struct reasm_conn *c = &t->conns[ci];
     memset(c, 0, sizeof(*c));
+    t->n_open++;
     c->cli_addr = cli_addr;
     c->cli_port = cli_port;
     c->srv_addr = srv_addr;
@@ -355,6 +356,7 @@ void reasm_conn_end(struct reasm_table *t, struct reasm_conn *c, struct kw_reasm
     if (c->rst_held)
         list_unlink(t, REASM_RST_HELD, ci);
     c->is_open = false;
+    t->n_open--;
     c->stream = NULL;
     c->user = NULL;
     c->next_free = t->free_head;

@@ -99,6 +99,7 @@ struct reasm_table {
     struct reasm_conn *conns;  /* pool; index 0 unused */
     uint32_t n_conns, free_head;
     uint32_t never_used;       /* records from here on were never taken */
+    uint32_t n_open;           /* records in the table */
     uint32_t *slots;           /* open addressing, linear probing: record index or 0 */
     uint32_t slot_mask;
     struct reasm_key key;      /* the hash's key, drawn for this run */

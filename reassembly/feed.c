@@ -22,9 +22,11 @@
 struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw_reasm_sink *sink,
                               struct kw_stats *stats, char err[KW_REASM_ERRBUF])
 {
-    if (cfg->n_tcp_streams < 16 || cfg->n_tcp_streams > (1 << 24)) {
-        snprintf(err, KW_REASM_ERRBUF, "stream table size %d out of range (16 to 16777216)",
-                 cfg->n_tcp_streams);
+    if (cfg->max_connections < KW_REASM_MAX_CONNECTIONS_MIN ||
+        cfg->max_connections > KW_REASM_MAX_CONNECTIONS_MAX) {
+        snprintf(err, KW_REASM_ERRBUF, "%u connections at once is out of range (%u to %u)",
+                 cfg->max_connections, KW_REASM_MAX_CONNECTIONS_MIN,
+                 KW_REASM_MAX_CONNECTIONS_MAX);
         return NULL;
     }
     if (cfg->idle_timeout_s < 0) {
@@ -32,19 +34,25 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
         return NULL;
     }
     struct kw_reasm *r = calloc(1, sizeof(*r));
-    /* libnids' pool: 3/4 of its hash size, and one */
-    uint32_t n_streams = (uint32_t)cfg->n_tcp_streams * 3 / 4 + 1;
+    /* libnids follows 3/4 of its hash size (and one) at once: a pool 1/8
+     * larger than the connections followed, so that handshakes in progress
+     * do not make libnids evict a connection in the oldest-first order it
+     * knows; the cap is ours, least recently active first. */
+    uint32_t pool = cfg->max_connections + cfg->max_connections / 8;
+    int n_tcp_streams = (int)((pool * 4ull + 2) / 3);
+    uint32_t n_streams = (uint32_t)n_tcp_streams * 3 / 4 + 1;
     if (!r || reasm_table_init(&r->conns, n_streams, sink, stats) < 0 ||
         reasm_map6_init(&r->map6, n_streams) < 0) {
-        snprintf(err, KW_REASM_ERRBUF, "out of memory for %d streams", cfg->n_tcp_streams);
+        snprintf(err, KW_REASM_ERRBUF, "out of memory for %u connections", cfg->max_connections);
         kw_reasm_free(r);
         return NULL;
     }
     r->stats = stats;
+    r->max_connections = cfg->max_connections;
     r->idle_limit = (kw_usec)cfg->idle_timeout_s * KW_USEC_PER_SEC;
     r->midstream = cfg->midstream;
     r->clock = KW_TS_NONE;
-    if (!reasm_nids_start(r, cfg)) {
+    if (!reasm_nids_start(r, cfg, n_tcp_streams)) {
         snprintf(err, KW_REASM_ERRBUF, "%s", r->error);
         kw_reasm_free(r);
         return NULL;
@@ -284,6 +292,22 @@ static int feed_ip(struct kw_reasm *r, const struct kw_pkt *pkt)
     return reasm_feed_segment(r, &in);
 }
 
+/* A connection opened past --max-connections: the one least recently active
+ * ends (after the packet, never inside a libnids callback). */
+static void evict_least_active(struct kw_reasm *r)
+{
+    struct reasm_conn *c;
+    while (r->conns.n_open > r->max_connections &&
+           (c = reasm_conn_first(&r->conns, REASM_BY_ACTIVITY))) {
+        r->stats->streams_evicted++;
+        reasm_nids_release(r, c);
+        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_TIMEOUT,
+                                                    .timeout = KW_TIMEOUT_EVICTED,
+                                                    .rst_dir = KW_TO_SERVER, .ts = r->ts,
+                                                    .frame = r->frame });
+    }
+}
+
 int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
 {
     if (r->failed)
@@ -295,6 +319,8 @@ int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
     r->ts = pkt->ts;
     r->frame = pkt->frame;
     int rc = feed_ip(r, pkt);
+    if (r->conns.n_open > r->max_connections && !r->failed)
+        evict_least_active(r);
     if (r->n_map6_recheck && !r->failed) /* an IPv6 connection ended */
         settle_map6(r);
     return rc;

@@ -420,7 +420,8 @@ static bool init_libnids(struct kw_reasm *r)
     return started;
 }
 
-static void set_libnids_params(const struct kw_reasm_config *cfg, pcap_t *raw_ip_handle)
+static void set_libnids_params(const struct kw_reasm_config *cfg, int n_tcp_streams,
+                               pcap_t *raw_ip_handle)
 {
     /* libnids keeps the pointer: static. IPv6 connections, rewritten into
      * 240.0.0.0/4, carry IPv6 checksums that no IPv4 check would pass; every
@@ -435,26 +436,27 @@ static void set_libnids_params(const struct kw_reasm_config *cfg, pcap_t *raw_ip
     nids_params.syslog = kw_nids_on_warning;
     nids_params.no_mem = kw_nids_no_mem;
     nids_params.scan_num_hosts = 0;             /* no port-scan detector */
-    nids_params.n_tcp_streams = cfg->n_tcp_streams;
+    nids_params.n_tcp_streams = n_tcp_streams;
     nids_params.tcp_workarounds = 0;
     nids_params.multiproc = 0;
     nids_params.tcp_flow_timeout = cfg->flow_timeout_s;
 }
 
-bool reasm_nids_start(struct kw_reasm *r, const struct kw_reasm_config *cfg)
+bool reasm_nids_start(struct kw_reasm *r, const struct kw_reasm_config *cfg, int n_tcp_streams)
 {
     if (kw_nids_owner) {
         snprintf(r->error, sizeof(r->error), "only one reassembler per process");
         return false;
     }
     if (!(r->raw_ip_handle = pcap_open_dead(DLT_RAW, 262144))) {
-        snprintf(r->error, sizeof(r->error), "out of memory for %d streams", cfg->n_tcp_streams);
+        snprintf(r->error, sizeof(r->error), "out of memory for %u connections",
+                 cfg->max_connections);
         return false;
     }
     void *reserve = mmap(NULL, NO_MEM_RESERVE_BYTES, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     r->no_mem_reserve = reserve == MAP_FAILED ? NULL : reserve; /* best effort */
-    set_libnids_params(cfg, r->raw_ip_handle);
+    set_libnids_params(cfg, n_tcp_streams, r->raw_ip_handle);
     if (!init_libnids(r))
         return false;
     nids_register_tcp(kw_nids_on_tcp); /* after nids_init, which resets the list */

@@ -28,6 +28,7 @@ struct tfo_syn {
 
 struct kw_reasm {
     struct reasm_table conns;
+    uint32_t max_connections;    /* kw_reasm_config's: past it, evict_least_active() */
     struct reasm_defrag defrag;
     struct reasm_map6 map6;
     uint32_t map6_recheck[8];    /* entries whose connection ended: still needed? */
@@ -141,7 +142,7 @@ bool reasm_fill_acked(struct kw_reasm *r, struct reasm_conn *c, enum kw_dir dir,
 
 /* Sets libnids' parameters and starts it, guarded against it running out of
  * memory. false with r->error set on failure. */
-bool reasm_nids_start(struct kw_reasm *r, const struct kw_reasm_config *cfg);
+bool reasm_nids_start(struct kw_reasm *r, const struct kw_reasm_config *cfg, int n_tcp_streams);
 
 /* Stops libnids if it started and its state is whole; frees what it holds. */
 void reasm_nids_stop(struct kw_reasm *r);

@@ -66,7 +66,10 @@ struct kw_reasm_sink {
 };
 
 struct kw_reasm_config {
-    int n_tcp_streams;  /* libnids hash size; 3/4 of it (+1) connections are followed at once */
+    uint32_t max_connections; /* followed at once: past it, the least recently active one
+                               * ends (timeout, evicted) and is counted (streams_evicted).
+                               * libnids' pool is 1/8 larger, for handshakes in progress:
+                               * 288 bytes each, taken at the start */
     int flow_timeout_s; /* a SYN on a 4-tuple older than this starts a new connection */
     int idle_timeout_s; /* a connection with no data, FIN or RST for longer ends (0: never) */
     bool midstream;     /* data on a 4-tuple whose handshake was not captured starts a
@@ -74,7 +77,10 @@ struct kw_reasm_config {
                          * skip_mid_stream, and nothing else */
 };
 
-#define KW_REASM_STREAMS_DEFAULT 65536
+#define KW_REASM_MAX_CONNECTIONS_FILES 49152    /* reading files: about 14 MB of libnids pool */
+#define KW_REASM_MAX_CONNECTIONS_LIVE 1000000   /* a sensor for weeks: 324 MB of pool */
+#define KW_REASM_MAX_CONNECTIONS_MIN 12
+#define KW_REASM_MAX_CONNECTIONS_MAX 10000000
 #define KW_REASM_FLOW_TIMEOUT_DEFAULT 1
 #define KW_REASM_IDLE_TIMEOUT_DEFAULT 300 /* as Zeek's tcp_inactivity_timeout */
 #define KW_REASM_MIDSTREAM_DEFAULT true   /* as Zeek, and Suricata with midstream on */

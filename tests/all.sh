@@ -2,6 +2,7 @@
 # all.sh: the whole test suite, from a fresh Debian 12 machine (run as root).
 # Installs what is missing, then builds and tests three ways:
 #   1. a -Werror build: make check (unit, regression, cross-check with tshark, CLI,
+#      live capture on lo against nginx and Tornado (root),
 #      the HTML report in chromium, the evidence captures read back with tshark);
 #   2. the same under AddressSanitizer and UndefinedBehaviorSanitizer;
 #   3. make distcheck (the release tarball builds, installs and passes too);
@@ -13,7 +14,7 @@ top=$PWD
 
 packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev nettle-dev
           zlib1g-dev libzstd-dev liblz4-dev check tshark python3 gzip zstd lz4 nginx-light
-          tcpdump curl debhelper dpkg-dev fakeroot lintian clang libclang-rt-14-dev chromium)
+          python3-tornado tcpdump curl debhelper dpkg-dev fakeroot lintian clang libclang-rt-14-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

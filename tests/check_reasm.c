@@ -117,9 +117,9 @@ static struct kw_reasm *reasm;
 
 static bool pick_up; /* kw_reasm_config.midstream for the next start() */
 
-static void start(int n_streams, int flow_timeout_s, int idle_timeout_s)
+static void start(uint32_t max_connections, int flow_timeout_s, int idle_timeout_s)
 {
-    struct kw_reasm_config cfg = { n_streams, flow_timeout_s, idle_timeout_s, pick_up };
+    struct kw_reasm_config cfg = { max_connections, flow_timeout_s, idle_timeout_s, pick_up };
     char err[KW_REASM_ERRBUF];
     reasm = kw_reasm_new(&cfg, &sink, &stats, err);
     ck_assert_msg(reasm != NULL, "%s", err);
@@ -329,7 +329,7 @@ static void talk(struct client *c, double at)
  * because libnids has forgotten it too. */
 START_TEST(test_idle_ends_connection)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2);
     handshake(&a, 1);
     handshake(&b, 1.5);
@@ -363,7 +363,7 @@ END_TEST
 
 START_TEST(test_idle_zero_is_never)
 {
-    start(1024, 1, 0);
+    start(768, 1, 0);
     struct client a = client_n(1);
     handshake(&a, 1);
     talk(&a, 2);
@@ -385,7 +385,7 @@ END_TEST
  * ("longer than"); several connections end in the order they went quiet. */
 START_TEST(test_activity_and_order)
 {
-    start(1024, 1, 100);
+    start(768, 1, 100);
     struct client a = client_n(1), b = client_n(2), c = client_n(3);
     handshake(&a, 1);
     handshake(&b, 2);
@@ -416,7 +416,7 @@ END_TEST
  * others as capture-end, in the order they opened. */
 START_TEST(test_finish_ends_idle_first)
 {
-    start(1024, 1, 50);
+    start(768, 1, 50);
     struct client a = client_n(1), b = client_n(2), c = client_n(3);
     handshake(&a, 1);
     handshake(&b, 2);
@@ -443,7 +443,7 @@ END_TEST
  * new half-open stream alone: its handshake completes and it is followed. */
 START_TEST(test_idle_after_takeover_spares_new_stream)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     talk(&a, 2);
@@ -474,7 +474,7 @@ END_TEST
  * the old connection ends there as reused. */
 START_TEST(test_timeout_reused)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     talk(&a, 2);
@@ -492,20 +492,36 @@ START_TEST(test_timeout_reused)
 }
 END_TEST
 
-/* The stream table full (16 buckets: 12 + 1 streams): a new connection evicts
- * the oldest, which ends as evicted and is counted. */
+/* --max-connections 12: the 13th connection ends the least recently active
+ * one (#2: #1 talked since), as evicted, counted; the others go on. */
 START_TEST(test_timeout_evicted)
 {
-    start(16, 1, 300);
-    for (uint8_t i = 1; i <= 14; i++) {
-        struct client c = client_n(i);
-        handshake(&c, i);
+    start(12, 1, 300);
+    struct client c[15];
+    for (uint8_t i = 1; i <= 12; i++) {
+        c[i] = client_n(i);
+        handshake(&c[i], i);
     }
-    ck_assert_uint_eq(stats.streams_evicted, 1);
+    talk(&c[1], 12.5);
+    for (uint8_t i = 13; i <= 14; i++) {
+        c[i] = client_n(i);
+        handshake(&c[i], i);
+    }
+    ck_assert_uint_eq(stats.streams_evicted, 2);
     ck_assert_msg(strstr(event_log, "open #13 13:40013 @13.000200\n"
-                                    "end #1 timeout/evicted @14.000000 frame 40\n"
-                                    "open #14 14:40014 @14.000200\n"),
+                                    "end #2 timeout/evicted @13.000200 frame 41\n"),
                   "%s", event_log);
+    ck_assert_msg(strstr(event_log, "open #14 14:40014 @14.000200\n"
+                                    "end #3 timeout/evicted @14.000200 frame 44\n"),
+                  "%s", event_log);
+    log_len = 0;
+    event_log[0] = '\0';
+    talk(&c[1], 15);
+    talk(&c[14], 15);
+    expect_log("data #1 c>s 10 @15.000000 frame 45\n"
+               "data #1 s>c 20 @15.001000 frame 46\n"
+               "data #14 c>s 10 @15.000000 frame 47\n"
+               "data #14 s>c 20 @15.001000 frame 48\n");
     kw_reasm_finish(reasm, SEC(20));
     kw_reasm_free(reasm);
 }
@@ -535,7 +551,7 @@ START_TEST(test_out_of_memory)
 {
     if (getenv("KW_SANITIZED")) /* sanitizers reserve terabytes of address space */
         return;
-    start(4096, 1, 300);
+    start(3072, 1, 300);
     struct client first = client_n(1);
     handshake(&first, 1);
     struct rlimit lim = { (vm_size_kib() + 8 * 1024) * 1024, RLIM_INFINITY };
@@ -578,7 +594,7 @@ END_TEST
  * all followed (records left behind would fill the pool). */
 START_TEST(test_silent_frees_leave_no_records)
 {
-    start(16, 1, 300);
+    start(12, 1, 300);
     for (uint8_t i = 1; i <= 20; i++) {
         struct client c = client_n(i);
         handshake(&c, 10 * i);
@@ -606,7 +622,7 @@ END_TEST
  * that stream (it would detach the new connection, whose data would vanish). */
 START_TEST(test_freed_stream_reused_by_another)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2);
     handshake(&a, 1);
     talk(&a, 2);
@@ -643,7 +659,7 @@ END_TEST
  * byte is the 5th of one segment, then the last of the next one. */
 START_TEST(test_urgent_byte_is_no_gap)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     urgent_pointer = 5;
@@ -677,7 +693,7 @@ END_TEST
  * packet read was. Then a FIN in fragments, which went unseen. */
 START_TEST(test_fragmented_rst_and_fin)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2);
     handshake(&a, 1);
     talk(&a, 2);
@@ -712,7 +728,7 @@ END_TEST
  * is an overlap. */
 START_TEST(test_fragment_overlaps)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     build_tcp(a.ip, a.port, server_ip, 80, a.seq, a.server_seq, TH_PSH | TH_ACK, 40);
@@ -746,7 +762,7 @@ END_TEST
  * are kept: the oldest gives its place up. */
 START_TEST(test_fragments_bounded)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     for (int i = 0; i < 100; i++) { /* first fragments only: the rest never come */
         fragment_size = 16, fragments_sent = 1;
@@ -770,7 +786,7 @@ END_TEST
  * addresses, never the ones libnids follows it under. */
 START_TEST(test_ipv6_connection)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client6_n(1), b = client_n(2);
     handshake(&a, 1);
     handshake(&b, 1.5);
@@ -820,7 +836,7 @@ static int feed_fragment6_of(kw_usec ts, const uint8_t *whole, size_t total, siz
  * three, the last first; the datagram is fed at the last to come. */
 START_TEST(test_ipv6_fragments)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client6_n(1);
     handshake(&a, 1);
     static uint8_t p6[200];
@@ -848,7 +864,7 @@ END_TEST
  * mapped 4-tuple exactly, with data in sequence. */
 START_TEST(test_ipv6_mapped_range_is_ours)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client6_n(1);
     handshake(&a, 1);
     const uint8_t mapped_client[4] = { 240, 0, 0, 2 }, mapped_server[4] = { 240, 0, 0, 3 };
@@ -870,7 +886,7 @@ END_TEST
  * and a SYN flood leaves room for the connections after it. */
 START_TEST(test_ipv6_map_bounded)
 {
-    start(16, 1, 300);
+    start(12, 1, 300);
     struct client x = client6_n(200);
     ck_assert_int_eq(to_server(&x, 1, TH_SYN, 0), 0);
     ck_assert_uint_eq(reasm->map6.n_in_use, 1);
@@ -880,12 +896,12 @@ START_TEST(test_ipv6_map_bounded)
     for (uint8_t i = 1; i <= 100; i++) {
         struct client c = client6_n(i);
         ck_assert_int_eq(to_server(&c, 2 + i * 0.01, TH_SYN, 0), 0);
-        ck_assert_uint_le(reasm->map6.n_in_use, 13);
+        ck_assert_uint_le(reasm->map6.n_in_use, 14);
     }
     struct client a = client6_n(150);
     handshake(&a, 10);
     talk(&a, 11);
-    ck_assert_uint_le(reasm->map6.n_in_use, 13);
+    ck_assert_uint_le(reasm->map6.n_in_use, 14);
     kw_reasm_finish(reasm, SEC(12));
     expect_log("open #1 [1:96]:40150 @10.000200\n"
                "data #1 c>s 10 @11.000000 frame 106\n"
@@ -902,7 +918,7 @@ END_TEST
  * peer never saw the RST, or ignored it: RFC 5961), so it was no end. */
 START_TEST(test_rst_not_exact_then_data)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     talk(&a, 2);
@@ -927,7 +943,7 @@ END_TEST
  * of the window is ignored. */
 START_TEST(test_rst_not_exact_then_silence)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2), c = client_n(3);
     handshake(&a, 1);
     handshake(&b, 1.1);
@@ -962,7 +978,7 @@ END_TEST
  * as old. The ACK is an anomaly, not the end of the analysis. */
 START_TEST(test_ack_for_data_never_sent)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
@@ -994,7 +1010,7 @@ END_TEST
  * and they are delivered once. */
 START_TEST(test_fast_open)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2);
     ck_assert_int_eq(to_server(&a, 1, TH_SYN, 30), 0);
     ck_assert_int_eq(to_client(&a, 1.0001, TH_SYN | TH_ACK, 0), 0);
@@ -1025,7 +1041,7 @@ END_TEST
  * hosts do: each is counted by kind. Options it accepts change nothing. */
 START_TEST(test_ip_options)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     static const uint8_t nops[4] = { 1, 1, 1, 1 };
@@ -1056,7 +1072,7 @@ END_TEST
  * no FIN held back. */
 START_TEST(test_past_four_gigabytes)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     a.seq = 0xfff00000u;
     handshake(&a, 1);
@@ -1091,7 +1107,7 @@ END_TEST
 START_TEST(test_pick_up_request_first)
 {
     pick_up = true;
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     payload_text = "GET / HTTP/1.1\r\n";
     ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 40), 0);
@@ -1121,7 +1137,7 @@ END_TEST
 START_TEST(test_pick_up_who_is_client)
 {
     pick_up = true;
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2);
     payload_text = "HTTP/1.1 304 Not Modified\r\n";
     ck_assert_int_eq(to_client(&a, 2, TH_PSH | TH_ACK, 30), 0);
@@ -1148,7 +1164,7 @@ END_TEST
  * counted, as before. */
 START_TEST(test_pick_up_off)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 40), 0);
     ck_assert_uint_eq(stats.skip_mid_stream, 1);
@@ -1164,7 +1180,7 @@ END_TEST
 START_TEST(test_pick_up_half_open)
 {
     pick_up = true;
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client b = client_n(2);
     ck_assert_int_eq(to_server(&b, 4, TH_SYN, 0), 0);
     b.server_seq++; /* its SYN/ACK went unseen */
@@ -1183,7 +1199,7 @@ END_TEST
 START_TEST(test_pick_up_ipv6)
 {
     pick_up = true;
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client6_n(7);
     payload_text = "HTTP/1.0 200 OK\r\n";
     ck_assert_int_eq(to_client(&a, 2, TH_PSH | TH_ACK, 30), 0);
@@ -1203,7 +1219,7 @@ END_TEST
 START_TEST(test_pick_up_after_held_rst)
 {
     pick_up = true;
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     talk(&a, 2);
@@ -1231,7 +1247,7 @@ END_TEST
  * proves it) and the third segment delivered. */
 START_TEST(test_hole_proven_by_ack)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1);
     handshake(&a, 1);
     ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
@@ -1262,7 +1278,7 @@ END_TEST
  * ACK past all the data seen fills no more than up to that data. */
 START_TEST(test_hole_not_proven)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2);
     handshake(&a, 1);
     ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
@@ -1296,7 +1312,7 @@ END_TEST
  * FIN acknowledges it) or never is. */
 START_TEST(test_first_fin_behind_hole)
 {
-    start(1024, 1, 300);
+    start(768, 1, 300);
     struct client a = client_n(1), b = client_n(2);
     handshake(&a, 1);
     talk(&a, 2);

@@ -888,5 +888,43 @@ t_progress()
 
 check "progress on a terminal: bytes of the total, rate, time left; never with -q or in a pipe" t_progress
 
+# --- live capture: the command line (tests/live.py sniffs for real) ----------
+
+t_live_usage()
+{
+    run liveboth -r "$PCAPS/tornado-http11.pcap" -i lo
+    want_rc 2 && err_has liveboth "not both" || return 1
+    run livew -w "$tmp/x.pcap" -r "$PCAPS/tornado-http11.pcap"
+    want_rc 2 && err_has livew "for a live capture (-i)" || return 1
+    run liverot -i lo -G 60
+    want_rc 2 && err_has liverot "give -w FILE" || return 1
+    run livestdout -i lo -w -
+    want_rc 2 && err_has livestdout "standard output holds the report" || return 1
+    run liveev -i lo --evidence="$tmp/ev"
+    want_rc 2 && err_has liveev "give -w FILE" || return 1
+    run liveprec -i lo --time-stamp-precision=pico
+    want_rc 2 && err_has liveprec "micro or nano" || return 1
+    run livecount -i lo -c 0
+    want_rc 2 && err_has livecount "-c wants a number from 1"
+}
+
+t_live_open_errors()
+{
+    run noiface -i no-such-interface0
+    want_rc 2 && err_has noiface "no-such-interface0" || return 1
+    [ "$(wc -l <"$tmp/noiface.err")" -eq 1 ] || { why+=("more than one line"); return 1; }
+    if [ "$(id -u)" -eq 0 ]; then
+        run badfilter -i lo tcp port
+        want_rc 2 && err_has badfilter "invalid filter 'tcp port'" || return 1
+        run listif -D
+        want_rc 0 && grep -q '^[0-9]*\.lo ' "$tmp/listif.out" ||
+            { why+=("-D does not list lo"); return 1; }
+    fi
+}
+
+check "live options: -r with -i, -w/-C/-G/-c without -i, -w -, bad values" t_live_usage
+check "live: a missing interface, a bad filter: one line, exit status 2; -D lists lo" \
+    t_live_open_errors
+
 echo "$n_passed passed, $n_failed failed"
 [ "$n_failed" -eq 0 ]

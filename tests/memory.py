@@ -236,7 +236,7 @@ M64 = (1 << 64) - 1
 
 def unseeded_home(client, port):
     """The home slot keepwatch's flow table gave a connection to SERVER_IP:80
-    before its hash was keyed (--max-streams 65536: 131,072 slots)."""
+    before its hash was keyed (at the default --max-connections: 131,072 slots)."""
     e1 = int.from_bytes(client, "little") << 16 | port
     e2 = int.from_bytes(SERVER_IP, "little") << 16 | 80
     if e1 > e2:
@@ -396,15 +396,15 @@ def main():
         rss, rc = peak_rss_kib(p)
         opened = stats["connections"] - stats["connections_midstream"]
         check(rc == 0 and stats["streams_evicted"] > 0 and opened == n,
-              f"{n} connections open at once, more than the stream table holds "
-              f"(49,153): {stats['streams_evicted']} evicted and counted, "
+              f"{n} connections open at once, more than --max-connections "
+              f"(49,152): {stats['streams_evicted']} evicted and counted, "
               f"{stats['connections_midstream']} picked up again on their later data")
         # about 12 KiB per connection open at once, 8 KiB of it libnids' two buffers
         check_rss(rss < 49153 * 16, f"{n} connections open at once: peak RSS {rss} KiB, "
                                 f"bounded by the stream table")
-        rss_small, rc = peak_rss_kib(p, "--max-streams", "4096")
+        rss_small, rc = peak_rss_kib(p, "--max-connections", "3072")
         check_rss(rc == 0 and rss_small < 3073 * 16 + 30 * 1024,
-              f"the same with --max-streams 4096 (3,073 at once): peak RSS {rss_small} KiB")
+              f"the same with --max-connections 3072: peak RSS {rss_small} KiB")
 
         p = os.path.join(d, "synflood.pcap")
         generate("synflood", p, int(300000 * SCALE))
