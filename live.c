@@ -17,12 +17,15 @@
 
 int live_signals_open(void)
 {
+    static const int taken[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        /* an ignored signal is dropped before it could be read: a shell
+         * starts background jobs with SIGINT ignored, nohup SIGHUP */
+        signal(taken[i], SIG_DFL);
+        sigaddset(&set, taken[i]);
+    }
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -14,7 +14,7 @@ top=$PWD
 
 packages=(build-essential autoconf automake pkg-config libpcap-dev libnids-dev nettle-dev
           zlib1g-dev libzstd-dev liblz4-dev check tshark python3 gzip zstd lz4 nginx-light
-          python3-tornado tcpdump curl debhelper dpkg-dev fakeroot lintian clang libclang-rt-14-dev chromium)
+          python3-tornado tcpdump curl debhelper dpkg-dev fakeroot lintian logrotate clang libclang-rt-14-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

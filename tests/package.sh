@@ -45,6 +45,28 @@ man -w keepwatch >/dev/null 2>&1 || [ -e /usr/share/man/man1/keepwatch.1.gz ] ||
     { echo "not ok - no man page" >&2; exit 1; }
 echo "ok - installed: keepwatch --version, a bundled capture, the man page, the system user"
 
+# The service: its files, the unit as systemd reads it, and the unit's own
+# terms (the keepwatch user, CAP_NET_RAW only) enough to sniff for a moment.
+for f in /lib/systemd/system/keepwatch.service /etc/logrotate.d/keepwatch /etc/default/keepwatch; do
+    [ -e "$f" ] || { echo "not ok - $f not installed" >&2; exit 1; }
+done
+if command -v systemd-analyze >/dev/null; then
+    systemd-analyze verify /lib/systemd/system/keepwatch.service >"$work/verify.log" 2>&1 ||
+        { cat "$work/verify.log" >&2; echo "not ok - systemd-analyze verify" >&2; exit 1; }
+fi
+if command -v logrotate >/dev/null; then
+    logrotate -d /etc/logrotate.d/keepwatch >"$work/logrotate.log" 2>&1 ||
+        { cat "$work/logrotate.log" >&2; echo "not ok - logrotate -d" >&2; exit 1; }
+fi
+mkdir -m 0750 "$work/log" && chown keepwatch:keepwatch "$work/log" && chmod 755 "$work"
+setpriv --reuid=keepwatch --regid=keepwatch --clear-groups --inh-caps=+net_raw \
+    --ambient-caps=+net_raw --bounding-set=-all,+net_raw \
+    timeout -s TERM 2 /usr/bin/keepwatch -i lo --json="$work/log/events.json" -q tcp port 9 \
+    >"$work/service.out" 2>&1 || true
+grep -q '"event":"stats".*"kernel":{"received"' "$work/log/events.json" ||
+    { cat "$work/service.out" >&2; echo "not ok - as the service runs it (keepwatch user, CAP_NET_RAW only), no stats at SIGTERM" >&2; exit 1; }
+echo "ok - the service: unit, logrotate and default files; as the unit runs it, it sniffs lo and ends cleanly on SIGTERM"
+
 apt-get purge -y -qq keepwatch >/dev/null 2>&1
 installed=0
 [ ! -e /usr/bin/keepwatch ] && ! getent passwd keepwatch >/dev/null ||
