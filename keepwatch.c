@@ -237,18 +237,20 @@ static int open_outputs(struct pipeline *p, const struct options *o)
     setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
     if (p->json_file)
         setvbuf(p->json_file, json_buffer, _IOFBF, sizeof(json_buffer));
+    struct kw_out_options opts = o->out;
+    opts.frames = kw_cap_frame_files(p->cap);
     if (!o->json_path || p->json_file) {
-        struct kw_out_options text = o->out;
+        struct kw_out_options text = opts;
         terminal_options(o, &text);
         p->outs[p->n_outs++] = kw_out_new("text", stdout, &text);
     }
     if (o->json_path)
         p->outs[p->n_outs++] = p->json =
-            kw_out_new("json", p->json_file ? p->json_file : stdout, &o->out);
+            kw_out_new("json", p->json_file ? p->json_file : stdout, &opts);
     if (p->report_file)
-        p->outs[p->n_outs++] = p->report = kw_out_new("html", p->report_file, &o->out);
+        p->outs[p->n_outs++] = p->report = kw_out_new("html", p->report_file, &opts);
     if (o->syslog)
-        p->outs[p->n_outs++] = kw_out_new("syslog", NULL, &o->out);
+        p->outs[p->n_outs++] = kw_out_new("syslog", NULL, &opts);
     for (size_t i = 0; i < p->n_outs; i++)
         if (!p->outs[i])
             return -1;
@@ -348,7 +350,8 @@ static int write_evidence(struct pipeline *p, const struct options *o)
     char err[KW_EXTRACT_ERRBUF], path[4096];
     size_t n;
     struct kw_extract_job *jobs = kw_evcap_jobs(p->evcap, &n);
-    if (kw_extract(o->files, o->n_files, o->filter, jobs, n, err) < 0) {
+    if (kw_extract(kw_cap_frame_files(p->cap), o->live.iface ? NULL : o->filter, jobs, n,
+                   err) < 0) {
         fprintf(stderr, "keepwatch: --evidence: %s\n", err);
         return EXIT_USAGE;
     }
@@ -387,6 +390,7 @@ static int run(struct pipeline *p, const struct options *o)
     if (o->live.iface) {
         kw_cap_tick(p->cap, last_ts);
         kernel_counts(p);
+        kw_cap_stop(p->cap); /* the -w file whole on disk, for --evidence */
         close(rd.signal_fd);
     }
     kw_reasm_finish(p->reasm, last_ts);
@@ -431,7 +435,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "keepwatch: %s\n", err);
         } else if (open_pipeline(&p, &o) == 0) {
             /* as tcpdump: root only to open the capture and the outputs */
-            if (o.drop_user && live_drop_privileges(o.drop_user, err, sizeof(err)) < 0)
+            if (o.drop_user &&
+                live_drop_privileges(o.drop_user, o.evidence_dir, err, sizeof(err)) < 0)
                 fprintf(stderr, "keepwatch: %s\n", err);
             else
                 status = run(&p, &o);

@@ -62,13 +62,17 @@ void live_wait(int capture_fd, int signal_fd, int timeout_ms)
     (void)poll(fds, 2, timeout_ms); /* EINTR or not: the caller looks at both */
 }
 
-int live_drop_privileges(const char *user, char *err, size_t err_size)
+int live_drop_privileges(const char *user, const char *own, char *err, size_t err_size)
 {
     errno = 0;
     struct passwd *pw = getpwnam(user);
     if (!pw) {
         snprintf(err, err_size, "-Z: no user '%s'%s%s", user, errno ? ": " : "",
                  errno ? strerror(errno) : "");
+        return -1;
+    }
+    if (own && chown(own, pw->pw_uid, pw->pw_gid) < 0) {
+        snprintf(err, err_size, "-Z: cannot give %s to %s: %s", own, user, strerror(errno));
         return -1;
     }
     if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||

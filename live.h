@@ -32,7 +32,9 @@ kw_usec live_now(void);
 void live_wait(int capture_fd, int signal_fd, int timeout_ms);
 
 /* -Z: runs on as `user` (its groups, then its group and user id), as
- * tcpdump does once its capture is open. 0, or -1 with a sentence in err. */
-int live_drop_privileges(const char *user, char *err, size_t err_size);
+ * tcpdump does once its capture is open, first giving it the folder `own`
+ * (NULL: none), which it will write to (--evidence). 0, or -1 with a
+ * sentence in err. */
+int live_drop_privileges(const char *user, const char *own, char *err, size_t err_size);
 
 #endif

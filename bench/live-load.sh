@@ -425,6 +425,14 @@ read -r KW_REQ KW_RESP KW_PKTS KW_CONNS KW_LOST KRECV KDROP KIFDROP < <(
   jq -r '[.requests, .responses, .packets, .connections, .lost_requests, .kernel.received,
           .kernel.dropped, .kernel.interface_dropped] | map(tostring) | join(" ")' <<< "$KW_STATS" 2> /dev/null ||
   echo "" ) || true
+# what keepwatch lost to the capture's holes
+read -r HOLES HOLES_LARGE CONN_GAP QUEUES_DROPPED NOT_HTTP < <(
+  jq -r '[.capture_holes, .capture_holes_too_large, .connections_with_gap, .queues_dropped,
+          .not_http] | map(tostring) | join(" ")' <<< "$KW_STATS" 2> /dev/null || echo "" ) || true
+LOSS=""
+if [ -n "$HOLES" ] && [ "$HOLES$HOLES_LARGE$CONN_GAP$QUEUES_DROPPED$NOT_HTTP" != 00000 ]; then
+  LOSS="$(num "$HOLES") holes stepped over, $(num "$HOLES_LARGE") over 256 KiB left as gaps, $(num "$CONN_GAP") connections with a gap, $(num "$QUEUES_DROPPED") out-of-order queues dropped, $(num "$NOT_HTTP") connections given up (not_http)"
+fi
 KW_SERVER_REQ=$(grep '"event":"server"' "$JSON" | jq -r --argjson p "$PORT" \
   'select(.server_port == $p) | .requests' 2> /dev/null | tail -n 1 || true)
 grep '"event":"stats"' "$JSON" | jq -r '[.requests, .responses, .packets, .kernel.received,
@@ -514,9 +522,18 @@ if [ -n "$WRK_REQ" ] && [ -n "$KW_REQ" ]; then
     REQ_VERDICT="equal but for $DIFF request(s), within what can be in flight when wrk stops (one per connection, $CONNECTIONS)"
     [ -z "$IN_FLIGHT" ] || REQ_VERDICT="$REQ_VERDICT, though the connection events show $IN_FLIGHT"
   else
-    REQ_VERDICT="MISMATCH: keepwatch saw $(num "$DIFF") more than wrk counted (expected 0..$CONNECTIONS${IN_FLIGHT:+, $IN_FLIGHT by the connection events})"
+    if [ "$DIFF" -lt 0 ]; then
+      REQ_VERDICT="MISMATCH: keepwatch saw $(num $(( -DIFF ))) fewer requests than wrk counted"
+    else
+      REQ_VERDICT="MISMATCH: keepwatch saw $(num "$DIFF") more requests than wrk counted"
+    fi
+    REQ_VERDICT="$REQ_VERDICT (expected 0..$CONNECTIONS more${IN_FLIGHT:+, $IN_FLIGHT by the connection events})"
   fi
-  [ "${DROPS:-0}" = 0 ] || REQ_VERDICT="$REQ_VERDICT; the kernel dropped $(num "$DROPS") packets"
+  # On lo the kernel counts both copies of a packet, in received and in
+  # dropped alike, and a transaction is one request and one response packet:
+  # a drop costs about a quarter of a transaction.
+  [ "${DROPS:-0}" = 0 ] ||
+    REQ_VERDICT="$REQ_VERDICT; the kernel dropped $(num "$DROPS") packets, worth about $(num $(( DROPS / 4 ))) transactions on lo (both copies of a packet are counted)"
 fi
 [ "$KW_RC" = 0 ] || [ "$STATE" != completed ] || STATE="keepwatch exited with status $KW_RC"
 [ -n "$WRK_REQ" ] || [ "$STATE" != completed ] || STATE="wrk printed no result (exit $WRK_RC)"
@@ -552,6 +569,7 @@ command_line() { # the invocation, without machine paths
   echo "  keepwatch:   $(num "$KW_REQ") requests, $(num "$KW_RESP") responses, $(num "$KW_LOST") lost, $(num "$KW_CONNS") connections${PROBES:+ ($PROBES without a request)}, $(num "$KW_PKTS") packets; server event: $(num "$KW_SERVER_REQ") requests; ${KW_RPS:-n/a} requests/s; JSON parses: $JSON_OK"
   echo "  requests:    keepwatch - wrk = $(num "$DIFF"): $REQ_VERDICT"
   echo "  kernel:      received $(num "$KRECV") (twice each packet on lo: $(num "$([ -z "$KRECV" ] || echo $(( KRECV / 2 )))")), dropped $(num "$KDROP"), interface dropped $(num "$KIFDROP")"
+  [ -z "$LOSS" ] || echo "  holes:       $LOSS"
   echo "  CPU:         keepwatch ${KW_CPU:-n/a}% of one core over $SECONDS_LOAD s; nginx worker ${NGX_CPU:-n/a}%, wrk ${WRK_CPU:-n/a}%"
   echo "  RSS (MiB):   idle $(mib "$KW_IDLE_RSS"), first under load $(mib "$RSS_FIRST"), peak $(mib "$KW_HWM") (VmHWM; samples' max $(mib "$RSS_MAX_SAMPLE")), last $(mib "$RSS_LAST"); $RSS_SAMPLES samples: $RSS_VERDICT"
   echo "  over time (a stats event every $STATS_EVERY s):"
@@ -580,6 +598,8 @@ RESULT=$(jq -nc \
   --argjson rss_peak_kib "$(jn "$KW_HWM")" --argjson rss_last_kib "$(jn "$RSS_LAST")" \
   --arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
   --arg kw_exit "$KW_RC" --arg json_ok "$JSON_OK" \
+  --argjson capture_holes "$(jn "$HOLES")" --argjson capture_holes_too_large "$(jn "$HOLES_LARGE")" \
+  --argjson not_http "$(jn "$NOT_HTTP")" \
   '{live_load: $run, state: $state, started: $started, duration: $duration, connections: $connections,
     threads: $threads, buffer_kib: $buffer_kib, immediate: $immediate, wrk_requests: $wrk_requests,
     wrk_rps: $wrk_rps, wrk_errors: $wrk_errors, kw_requests: $kw_requests, kw_responses: $kw_responses,
@@ -589,7 +609,8 @@ RESULT=$(jq -nc \
     kw_cpu_pct: $kw_cpu_pct, nginx_cpu_pct: $nginx_cpu_pct, wrk_cpu_pct: $wrk_cpu_pct,
     other_cpu_pct: $other_cpu_pct, rss_idle_kib: $rss_idle_kib, rss_first_kib: $rss_first_kib,
     rss_peak_kib: $rss_peak_kib, rss_last_kib: $rss_last_kib, load_before: $load_before,
-    load_after: $load_after, kw_exit: $kw_exit, json_parses: ($json_ok == "yes")}')
+    load_after: $load_after, kw_exit: $kw_exit, json_parses: ($json_ok == "yes"),
+    capture_holes: $capture_holes, capture_holes_too_large: $capture_holes_too_large, not_http: $not_http}')
 echo "$RESULT" >> "$WORK/runs.jsonl"
 echo "$RESULT"
 
@@ -619,7 +640,8 @@ if [ "$UPDATE_DOC" = 1 ]; then
     echo "| requests/s (wrk) | $(num "$WRK_RPS") |"
     echo "| wrk latency | ${WRK_LAT:-n/a}${WRK_PCT:+; $WRK_PCT} |"
     echo "| wrk socket errors | ${WRK_ERRORS:-none} |"
-    echo "| kernel: received (each packet twice on lo) / dropped / interface dropped | $(num "$KRECV") / $(num "$KDROP") / $(num "$KIFDROP") |"
+    echo "| kernel: received / dropped / interface dropped (on lo every packet counts twice) | $(num "$KRECV") / $(num "$KDROP") / $(num "$KIFDROP") |"
+    echo "| keepwatch: holes in the capture | ${LOSS:-none} |"
     echo "| packets keepwatch read | $(num "$KW_PKTS") |"
     echo "| keepwatch CPU, % of one core | ${KW_CPU:-n/a} |"
     echo "| nginx worker / wrk CPU, % of one core | ${NGX_CPU:-n/a} / ${WRK_CPU:-n/a} |"

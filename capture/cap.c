@@ -39,6 +39,12 @@ void kw_cap_close(struct kw_cap *cap)
     free(cap);
 }
 
+void kw_cap_stop(struct kw_cap *cap)
+{
+    if (cap->live)
+        cap_live_close(cap);
+}
+
 int cap_open_handle(struct kw_cap *cap, struct cap_file *f, char err[KW_CAP_ERRBUF])
 {
     char pe[PCAP_ERRBUF_SIZE] = "";

@@ -128,6 +128,11 @@ const struct kw_frame_files *kw_cap_frame_files(const struct kw_cap *cap);
  * slices are valid until the next call. */
 enum kw_cap_res kw_cap_next(struct kw_cap *cap, struct kw_pkt *pkt);
 
+/* Live: stops sniffing, and writes out and closes the -w file, whole on disk
+ * for kw_extract(); kw_cap_frame_files() stays valid. Read the kernel's
+ * counts before. Then kw_cap_next() says KW_CAP_END. Nothing for files. */
+void kw_cap_stop(struct kw_cap *cap);
+
 /* The latest capture time of any packet read so far, IP or not (KW_TS_NONE
  * before the first): when the input ends, it is the end of the capture. */
 kw_usec kw_cap_latest_ts(const struct kw_cap *cap);

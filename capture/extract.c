@@ -310,19 +310,22 @@ static int index_jobs(struct extract *x)
     return 0;
 }
 
-int kw_extract(const char *const *paths, size_t n_paths, const char *bpf,
+int kw_extract(const struct kw_frame_files *files, const char *bpf,
                struct kw_extract_job *jobs, size_t n_jobs, char err[KW_EXTRACT_ERRBUF])
 {
     struct extract x = { .jobs = jobs, .n_jobs = n_jobs, .err = err };
-    uint64_t frame = 0;
     int rc = 0;
     err[0] = '\0';
     if (index_jobs(&x) < 0) {
         snprintf(err, KW_EXTRACT_ERRBUF, "out of memory");
         rc = -1;
     }
-    for (size_t i = 0; !rc && n_jobs && i < n_paths; i++)
-        rc = read_input(&x, paths[i], bpf, &frame);
+    for (size_t i = 0; !rc && n_jobs && i < kw_frame_files_count(files); i++) {
+        const struct kw_frame_file *f = kw_frame_files_at(files, i);
+        uint64_t frame = f->first_frame - 1;
+        if (f->name) /* none: written anew under the same name (-G), its frames gone */
+            rc = read_input(&x, f->name, bpf, &frame);
+    }
     while (x.n_open)
         if (close_file(&x, x.open[0]) < 0 && !rc)
             rc = -1;

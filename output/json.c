@@ -439,6 +439,30 @@ static void count_or_null(struct kw_buf *b, const char *k, size_t kn, int64_t v)
         u64(b, k, kn, (uint64_t)v);
 }
 
+/* After a finding's frames: the file they are in and their numbers there,
+ * so that a live finding opens in Wireshark from its -w file. */
+static void frames_file(const struct kw_out *o, struct kw_buf *b, const struct kw_evidence *e)
+{
+    uint64_t in_file[KW_EVIDENCE_FRAMES_MAX];
+    const char *file = out_frames_in_file(o, e->v.frames.number, e->v.frames.n, in_file);
+    if (!file) {
+        kw_buf_puts(b, ",\"file\":null,\"file_frames\":null");
+        return;
+    }
+    kw_buf_puts(b, ",\"file\":\"");
+    kw_buf_json_str(b, (const uint8_t *)file, strlen(file));
+    kw_buf_puts(b, "\",\"file_frames\":[");
+    for (int i = 0; i < e->v.frames.n; i++) {
+        if (i)
+            kw_buf_put(b, ",", 1);
+        if (in_file[i])
+            kw_buf_u64(b, in_file[i]);
+        else
+            kw_buf_put(b, "null", 4);
+    }
+    kw_buf_put(b, "]", 1);
+}
+
 /* One piece of evidence as "name":value. */
 static void evidence(const struct kw_out *o, struct kw_buf *b, const struct kw_evidence *e,
                      const struct kw_conn_info *c)
@@ -463,6 +487,7 @@ static void evidence(const struct kw_out *o, struct kw_buf *b, const struct kw_e
             kw_buf_u64(b, e->v.frames.number[i]);
         }
         kw_buf_put(b, "]", 1);
+        frames_file(o, b, e);
         break;
     case KW_EV_TEXT: {
         size_t n = e->v.text.has_uri ? out_uri_len(o, e->v.text.bytes, e->v.text.len)

@@ -84,6 +84,13 @@ void out_endpoint(struct kw_buf *b, const struct kw_endpoint *e);
 /* "ip.addr==A && ip.addr==B && tcp.port==P && tcp.port==Q" for the connection */
 void out_wireshark_filter(struct kw_buf *b, const struct kw_conn_key *key);
 const char *out_close_name(enum kw_close c);
+
+/* The file the first of `frames` is in (NULL when none is known: live
+ * without -w, a file forgotten or written anew) and, in in_file[i], each
+ * frame's number in that file, or 0 for one in another file (after a -C or
+ * -G rotation). */
+const char *out_frames_in_file(const struct kw_out *o, const uint64_t *frames, int n,
+                               uint64_t *in_file);
 const char *out_timeout_name(enum kw_timeout t); /* NULL for KW_TIMEOUT_NONE */
 const char *out_side_name(enum kw_side s);
 const char *out_framing_name(enum kw_framing f);

@@ -397,3 +397,19 @@ void kw_out_free(struct kw_out *o)
     kw_buf_free(&o->buf);
     free(o);
 }
+
+const char *out_frames_in_file(const struct kw_out *o, const uint64_t *frames, int n,
+                               uint64_t *in_file)
+{
+    const char *first = NULL, *name;
+    for (int i = 0; i < n; i++) {
+        in_file[i] = 0;
+        if (!o->opts.frames || !kw_frame_files_find(o->opts.frames, frames[i], &name, &in_file[i]))
+            continue;
+        if (!first)
+            first = name;
+        else if (name != first)
+            in_file[i] = 0;
+    }
+    return first;
+}

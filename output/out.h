@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/frames.h"
 #include "common/stats.h"
 #include "common/time.h"
 #include "http/txn.h"
@@ -38,6 +39,9 @@ struct kw_out_options {
     bool stream;                /* each event written and flushed when it happens, as whole
                                  * lines (live capture, a pipe, -l); text: a line at a time,
                                  * each led by its connection's #id */
+    const struct kw_frame_files *frames; /* the files the run's frames are in (several -r,
+                                          * or -w live): findings name each frame's file
+                                          * and its number there; NULL: none */
 };
 
 /* Writes to `f` from now on (the caller closes the old stream): SIGHUP after

@@ -543,8 +543,30 @@ static const char *severity_tag(const struct kw_out *o, enum kw_severity s)
     return s == KW_SEV_ERROR ? "ERROR" : s == KW_SEV_WARNING ? "WARNING" : "NOTICE";
 }
 
+/* The file a finding's frames are in, and their numbers there, when the
+ * run's frames are in several files (-r a -r b, or -w rotated live); with
+ * one file they are the same numbers. */
+static void frames_file(const struct kw_out *o, struct kw_buf *b, const struct kw_evidence *e)
+{
+    uint64_t in_file[KW_EVIDENCE_FRAMES_MAX];
+    const struct kw_frame_files *ff = o->opts.frames;
+    if (!ff || (kw_frame_files_count(ff) <= 1 && !ff->n_forgotten))
+        return;
+    const char *file = out_frames_in_file(o, e->v.frames.number, e->v.frames.n, in_file);
+    if (!file)
+        return;
+    kw_buf_puts(b, "; ");
+    kw_buf_text(b, (const uint8_t *)file, strlen(file));
+    for (int k = 0; k < e->v.frames.n; k++) {
+        if (!in_file[k])
+            continue;
+        kw_buf_put(b, k ? ", " : " ", k ? 2 : 1);
+        kw_buf_u64(b, in_file[k]);
+    }
+}
+
 /* The frame numbers that show a finding, as its evidence lists them. */
-static void finding_frames(struct kw_buf *b, const struct kw_finding *f)
+static void finding_frames(const struct kw_out *o, struct kw_buf *b, const struct kw_finding *f)
 {
     for (int i = 0; i < f->n_evidence; i++) {
         const struct kw_evidence *e = &f->evidence[i];
@@ -557,6 +579,7 @@ static void finding_frames(struct kw_buf *b, const struct kw_finding *f)
                 kw_buf_put(b, ", ", 2);
             kw_buf_u64(b, e->v.frames.number[k]);
         }
+        frames_file(o, b, e);
         kw_buf_put(b, "]", 1);
     }
 }
@@ -580,7 +603,7 @@ static void text_finding(struct kw_out *o, void *conn, struct kw_conn_info *c,
     kw_buf_puts(b, ": ");
     out_message(o, b, f->message, &f->request_line, kw_buf_text);
     kw_buf_printf(b, " (%s)", kw_rule_reference(f->rule));
-    finding_frames(b, f);
+    finding_frames(o, b, f);
     kw_buf_put(b, "\n", 1);
     if (!c) {
         st->held_server = f->server;

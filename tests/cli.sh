@@ -888,6 +888,24 @@ t_progress()
 
 check "progress on a terminal: bytes of the total, rate, time left; never with -q or in a pipe" t_progress
 
+# Findings name the file their frames are in and their numbers there.
+t_frames_in_files()
+{
+    local first=$PCAPS/tornado-http11.pcap second=$PCAPS/tornado-http10.pcap n
+    n=$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); o=24; n=0
+while o+16<=len(d): o+=16+int.from_bytes(d[o+8:o+12],"little"); n+=1
+print(n)' "$first")
+    run ff --json -r "$first" -r "$second"
+    want_rc 0 || return 1
+    want_py "$tmp/ff.out" '[(a["evidence"]["file"], [f - '"$n"' for f in a["evidence"]["frames"]] == a["evidence"]["file_frames"]) for a in by("alert") if a["rule"] == "lost-request"]' \
+        "[('$second', True)]" || return 1
+    run fft -r "$first" -r "$second"
+    grep -qF "[frames $((n + 8)), $((n + 10)), $((n + 11)); $second 8, 10, 11]" "$tmp/fft.out" ||
+        { why+=("the text does not name the file: $(grep lost-request "$tmp/fft.out")"); return 1; }
+}
+
+check "findings name the file of their frames and the frame numbers in it" t_frames_in_files
+
 # --- live capture: the command line (tests/live.py sniffs for real) ----------
 
 t_live_usage()

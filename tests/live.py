@@ -230,8 +230,9 @@ try:
     early.sendall(b"GET /_health HTTP/1.1\r\nHost: x\r\n\r\n")
     early.recv(4096)
 
+    evidence = os.path.join(work, "evidence")
     kw = subprocess.Popen([KEEPWATCH, "-i", "lo", f"--json={json_path}", "-w", pcap_path,
-                           "-Z", "nobody", "tcp", "port", str(p_ngx), "or", "tcp", "port",
+                           "-Z", "nobody", f"--evidence={evidence}", "--evidence-level=notice", "tcp", "port", str(p_ngx), "or", "tcp", "port",
                            str(p_tor)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           # as a shell starts a background job: SIGINT ignored, yet it
                           # must stop keepwatch
@@ -372,6 +373,30 @@ try:
     held.close()
     n = pcap_count(pcap_path)
     check(n == stats["packets"], f"-w wrote {n} packets, keepwatch counted {stats['packets']}")
+
+    # a finding names the -w file and its frames there; --evidence copies them out
+    alerts = [e for e in events if e["event"] == "alert"]
+    check(bool(alerts) and all(a["evidence"]["file"] == pcap_path and
+                               a["evidence"]["file_frames"] == a["evidence"]["frames"]
+                               for a in alerts),
+          f"findings name the -w file and their frames in it ({len(alerts)} findings)")
+    try:
+        with open(os.path.join(evidence, "index.json")) as f:
+            index = [json.loads(line) for line in f]
+    except (OSError, ValueError) as why:
+        index = []
+        check(False, f"no evidence index: {why}")
+    by_conn = {e["conn"]: e for e in index}
+    ok = bool(index)
+    for a in alerts:
+        entry = by_conn.get(a["conn"])
+        path = entry and os.path.join(evidence, entry["file"])
+        ok = ok and entry is not None and os.path.exists(path) and \
+            set(a["evidence"]["frames"]) <= set(range(entry["first_frame"],
+                                                      entry["last_frame"] + 1)) and \
+            pcap_count(path) == entry["packets"] > 0
+    check(ok, f"--evidence copied each finding's connection out of the -w file "
+          f"({len(index)} captures)")
 finally:
     if kw and kw.poll() is None:
         kw.kill()

@@ -6,6 +6,7 @@
 # KW_REGEN=1 rewrites them (then review the diff before committing).
 set -u
 KEEPWATCH=${KEEPWATCH:-./keepwatch}
+KEEPWATCH=$(cd "$(dirname "$KEEPWATCH")" && pwd)/$(basename "$KEEPWATCH")
 srcdir=${srcdir:-.}
 pass=0 fail=0
 for cap in "$srcdir"/tests/pcaps/*.pcap "$srcdir"/tests/pcaps/*.pcapng; do
@@ -14,9 +15,10 @@ for cap in "$srcdir"/tests/pcaps/*.pcap "$srcdir"/tests/pcaps/*.pcapng; do
   for kind in json txt; do
     expected=$cap.$kind
     # A fixed sensor name: the expected files must not depend on the host.
-    if [ "$kind" = json ]; then args=(--json --sensor=test -r "$cap"); else args=(-r "$cap"); fi
-    if [ -e "$cap.rules" ]; then args=(--rules "$cap.rules" "${args[@]}"); fi
-    got=$("$KEEPWATCH" "${args[@]}" 2>/dev/null)
+    # Run beside the capture: findings name their file as it was given (-r NAME).
+    if [ "$kind" = json ]; then args=(--json --sensor=test -r "$name"); else args=(-r "$name"); fi
+    if [ -e "$cap.rules" ]; then args=(--rules "$name.rules" "${args[@]}"); fi
+    got=$(cd "$(dirname "$cap")" && "$KEEPWATCH" "${args[@]}" 2>/dev/null)
     rc=$?
     if [ "${KW_REGEN:-0}" = 1 ]; then
       printf '%s\n' "$got" > "$expected"
