@@ -374,6 +374,26 @@ try:
     n = pcap_count(pcap_path)
     check(n == stats["packets"], f"-w wrote {n} packets, keepwatch counted {stats['packets']}")
 
+    # the same traffic read back from the -w file gives the same report
+    back = subprocess.run([KEEPWATCH, "--json", "-r", pcap_path], capture_output=True,
+                          timeout=60)
+    offline = [json.loads(line) for line in back.stdout.splitlines()]
+
+    def story(evs):
+        return sorted(
+            [("txn", e["client_port"], e["uri"], e["status"], e["midstream"])
+             for e in evs if e["event"] == "transaction"] +
+            [("alert", e["client_port"], e["rule"], tuple(e["evidence"].get("frames", ())))
+             for e in evs if e["event"] == "alert"] +
+            [("conn", e["client_port"], e["requests"], e["close"], e["closed_by"])
+             for e in evs if e["event"] == "connection"], key=repr)
+    live_story, file_story = story(events), story(offline)
+    check(live_story == file_story,
+          f"the -w file read back gives the same transactions, findings and connections "
+          f"({len(live_story)} facts; live only: "
+          f"{[x for x in live_story if x not in file_story][:3]}, file only: "
+          f"{[x for x in file_story if x not in live_story][:3]})")
+
     # a finding names the -w file and its frames there; --evidence copies them out
     alerts = [e for e in events if e["event"] == "alert"]
     check(bool(alerts) and all(a["evidence"]["file"] == pcap_path and
