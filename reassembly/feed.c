@@ -126,6 +126,18 @@ static void settle_map6(struct kw_reasm *r)
     r->n_map6_recheck = 0;
 }
 
+/* Ends a connection to make room: out of libnids, then through the sink,
+ * counted. */
+static void evict(struct kw_reasm *r, struct reasm_conn *c)
+{
+    r->stats->streams_evicted++;
+    reasm_nids_release(r, c);
+    reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_TIMEOUT,
+                                                .timeout = KW_TIMEOUT_EVICTED,
+                                                .rst_dir = KW_TO_SERVER, .ts = r->ts,
+                                                .frame = r->frame });
+}
+
 /* The map is full: the oldest entry goes. If libnids still follows it, its
  * connection is evicted as libnids evicts its oldest when its pool is full
  * (the map is as large as the pool). */
@@ -137,12 +149,7 @@ static void make_room_map6(struct kw_reasm *r)
                                                          e->port[1])
                                        : NULL;
     if (c) {
-        r->stats->streams_evicted++;
-        reasm_nids_release(r, c);
-        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_TIMEOUT,
-                                                    .timeout = KW_TIMEOUT_EVICTED,
-                                                    .rst_dir = KW_TO_SERVER, .ts = r->ts,
-                                                    .frame = r->frame });
+        evict(r, c);
     } else {
         reasm_nids_forget(a0, e->port[0], a1, e->port[1]);
     }
@@ -298,14 +305,8 @@ static void evict_least_active(struct kw_reasm *r)
 {
     struct reasm_conn *c;
     while (r->conns.n_open > r->max_connections &&
-           (c = reasm_conn_first(&r->conns, REASM_BY_ACTIVITY))) {
-        r->stats->streams_evicted++;
-        reasm_nids_release(r, c);
-        reasm_end_conn(r, c, (struct kw_reasm_end){ .how = KW_CLOSE_TIMEOUT,
-                                                    .timeout = KW_TIMEOUT_EVICTED,
-                                                    .rst_dir = KW_TO_SERVER, .ts = r->ts,
-                                                    .frame = r->frame });
-    }
+           (c = reasm_conn_first(&r->conns, REASM_BY_ACTIVITY)))
+        evict(r, c);
 }
 
 int kw_reasm_feed(struct kw_reasm *r, const struct kw_pkt *pkt)
