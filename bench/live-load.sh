@@ -42,7 +42,9 @@
 # files (wrk's output, keepwatch's JSON and output, the samples) are kept in a
 # folder of $WORK_DIR named for the run. --update-doc (or UPDATE_DOC=1) also
 # writes the run into docs/live.md between <!-- live-load:begin --> and
-# <!-- live-load:end --> (the file or the section is created when missing).
+# <!-- live-load:end --> (the file or the section is created when missing), as
+# a "## Load test" section; with SWEEP=FILE, a file of the JSON lines of
+# earlier short runs (runs.jsonl), the section starts with their table.
 # Progress goes to stderr. Runs as root (the capture; nginx's user switch).
 # Exit status: 0 when the run completed and keepwatch exited 0 (drops and
 # differing counts are reported, not failures); 1 otherwise; 2 bad usage.
@@ -71,6 +73,7 @@
 #   START_TIMEOUT  bound on nginx's and keepwatch's start, seconds (60)
 #   STOP_TIMEOUT   bound on keepwatch's exit after SIGINT, seconds (120)
 #   WORK_DIR       results (default ${TMPDIR:-/tmp}/keepwatch-live-load)
+#   SWEEP          with --update-doc: JSON lines of earlier runs to tabulate
 # Needs (Debian): nginx-light (or nginx), wrk, curl, jq, iproute2, procps.
 set -euo pipefail
 export LC_ALL=C
@@ -488,6 +491,9 @@ RSS_FIRST=$(awk -F'\t' 'NR > 2 && $3 != "" { print $3; exit }' "$SAMPLES")
 RSS_LAST=$(awk -F'\t' 'NR > 1 && $3 != "" { r = $3 } END { print r }' "$SAMPLES")
 RSS_MAX_SAMPLE=$(awk -F'\t' 'NR > 1 && $3 > m { m = $3 } END { print m }' "$SAMPLES")
 RSS_SAMPLES=$(awk -F'\t' 'NR > 1 && $3 != "" { n++ } END { print n + 0 }' "$SAMPLES")
+# The peak: VmHWM is brought up to date by the kernel only now and then (at an
+# unmap, at exit), so it may lag a sample of VmRSS: the larger of the two.
+RSS_PEAK=$(awk -v a="$KW_HWM" -v b="$RSS_MAX_SAMPLE" 'BEGIN { if (a != "" || b != "") print (a + 0 > b + 0 ? a : b) }')
 RSS_VERDICT=n/a
 if [ -n "$RSS_FIRST" ] && [ -n "$RSS_LAST" ]; then
   RSS_VERDICT=$(awk -v a="$RSS_FIRST" -v b="$RSS_LAST" 'BEGIN { d = b - a
@@ -543,11 +549,12 @@ KW_OPTS=${KW_OPTS//--json=$JSON/--json=FILE}
 pkgver() { dpkg-query -W -f '${Version}' "$1" 2> /dev/null | sed 's/^[0-9]*://; s/-[^-]*$//' || echo "?"; }
 command_line() { # the invocation, without machine paths
   local out="" v
-  for v in DURATION CONNECTIONS THREADS LATENCY BUFFER_KIB IMMEDIATE KEEPWATCH PORT BODY_BYTES \
-           KEEPALIVE_REQUESTS WRK_TIMEOUT SAMPLE_EVERY STATS_EVERY SETTLE; do
+  for v in DURATION CONNECTIONS THREADS LATENCY BUFFER_KIB IMMEDIATE EVENTS KEEPWATCH PORT BODY_BYTES \
+           KEEPALIVE_REQUESTS WRK_TIMEOUT SAMPLE_EVERY STATS_EVERY SETTLE SWEEP; do
     if printenv "$v" > /dev/null; then
       case $v in
         KEEPWATCH) case $KW in "$REPO"/*) out+="KEEPWATCH=${KW#"$REPO"/} " ;; *) out+="KEEPWATCH=<build>/keepwatch " ;; esac ;;
+        SWEEP) out+="SWEEP=<short runs>/runs.jsonl " ;;
         *) out+="$v=$(printf '%q' "${!v}") " ;;
       esac
     fi
@@ -571,7 +578,7 @@ command_line() { # the invocation, without machine paths
   echo "  kernel:      received $(num "$KRECV") (twice each packet on lo: $(num "$([ -z "$KRECV" ] || echo $(( KRECV / 2 )))")), dropped $(num "$KDROP"), interface dropped $(num "$KIFDROP")"
   [ -z "$LOSS" ] || echo "  holes:       $LOSS"
   echo "  CPU:         keepwatch ${KW_CPU:-n/a}% of one core over $SECONDS_LOAD s; nginx worker ${NGX_CPU:-n/a}%, wrk ${WRK_CPU:-n/a}%"
-  echo "  RSS (MiB):   idle $(mib "$KW_IDLE_RSS"), first under load $(mib "$RSS_FIRST"), peak $(mib "$KW_HWM") (VmHWM; samples' max $(mib "$RSS_MAX_SAMPLE")), last $(mib "$RSS_LAST"); $RSS_SAMPLES samples: $RSS_VERDICT"
+  echo "  RSS (MiB):   idle $(mib "$KW_IDLE_RSS"), first under load $(mib "$RSS_FIRST"), peak $(mib "$RSS_PEAK") (VmHWM $(mib "$KW_HWM"), with the start's; samples' max $(mib "$RSS_MAX_SAMPLE")), last $(mib "$RSS_LAST"); $RSS_SAMPLES samples: $RSS_VERDICT"
   echo "  over time (a stats event every $STATS_EVERY s):"
   printf '    %8s %14s %14s %10s %8s %9s\n' "t s" "kw requests" "kernel recv" "dropped" "RSS MiB" "CPU %"
   awk -F'\t' -v c="$CLK" '{ cpu = (NR > 1 && $1 > t) ? sprintf("%.1f", ($2 - k) / c / ($1 - t) * 100) : "-"
@@ -595,7 +602,7 @@ RESULT=$(jq -nc \
   --argjson kw_cpu_pct "$(jn "$KW_CPU")" --argjson nginx_cpu_pct "$(jn "$NGX_CPU")" --argjson wrk_cpu_pct "$(jn "$WRK_CPU")" \
   --argjson other_cpu_pct "$(jn "$OTHER_CPU")" \
   --argjson rss_idle_kib "$(jn "$KW_IDLE_RSS")" --argjson rss_first_kib "$(jn "$RSS_FIRST")" \
-  --argjson rss_peak_kib "$(jn "$KW_HWM")" --argjson rss_last_kib "$(jn "$RSS_LAST")" \
+  --argjson rss_peak_kib "$(jn "$RSS_PEAK")" --argjson rss_last_kib "$(jn "$RSS_LAST")" \
   --arg load_before "$LOAD_BEFORE" --arg load_after "$LOAD_AFTER" \
   --arg kw_exit "$KW_RC" --arg json_ok "$JSON_OK" \
   --argjson capture_holes "$(jn "$HOLES")" --argjson capture_holes_too_large "$(jn "$HOLES_LARGE")" \
@@ -617,6 +624,34 @@ echo "$RESULT"
 # --- docs/live.md ---------------------------------------------------------------------------------------
 if [ "$UPDATE_DOC" = 1 ]; then
   {
+    echo "## Load test"
+    echo
+    echo "Written by \`bench/live-load.sh --update-doc\` (see its header for the settings); do not edit it by hand."
+    echo "nginx serves a small file on 127.0.0.1 to wrk while keepwatch captures lo. On lo the kernel counts every packet twice," \
+      "in \`received\` and in \`dropped\` alike, and a transaction is about one request and one response packet, so a drop costs" \
+      "about a quarter of a transaction. wrk counts the responses it read; keepwatch also sees the requests still in flight" \
+      "when wrk stops (wrk then closes those connections with a RST), so with no drop keepwatch's count is wrk's plus those."
+    echo
+    if [ -s "${SWEEP:-}" ]; then
+      echo "Short runs first, to choose the setting (\`DURATION=30\`; CPU in % of one core; RSS of keepwatch: idle, first sample under load, peak, last):"
+      echo
+      echo "| wrk -c | -B KiB | requests/s | wrk requests | keepwatch's requests | kernel dropped | holes over 256 KiB | connections given up | keepwatch CPU % | RSS MiB | other processes CPU % | load average before → after |"
+      echo "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+      jq -r 'def th: if . == null then "n/a" elif . < 0 then "-" + (-. | th) elif . < 1000 then tostring
+               else (. / 1000 | floor | th) + "," + ("00" + (. % 1000 | tostring))[-3:] end;
+        def mib: if . == null then "n/a" else (. / 1024 * 10 | round / 10 | tostring) end;
+        def n: if . == null then "n/a" else tostring end;
+        (.requests_diff) as $d
+        | "| \(.connections) | \(.buffer_kib) | \(.wrk_rps | if . == null then null else round end | th) | \(.wrk_requests | th) | " +
+          (if $d == null then "n/a" elif $d == 0 then "equal" elif $d > 0 and $d <= .connections then "equal + \($d) in flight"
+           elif $d < 0 then "\(-$d | th) missing" else "\($d | th) more" end) + " | " +
+          "\(.kernel_dropped | th) | \(.capture_holes_too_large | n) | \(.not_http | n) | \(.kw_cpu_pct | n) | " +
+          "\(.rss_idle_kib | mib) / \(.rss_first_kib | mib) / \([.rss_peak_kib, .rss_first_kib, .rss_last_kib] | max | mib) / \(.rss_last_kib | mib) | " +
+          "\(.other_cpu_pct | n) | \(.load_before | split(" ")[0]) → \(.load_after | split(" ")[0]) |"' "$SWEEP"
+      echo
+      echo "Then the run below, at the setting chosen."
+      echo
+    fi
     echo "Run of $(date -u -d "@$(( START_NS / 1000000000 ))" '+%Y-%m-%d %H:%M UTC'), in the repository's top directory:"
     echo
     echo "    $(command_line)"
@@ -645,7 +680,7 @@ if [ "$UPDATE_DOC" = 1 ]; then
     echo "| packets keepwatch read | $(num "$KW_PKTS") |"
     echo "| keepwatch CPU, % of one core | ${KW_CPU:-n/a} |"
     echo "| nginx worker / wrk CPU, % of one core | ${NGX_CPU:-n/a} / ${WRK_CPU:-n/a} |"
-    echo "| keepwatch RSS MiB: idle / first under load / peak / last | $(mib "$KW_IDLE_RSS") / $(mib "$RSS_FIRST") / $(mib "$KW_HWM") / $(mib "$RSS_LAST") |"
+    echo "| keepwatch RSS MiB: idle / first under load / peak / last | $(mib "$KW_IDLE_RSS") / $(mib "$RSS_FIRST") / $(mib "$RSS_PEAK") / $(mib "$RSS_LAST") |"
     echo
     echo "Requests: $REQ_VERDICT. RSS: $RSS_VERDICT, over $RSS_SAMPLES samples $SAMPLE_EVERY s apart."
     echo
@@ -657,13 +692,13 @@ if [ "$UPDATE_DOC" = 1 ]; then
       printf "| %.0f | %s | %s | %s | %.1f | %s |\n", $1, $12, $15, $16, $3 / 1024, cpu; t = $1; k = $2 }' "$RUN/over-time.tsv"
   } > "$RUN/section.md"
   if [ ! -f "$DOC" ]; then
-    printf '## Load test\n\n<!-- live-load:begin -->\n<!-- live-load:end -->\n' > "$DOC"
+    printf '<!-- live-load:begin -->\n<!-- live-load:end -->\n' > "$DOC"
   elif ! grep -q '^<!-- live-load:begin -->$' "$DOC"; then
-    printf '\n## Load test\n\n<!-- live-load:begin -->\n<!-- live-load:end -->\n' >> "$DOC"
+    printf '\n<!-- live-load:begin -->\n<!-- live-load:end -->\n' >> "$DOC"
   fi
   tmp=$DOC.tmp.$$
   awk -v sect="$RUN/section.md" '
-    $0 == "<!-- live-load:begin -->" { print; print ""; while ((getline l < sect) > 0) print l; skip = 1; next }
+    $0 == "<!-- live-load:begin -->" { print; while ((getline l < sect) > 0) print l; skip = 1; next }
     $0 == "<!-- live-load:end -->" { skip = 0; print "" }
     !skip { print }' "$DOC" > "$tmp"
   mv "$tmp" "$DOC"

@@ -13,7 +13,8 @@
 #   keepwatch --json  $KEEPWATCH --json -r FILE > /dev/null
 #   tshark            tshark -n -q -z http,tree -d tcp.port==PORT,http ...
 # Both libnids readers use a table of NIDS_STREAMS buckets, keepwatch's own
-# nids_params.n_tcp_streams. Every timed run is wrapped in /usr/bin/time -f %M
+# nids_params.n_tcp_streams (73728 at the default --max-connections of 49152
+# reading files: reassembly/feed.c). Every timed run is wrapped in /usr/bin/time -f %M
 # for its peak RSS. Before it is timed, each reader runs once untimed (bounded
 # by TIMEOUT seconds) to check that it succeeds and to collect its counts.
 # Then peak RSS growth: libnids, libnids + libhtp, keepwatch --json and tshark
@@ -29,7 +30,7 @@
 #   OUT_DIR       where the captures are (default ${TMPDIR:-/tmp}/keepwatch-bench)
 #   KEEPWATCH     keepwatch binary (default: keepwatch at the repository top,
 #                 built by make); missing: its rows are skipped
-#   NIDS_STREAMS  libnids stream table of the baseline readers (65536)
+#   NIDS_STREAMS  libnids stream table of the baseline readers (73728)
 #   PORTS         the servers' ports in the capture, for tshark ("18080 18081")
 #   RUNS          timed runs per reader (10); TSHARK_RUNS for tshark (3)
 #   RSS_RUNS      runs per reader on the slice for RSS growth (3)
@@ -62,7 +63,7 @@ DATA_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/keepwatch-bench}
 CAPTURE=${pos[0]:-$DATA_DIR/bench-1g.pcap}
 SLICE=${pos[1]:-${CAPTURE%.pcap}-slice.pcap}
 KEEPWATCH=${KEEPWATCH:-$BENCH/../keepwatch}
-NIDS_STREAMS=${NIDS_STREAMS:-65536}
+NIDS_STREAMS=${NIDS_STREAMS:-73728}
 PORTS=${PORTS:-"18080 18081"}
 RUNS=${RUNS:-10}
 TSHARK_RUNS=${TSHARK_RUNS:-3}
