@@ -24,8 +24,9 @@
 # against keepwatch's final stats `requests` (every request seen), the
 # kernel's received/dropped counts (on lo each packet is received twice),
 # keepwatch's CPU over the run, its RSS (idle before the load, first sample
-# under load, peak VmHWM, last sample), requests/s, the load average before
-# and after, and the CPU that other processes used meanwhile.
+# under load, peak: the larger of VmHWM and the samples, last sample),
+# requests/s, the load average before and after, and the CPU that other
+# processes used meanwhile.
 #
 # Requests: wrk stops each thread up to 100 ms after DURATION, with a request
 # in flight on many connections; it counts only the responses it read, and
@@ -406,6 +407,7 @@ num() { # integer with thousands separators, or n/a
 }
 mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
 jn() { [ -n "$1" ] && echo "$1" || echo null; }   # a number for JSON, or null
+pc() { if [ -n "$1" ]; then echo "$1%"; else echo n/a; fi; }   # a percentage, or n/a
 
 # wrk
 WRK_REQ=$(awk '/ requests in / { print $1; exit }' "$RUN/wrk.out")
@@ -569,7 +571,7 @@ command_line() { # the invocation, without machine paths
   echo "  load:        wrk ${WRK_ARGS[*]} $URL ($BODY_BYTES-byte file; nginx $(pkgver nginx-common), 1 worker, keepalive_requests $KEEPALIVE_REQUESTS)"
   echo "  keepwatch:   ${KW_OPTS} '$KW_FILTER'; exit $KW_RC"
   echo "  machine:     $NCPU cores, load average before $LOAD_BEFORE, after $LOAD_AFTER;" \
-    "busy ${MACHINE_CPU:-n/a}% of one core (of $(( NCPU * 100 ))%; in interrupts ${SOFTIRQ_CPU:-n/a}%, steal ${STEAL_CPU:-n/a}%), other processes than ours ${OTHER_CPU:-n/a}%${OTHERS:+ (longest-lived: $OTHERS)}"
+    "busy $(pc "$MACHINE_CPU") of one core (of $(( NCPU * 100 ))%; in interrupts $(pc "$SOFTIRQ_CPU"), steal $(pc "$STEAL_CPU")), other processes than ours $(pc "$OTHER_CPU")${OTHERS:+ (longest-lived: $OTHERS)}"
   echo "  wrk:         $(num "$WRK_REQ") requests in ${WRK_SECONDS:-n/a} s, $WRK_READ read, ${WRK_RPS:-n/a} requests/s, exit $WRK_RC" \
     "${WRK_ERRORS:+; socket errors: $WRK_ERRORS}${WRK_NON2XX:+; non-2xx/3xx: $WRK_NON2XX}"
   echo "  latency:     ${WRK_LAT:-n/a}${WRK_PCT:+; $WRK_PCT}"
@@ -577,7 +579,7 @@ command_line() { # the invocation, without machine paths
   echo "  requests:    keepwatch - wrk = $(num "$DIFF"): $REQ_VERDICT"
   echo "  kernel:      received $(num "$KRECV") (twice each packet on lo: $(num "$([ -z "$KRECV" ] || echo $(( KRECV / 2 )))")), dropped $(num "$KDROP"), interface dropped $(num "$KIFDROP")"
   [ -z "$LOSS" ] || echo "  holes:       $LOSS"
-  echo "  CPU:         keepwatch ${KW_CPU:-n/a}% of one core over $SECONDS_LOAD s; nginx worker ${NGX_CPU:-n/a}%, wrk ${WRK_CPU:-n/a}%"
+  echo "  CPU:         keepwatch $(pc "$KW_CPU") of one core over $SECONDS_LOAD s; nginx worker $(pc "$NGX_CPU"), wrk $(pc "$WRK_CPU")"
   echo "  RSS (MiB):   idle $(mib "$KW_IDLE_RSS"), first under load $(mib "$RSS_FIRST"), peak $(mib "$RSS_PEAK") (VmHWM $(mib "$KW_HWM"), with the start's; samples' max $(mib "$RSS_MAX_SAMPLE")), last $(mib "$RSS_LAST"); $RSS_SAMPLES samples: $RSS_VERDICT"
   echo "  over time (a stats event every $STATS_EVERY s):"
   printf '    %8s %14s %14s %10s %8s %9s\n' "t s" "kw requests" "kernel recv" "dropped" "RSS MiB" "CPU %"
@@ -659,8 +661,8 @@ if [ "$UPDATE_DOC" = 1 ]; then
     echo "Machine: $NCPU cores ($(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ { print $2 }') GiB of memory," \
       "Linux $(uname -r | cut -d- -f1); nginx $(pkgver nginx-common), wrk $(pkgver wrk), libpcap $(pkgver libpcap0.8)." \
       "The machine is shared: load average (1, 5, 15 min) $LOAD_BEFORE before the run and $LOAD_AFTER after it;" \
-      "during it the machine was busy ${MACHINE_CPU:-n/a}% of one core (of $(( NCPU * 100 ))%; ${SOFTIRQ_CPU:-n/a}% in interrupts, mostly the loopback's delivery, steal ${STEAL_CPU:-n/a}%)," \
-      "of which other processes than keepwatch, nginx and wrk ${OTHER_CPU:-n/a}%${OTHERS:+ (the busiest long-lived ones: $OTHERS)}."
+      "during it the machine was busy $(pc "$MACHINE_CPU") of one core (of $(( NCPU * 100 ))%; $(pc "$SOFTIRQ_CPU") in interrupts, mostly the loopback's delivery, steal $(pc "$STEAL_CPU"))," \
+      "of which other processes than keepwatch, nginx and wrk $(pc "$OTHER_CPU")${OTHERS:+ (the busiest long-lived ones: $OTHERS)}."
     echo
     echo "nginx: one worker, a $BODY_BYTES-byte static file, keepalive_requests $KEEPALIVE_REQUESTS, keepalive_timeout 75 s, no access log." \
       "wrk: \`wrk ${WRK_ARGS[*]}\`. keepwatch: \`keepwatch ${KW_OPTS} '$KW_FILTER'\`, stopped by SIGINT $SETTLE s after wrk ended (exit $KW_RC); run $STATE."
