@@ -48,6 +48,7 @@ struct pipeline {
     struct kw_track *track;
     struct kw_reasm *reasm;
     struct kw_out *json;   /* the JSON output, one of outs: SIGHUP redirects it */
+    int signal_fd;         /* live: SIGINT, SIGTERM, SIGHUP, SIGUSR1; -1 reading files */
 };
 
 /* --- the packet loop -------------------------------------------------- */
@@ -275,6 +276,12 @@ static int make_evidence_dir(const char *dir)
 static int open_pipeline(struct pipeline *p, const struct options *o)
 {
     char err[KW_CAP_ERRBUF > KW_REASM_ERRBUF ? KW_CAP_ERRBUF : KW_REASM_ERRBUF];
+    /* live: taken first, so that a signal while the tables are set up (a
+     * second or so at --max-connections 1000000) waits for the loop */
+    if (o->live.iface && (p->signal_fd = live_signals_open()) < 0) {
+        fprintf(stderr, "keepwatch: cannot take signals: %s\n", strerror(errno));
+        return -1;
+    }
     if (o->live.iface) {
         struct kw_cap_live_config live = o->live;
         live.now = live_now();
@@ -316,6 +323,8 @@ oom:
 
 static void close_pipeline(struct pipeline *p)
 {
+    if (p->signal_fd >= 0)
+        close(p->signal_fd);
     kw_evcap_free(p->evcap);
     kw_reasm_free(p->reasm);
     kw_track_free(p->track);
@@ -375,13 +384,9 @@ static int write_evidence(struct pipeline *p, const struct options *o)
 static int run(struct pipeline *p, const struct options *o)
 {
     struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL,
-                          p->report, &p->stats, NULL, KW_TS_NONE, p, o, -1, false };
+                          p->report, &p->stats, NULL, KW_TS_NONE, p, o, p->signal_fd, false };
     if (!o->live.iface)
         rd.progress = progress_line(p->cap, o);
-    else if ((rd.signal_fd = live_signals_open()) < 0) {
-        fprintf(stderr, "keepwatch: cannot take signals: %s\n", strerror(errno));
-        return EXIT_USAGE;
-    }
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
                                  ? kw_reasm_error(p->reasm) : rd.stopped_by;
     kw_progress_free(rd.progress);
@@ -391,7 +396,6 @@ static int run(struct pipeline *p, const struct options *o)
         kw_cap_tick(p->cap, last_ts);
         kernel_counts(p);
         kw_cap_stop(p->cap); /* the -w file whole on disk, for --evidence */
-        close(rd.signal_fd);
     }
     kw_reasm_finish(p->reasm, last_ts);
     kw_rules_finish(p->rules, last_ts);
@@ -428,6 +432,7 @@ int main(int argc, char **argv)
     } else {
         struct pipeline p;
         memset(&p, 0, sizeof(p));
+        p.signal_fd = -1;
         char err[512];
         if (o.list_interfaces) {
             status = kw_cap_list_interfaces(stdout, err) < 0 ? EXIT_USAGE : 0;
