@@ -20,8 +20,7 @@ static void usage_live(FILE *f)
           "                        SIGINT or SIGTERM; events are written as they happen\n"
           "  -D                    list the interfaces -i can sniff, and exit\n"
           "  -s SNAPLEN            live: bytes kept of each packet (default 262144)\n"
-          "  -B KIB                live: the kernel's capture buffer in KiB (default 2048;\n"
-          "                        32768 with --immediate-mode)\n"
+          "  -B KIB                live: the kernel's capture buffer in KiB (default 65536)\n"
           "  -p                    live: not in promiscuous mode\n"
           "  --immediate-mode      live: each packet handed over as it comes, not in blocks\n"
           "  -c COUNT              live: stop after COUNT packets\n"
@@ -481,8 +480,11 @@ static int check_input(struct options *o)
         return -1;
     }
     o->out.stream = true;
-    if (l->immediate && !l->buffer_kib)
-        o->live.buffer_kib = 32768; /* a slot of the snapshot length per packet: 512 of them */
+    /* libpcap's 2 MiB (tcpdump's too) drops under a moderate load: on lo, a
+     * packet can be 64 KiB (bench/live-load.sh, docs/live.md); with
+     * --immediate-mode each packet takes a slot of the snapshot length */
+    if (!l->buffer_kib)
+        o->live.buffer_kib = 65536;
     if (o->summary_every < 0)
         o->summary_every = 60 * KW_USEC_PER_SEC;
     if (!o->reasm.max_connections)
