@@ -83,6 +83,13 @@ struct kw_conn_end {
                                  in holes the reassembler stepped over */
     uint64_t skipped_bytes[2];/* bytes read but not decoded: before the first message
                                  boundary found, after a hole, junk before a status line */
+    /* What its packets showed, as the reassembler counted them (kw_reasm_end
+     * says exactly what): by enum kw_dir, as Zeek's orig_pkts, orig_bytes and
+     * history. */
+    uint64_t packets[2];
+    bool packets_unknown;     /* the handshake's packets were not kept */
+    uint64_t bytes[2];
+    char history[KW_HISTORY_MAX + 1];
 };
 
 #define KW_CONSUMERS_MAX 8

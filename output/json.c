@@ -361,6 +361,17 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         u64(b, KEY("client_skipped_bytes"), e->skipped_bytes[KW_TO_SERVER]);
         u64(b, KEY("server_skipped_bytes"), e->skipped_bytes[KW_TO_CLIENT]);
     }
+    /* what the packets showed, as Zeek's conn.log (docs/json.md) */
+    u64(b, KEY("client_bytes"), e->bytes[KW_TO_SERVER]);
+    u64(b, KEY("server_bytes"), e->bytes[KW_TO_CLIENT]);
+    if (e->packets_unknown) {
+        null(b, KEY("client_packets"));
+        null(b, KEY("server_packets"));
+    } else {
+        u64(b, KEY("client_packets"), e->packets[KW_TO_SERVER]);
+        u64(b, KEY("server_packets"), e->packets[KW_TO_CLIENT]);
+    }
+    str(b, KEY("history"), e->history);
     event_end(o);
 }
 

@@ -344,6 +344,7 @@ void reasm_conn_end(struct reasm_table *t, struct reasm_conn *c, struct kw_reasm
                                  ? (int64_t)c->delivered[d] : KW_NO_GAP;
         end->missed_bytes[d] = c->missed[d];
     }
+    reasm_wire_end(c, end);
     if ((c->n_ahead[0] || c->n_ahead[1]) && t->n_holed)
         t->n_holed--;
     if (end->gap_offset[0] != KW_NO_GAP || end->gap_offset[1] != KW_NO_GAP)

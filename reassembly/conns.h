@@ -12,6 +12,7 @@
 
 #include "reassembly/keyed.h"
 #include "reassembly/reasm.h"
+#include "reassembly/wire.h"
 
 struct tcp_stream; /* libnids' stream: only nids.c looks inside */
 
@@ -22,6 +23,7 @@ struct reasm_segment {
     uint32_t seq, ack;
     uint8_t flags;
     uint8_t header_len;
+    uint16_t window;   /* as sent, unscaled */
     bool cut;          /* the snaplen cut its payload: libnids never sees it */
     size_t payload;    /* as the IP length says, captured or not */
 };
@@ -86,6 +88,7 @@ struct reasm_conn {
     enum kw_dir held_rst_dir;    /* the direction it travelled */
     kw_usec held_rst_ts;
     uint64_t held_rst_frame;
+    struct reasm_wire wire;      /* what its packets showed (wire.c) */
 };
 
 /* A record sits at most this many slots past its home slot. At most half the
@@ -176,6 +179,20 @@ bool reasm_conn_first_hole(struct reasm_table *t, struct reasm_conn *c, enum kw_
 static inline uint64_t reasm_conn_reached(const struct reasm_conn *c, enum kw_dir dir)
 {
     return c->delivered[dir] + c->urgent[dir];
+}
+
+/* Direction `dir` sent its FIN, reported or waiting for the stream. */
+static inline bool reasm_conn_fin_sent(const struct reasm_conn *c, enum kw_dir dir)
+{
+    return c->fin_seen[dir] || c->fin_at[dir] >= 0;
+}
+
+/* How far direction `dir` was seen to send, in sequence space from its
+ * seq_base: the furthest data byte seen, delivered or not, then its FIN. */
+static inline uint64_t reasm_conn_sent_end(const struct reasm_conn *c, enum kw_dir dir)
+{
+    uint64_t reached = reasm_conn_reached(c, dir);
+    return (c->highest[dir] > reached ? c->highest[dir] : reached) + reasm_conn_fin_sent(c, dir);
 }
 
 /* The stream in direction `dir` has grown: a FIN waiting for it may be due.

@@ -62,6 +62,8 @@ struct kw_reasm {
     char error[KW_REASM_ERRBUF];
     struct tfo_syn tfo[REASM_TFO_MAX];
     uint32_t n_tfo;
+    struct reasm_handshakes hs;  /* the packets of handshakes in progress (wire.c) */
+    bool wire_pending;           /* the packet being fed is still to be counted */
     /* the packet being fed, when it cannot be fed from the capture: an IPv6
      * one rewritten, an IPv4 one with options (libnids rewrites options in
      * place), a SYN without its data, a SYN/ACK with its ACK changed */
