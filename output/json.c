@@ -296,6 +296,12 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
         boolean(b, KEY("capture_loss"), t->capture_loss);
         boolean(b, KEY("midstream"), t->midstream);
     }
+    /* as Zeek's http.log status_msg (and proxied), Suricata's xff */
+    wire(b, KEY("status_msg"), &t->status_msg);
+    wire(b, KEY("req_content_type"), &t->req_content_type);
+    wire(b, KEY("resp_content_type"), &t->resp_content_type);
+    wire(b, KEY("x_forwarded_for"), &t->x_forwarded_for);
+    wire(b, KEY("via"), &t->via);
     event_end(o);
 }
 
