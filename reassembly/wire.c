@@ -84,35 +84,52 @@ static enum kw_dir dir_on(const struct reasm_conn *c, const struct reasm_segment
     return sg->src == c->cli_addr && sg->sport == c->cli_port ? KW_TO_SERVER : KW_TO_CLIENT;
 }
 
-/* A segment of `c`. `before`: libnids has not seen it, so what the record
- * says the sender sent so far is what came before it, and a segment ending
- * no further than that is a retransmission (T), as Zeek's update_last_seq()
- * judges one: payload, and its end (SYN and FIN octets included) not past
- * the furthest seen, unless the sender has reset. After libnids has seen it
- * the record already holds it: no T. */
+/* How far, in direction `d`'s sequence space from seq_base (past a FIN's
+ * octet), the segment ending at sequence number `end` reaches: near where
+ * the stream has come, so wrap-safe for any length. */
+static int64_t offset_of(const struct reasm_conn *c, enum kw_dir d, uint32_t end)
+{
+    uint64_t reached = reasm_conn_reached(c, d);
+    return (int64_t)reached + (int32_t)(end - (c->seq_base[d] + (uint32_t)reached));
+}
+
+/* How far direction `d` was seen to send: the furthest segment end counted
+ * (Zeek's last_seq), or the stream, if further (a handshake's data, counted
+ * before the record existed, and data of ours filling a hole). */
+static uint64_t furthest(const struct reasm_conn *c, enum kw_dir d)
+{
+    uint64_t stream = reasm_conn_sent_end(c, d);
+    return c->wire.sent[d] > stream ? c->wire.sent[d] : stream;
+}
+
+/* A segment of `c`. `before`: libnids has not seen it yet, so the record
+ * holds what came before it, and a segment with payload that ends no further
+ * than that is a retransmission (T), as Zeek's update_last_seq() judges one.
+ * After libnids has seen it (a connection picked up on it) it is no
+ * retransmission. Neither a RST's sequence number nor any after the sender's
+ * RST moves how far it sent: a blind RST says nothing of what was sent. */
 static void count_on(struct reasm_conn *c, const struct reasm_segment *sg, bool before)
 {
     struct reasm_wire *w = &c->wire;
+    struct reasm_history *h = &w->history;
     enum kw_dir d = dir_on(c, sg);
     w->packets[d] = inc_sat64(w->packets[d]);
-    if (before && sg->payload && !has_letter(&w->history, d, L_T) &&
-        !has_letter(&w->history, d, L_R) && !has_letter(&w->history, d, L_I)) {
-        uint32_t end = sg->seq + (uint32_t)sg->payload + !!(sg->flags & TH_SYN_BIT) +
-                       !!(sg->flags & TH_FIN_BIT);
-        if ((int32_t)(end - (c->seq_base[d] + (uint32_t)reasm_conn_sent_end(c, d))) <= 0)
-            add_letter(&w->history, d, L_T);
+    if (!(sg->flags & TH_RST_BIT) && !has_letter(h, d, L_R) && !has_letter(h, d, L_I)) {
+        int64_t at = offset_of(c, d, sg->seq + (uint32_t)sg->payload +
+                                         !!(sg->flags & TH_SYN_BIT) + !!(sg->flags & TH_FIN_BIT));
+        if (before && sg->payload && at <= (int64_t)furthest(c, d))
+            add_letter(h, d, L_T);
+        if (at > (int64_t)w->sent[d])
+            w->sent[d] = (uint64_t)at;
     }
-    flag_letters(&w->history, d, sg);
-    /* How far it acknowledges the other way, from a sequence number near where
-     * that stream has come (wrap-safe). Not from a RST (Zeek does not trust
-     * those), nor an ACK of 0 far ahead: more likely broken than a connection
-     * that wrapped onto 0 (Zeek's update_ack_seq()). */
+    flag_letters(h, d, sg);
+    /* How far it acknowledges the other way. Not from a RST (Zeek does not
+     * trust those), nor an ACK of 0 far ahead: more likely broken than a
+     * connection that wrapped onto 0 (Zeek's update_ack_seq()). */
     if ((sg->flags & (TH_ACK_BIT | TH_RST_BIT)) == TH_ACK_BIT) {
         enum kw_dir o = other(d);
-        uint64_t reached = reasm_conn_reached(c, o);
-        int32_t delta = (int32_t)(sg->ack - (c->seq_base[o] + (uint32_t)reached));
-        int64_t at = (int64_t)reached + delta;
-        if (at > (int64_t)w->acked[o] && !(sg->ack == 0 && delta > (1 << 20)))
+        int64_t at = offset_of(c, o, sg->ack);
+        if (at > (int64_t)w->acked[o] && !(sg->ack == 0 && at - (int64_t)w->acked[o] > (1 << 20)))
             w->acked[o] = (uint64_t)at;
     }
 }
@@ -281,10 +298,10 @@ void reasm_wire_end(struct reasm_conn *c, struct kw_reasm_end *end)
         if (end->gap_offset[d] != KW_NO_GAP) /* reassembly stopped at a hole */
             add_letter(&w->history, (enum kw_dir)d, L_G);
         /* Zeek's TCP_Endpoint::Size(): the furthest of what was sent and what
-         * was acknowledged, less the FIN's octet (the SYN's is before seq_base) */
-        uint64_t fin = reasm_conn_fin_sent(c, (enum kw_dir)d);
-        uint64_t sent = reasm_conn_sent_end(c, (enum kw_dir)d);
-        uint64_t top = w->acked[d] > sent ? w->acked[d] : sent;
+         * was acknowledged, less a FIN's octet (the SYN's is before seq_base) */
+        uint64_t sent = furthest(c, (enum kw_dir)d), top = w->acked[d] > sent ? w->acked[d] : sent;
+        uint64_t fin = has_letter(&w->history, (enum kw_dir)d, L_F) ||
+                       has_letter(&w->history, (enum kw_dir)d, L_I);
         end->bytes[d] = top >= fin ? top - fin : 0;
         end->packets[d] = w->packets[d];
     }

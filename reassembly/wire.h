@@ -28,8 +28,9 @@ struct reasm_history {
 
 struct reasm_wire {
     uint64_t packets[2];    /* by direction */
-    uint64_t acked[2];      /* how far the other side acknowledged direction d's sequence
-                             * space, from seq_base[d] (a FIN's octet included) */
+    uint64_t sent[2];       /* how far direction d's segments went in its sequence space,
+                             * from seq_base[d], past a FIN's octet (Zeek's last_seq) */
+    uint64_t acked[2];      /* how far the other side acknowledged it (Zeek's ack_seq) */
     bool packets_unknown;   /* the handshake's packets were not kept (table full) */
     struct reasm_history history;
 };
