@@ -98,6 +98,13 @@ struct reasm_conn {
  * every lookup walk a pile someone built on purpose. */
 #define REASM_PROBE_MAX 128
 
+/* The records found last, by a cheap symmetric hash of the 4-tuple: most
+ * packets belong to a connection found a few packets before (every packet
+ * is looked up, to be counted), and a hit costs a few compares instead of
+ * SipHash and a probe. A stranger who makes 4-tuples collide here only
+ * sends the lookups to the keyed table, as without it. */
+#define REASM_RECENT 1024
+
 struct reasm_table {
     struct reasm_conn *conns;  /* pool; index 0 unused */
     uint32_t n_conns, free_head;
@@ -111,6 +118,7 @@ struct reasm_table {
     struct reasm_list lists[REASM_ORDERS]; /* by enum reasm_order */
     struct kw_reasm_sink sink;
     struct kw_stats *stats;
+    uint32_t recent[REASM_RECENT]; /* record indices (0: none), checked before use */
 };
 
 /* Room for `n_conns` connections at once; 0, or -1 when out of memory. */
@@ -121,6 +129,10 @@ void reasm_table_free(struct reasm_table *t);
 /* The open connection between the two endpoints, either way round, or NULL. */
 struct reasm_conn *reasm_conn_find(const struct reasm_table *t, uint32_t a1, uint16_t p1,
                                    uint32_t a2, uint16_t p2);
+
+/* The same, through the records found last (REASM_RECENT). */
+struct reasm_conn *reasm_conn_lookup(struct reasm_table *t, uint32_t a1, uint16_t p1, uint32_t a2,
+                                     uint16_t p2);
 
 /* Takes a record for a connection not in the table, active at `now`; NULL
  * when its slot would be past REASM_PROBE_MAX (or the pool were empty, which

@@ -45,7 +45,7 @@ bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg)
 
 static struct reasm_conn *lookup(struct kw_reasm *r, const struct reasm_segment *sg)
 {
-    return reasm_conn_find(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
+    return reasm_conn_lookup(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
 }
 
 /* Neither we nor libnids follow it, not even half open. */

@@ -247,7 +247,7 @@ struct reasm_conn *reasm_wire_before(struct kw_reasm *r, const struct reasm_segm
     r->wire_pending = true;
     if (pure_syn(sg))
         return NULL;
-    struct reasm_conn *c = reasm_conn_find(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
+    struct reasm_conn *c = reasm_conn_lookup(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
     if (c) {
         count_on(c, sg, true);
         r->wire_pending = false;
@@ -268,7 +268,7 @@ void reasm_wire_after(struct kw_reasm *r, const struct reasm_segment *sg)
     r->wire_pending = false;
     /* a SYN on a 4-tuple libnids still follows as before, or a connection
      * just picked up on this segment */
-    struct reasm_conn *c = reasm_conn_find(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
+    struct reasm_conn *c = reasm_conn_lookup(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
     if (c)
         count_on(c, sg, false);
     else if (pure_syn(sg))
