@@ -290,7 +290,11 @@ static enum kw_http_body response_head(struct track_conn *c, kw_usec ts,
     if (!s)
         return KW_BODY_FRAMED;
     bool interim = h->has_status && h->status >= 100 && h->status < 200 && h->status != 101;
-    if (interim && s->t.has_request) {
+    /* On a connection picked up, a 1xx before any request answers one sent
+     * before the capture began: its final response is still to come, for
+     * the same request (elsewhere a 1xx answering nothing is reported). */
+    bool before_pick_up = !s->t.has_request && c->midstream && !c->n_requests;
+    if (interim && (s->t.has_request || before_pick_up)) {
         /* 100 Continue and friends: the final response is still to come, and
          * its headers, not these, are the ones to keep */
         s->t.n_interim = track_inc_sat(s->t.n_interim);

@@ -644,6 +644,23 @@ START_TEST(midstream_pick_up)
     ck_assert(d.seen.end.midstream && d.seen.end.requests == 2);
     ck_assert_uint_eq(d.seen.end.skipped_bytes[KW_TO_SERVER], 11);
     ck_assert_uint_eq(d.seen.end.skipped_bytes[KW_TO_CLIENT], 20);
+    /* picked up at a 100 Continue to a request before the capture: the final
+     * response that follows answers the same request, the 100 its interim */
+    open_conn_mid(&d, true);
+    send_(&d, KW_TO_CLIENT, 0, "HTTP/1.1 100 Continue\r\n\r\n");
+    send_(&d, KW_TO_SERVER, 1, "{\"n\": 1}\n"); /* its body: skipped to a line start */
+    send_(&d, KW_TO_CLIENT, 2, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    send_(&d, KW_TO_SERVER, 3, GET("/c"));
+    send_(&d, KW_TO_CLIENT, 4, OK);
+    end_(&d, KW_CLOSE_FIN, KW_TO_SERVER, 5, KW_NO_GAP, KW_NO_GAP);
+    ck_assert_int_eq(d.seen.n_txn, 2);
+    t = &d.seen.txn[0];
+    ck_assert(!t->has_request && t->resp.status == 201 && t->n_interim == 1);
+    ck_assert_str_eq(d.seen.more[0][0], "Created");
+    t = &d.seen.txn[1];
+    ck_assert_msg(t->has_request && t->index == 1 && t->resp.status == 200,
+                  "has_request %d index %u status %u", t->has_request, t->index, t->resp.status);
+    ck_assert_int_eq(d.seen.end.responses, 2);
 }
 END_TEST
 
