@@ -22,7 +22,7 @@
 #define TH_RST_BIT 0x04
 #define TH_ACK_BIT 0x10
 
-enum letter { L_S, L_H, L_A, L_D, L_F, L_R, L_T, L_G, L_W, L_I, L_Q };
+enum letter { L_S, L_H, L_A, L_D, L_F, L_R, L_T, L_G, L_W, L_I, L_Q, L_NONE };
 static const char letter_chars[] = "SHADFRTGWIQ";
 
 static void add_letter(struct reasm_history *h, enum kw_dir dir, enum letter l)
@@ -35,7 +35,7 @@ static void add_letter(struct reasm_history *h, enum kw_dir dir, enum letter l)
                                                           : letter_chars[l] | 0x20);
 }
 
-static bool has_letter(const struct reasm_history *h, enum kw_dir dir, enum letter l)
+static inline bool has_letter(const struct reasm_history *h, enum kw_dir dir, enum letter l)
 {
     return (h->seen[dir] >> l) & 1u;
 }
@@ -50,31 +50,24 @@ static enum kw_dir other(enum kw_dir d)
  * and RST), S, H, F or R (one of them), D or A (none); and W for a zero
  * window, unless the segment is a RST, the sender has reset (R, I) or the
  * receiver has closed (F, I): then a zero window says nothing. */
-static void flag_letters(struct reasm_history *h, enum kw_dir dir, const struct reasm_segment *sg)
+static inline __attribute__((always_inline)) void
+flag_letters(struct reasm_history *h, enum kw_dir dir, const struct reasm_segment *sg)
 {
     uint8_t f = sg->flags;
     int bits = !!(f & TH_SYN_BIT) + !!(f & TH_FIN_BIT) + !!(f & TH_RST_BIT);
-    if (bits > 1)
-        add_letter(h, dir, (f & TH_FIN_BIT) && (f & TH_RST_BIT) ? L_I : L_Q);
-    else if (f & TH_SYN_BIT)
-        add_letter(h, dir, (f & TH_ACK_BIT) ? L_H : L_S);
-    else if (f & TH_FIN_BIT)
-        add_letter(h, dir, L_F);
-    else if (f & TH_RST_BIT)
-        add_letter(h, dir, L_R);
-    else if (sg->payload)
-        add_letter(h, dir, L_D);
-    else if (f & TH_ACK_BIT)
-        add_letter(h, dir, L_A);
+    enum letter l = bits > 1 ? ((f & TH_FIN_BIT) && (f & TH_RST_BIT) ? L_I : L_Q)
+                    : (f & TH_SYN_BIT) ? ((f & TH_ACK_BIT) ? L_H : L_S)
+                    : (f & TH_FIN_BIT) ? L_F
+                    : (f & TH_RST_BIT) ? L_R
+                    : sg->payload      ? L_D
+                    : (f & TH_ACK_BIT) ? L_A
+                                       : L_NONE;
+    if (l != L_NONE && !has_letter(h, dir, l)) /* most packets: seen already */
+        add_letter(h, dir, l);
     if (sg->window == 0 && !(f & TH_RST_BIT) && !has_letter(h, dir, L_R) &&
         !has_letter(h, dir, L_I) && !has_letter(h, other(dir), L_F) &&
         !has_letter(h, other(dir), L_I))
         add_letter(h, dir, L_W);
-}
-
-static uint64_t inc_sat64(uint64_t n)
-{
-    return n < UINT64_MAX ? n + 1 : n;
 }
 
 /* --- on the record --------------------------------------------------------------- */
@@ -108,12 +101,13 @@ static uint64_t furthest(const struct reasm_conn *c, enum kw_dir d)
  * After libnids has seen it (a connection picked up on it) it is no
  * retransmission. Neither a RST's sequence number nor any after the sender's
  * RST moves how far it sent: a blind RST says nothing of what was sent. */
-static void count_on(struct reasm_conn *c, const struct reasm_segment *sg, bool before)
+static inline __attribute__((always_inline)) void
+count_on(struct reasm_conn *c, const struct reasm_segment *sg, bool before)
 {
     struct reasm_wire *w = &c->wire;
     struct reasm_history *h = &w->history;
     enum kw_dir d = dir_on(c, sg);
-    w->packets[d] = inc_sat64(w->packets[d]);
+    w->packets[d]++; /* 64 bits: no capture makes it wrap */
     if (!(sg->flags & TH_RST_BIT) && !has_letter(h, d, L_R) && !has_letter(h, d, L_I)) {
         int64_t at = offset_of(c, d, sg->seq + (uint32_t)sg->payload +
                                          !!(sg->flags & TH_SYN_BIT) + !!(sg->flags & TH_FIN_BIT));
@@ -210,7 +204,7 @@ static struct reasm_hs *hs_take(struct kw_reasm *r, const struct reasm_segment *
 static void hs_count(struct kw_reasm *r, struct reasm_hs *e, const struct reasm_segment *sg)
 {
     enum kw_dir d = sg->src == e->cli && sg->sport == e->cport ? KW_TO_SERVER : KW_TO_CLIENT;
-    if (e->packets[d] < UINT32_MAX)
+    if (e->packets[d] < UINT32_MAX) /* a SYN flood on one 4-tuple */
         e->packets[d]++;
     e->ts = r->ts;
     flag_letters(&e->history, d, sg);
