@@ -130,6 +130,8 @@ count_on(struct reasm_conn *c, const struct reasm_segment *sg, bool before)
 
 /* --- handshakes in progress ------------------------------------------------------ */
 
+_Static_assert(sizeof(struct reasm_hs) == 64, "a handshake's entry: docs/security.md says 64 bytes");
+
 int reasm_hs_init(struct reasm_handshakes *h, uint32_t max_connections)
 {
     uint32_t want = max_connections / 4 / REASM_HS_WAYS, sets = 16;

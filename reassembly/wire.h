@@ -35,15 +35,16 @@ struct reasm_wire {
     struct reasm_history history;
 };
 
-/* A handshake in progress, keyed by its 4-tuple as libnids sees it. */
+/* A handshake in progress, keyed by its 4-tuple as libnids sees it; 64
+ * bytes, in this order. */
 struct reasm_hs {
-    bool in_use;
-    uint32_t cli, srv;      /* network byte order: the SYN's sender is the client */
-    uint16_t cport, sport;
-    uint32_t isn;           /* the client's SYN's sequence number */
     kw_usec ts;             /* of the last packet counted */
     uint32_t packets[2];    /* saturate */
+    uint32_t cli, srv;      /* network byte order: the SYN's sender is the client */
+    uint32_t isn;           /* the client's SYN's sequence number */
+    uint16_t cport, sport;
     struct reasm_history history;
+    bool in_use;
 };
 
 /* A set-associative table: a handshake's 4-tuple hashes to a set of
