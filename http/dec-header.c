@@ -3,8 +3,8 @@
  * Content-Length, Keep-Alive parameters, Expect. A header name is matched
  * from a bounded lower-case copy; a value is read byte by byte as it passes,
  * whatever TCP cut it, or only skipped when nothing in it is read. Host,
- * User-Agent, Server, Upgrade and the options lists are also delivered as
- * text pieces. The section ends at its empty line (dec_head_end, dec.c). */
+ * User-Agent, Server, Upgrade, Content-Type, X-Forwarded-For, Via and the
+ * options lists are also delivered as text pieces. The section ends at its empty line (dec_head_end, dec.c). */
 #include "http/dec-sections.h"
 
 static const struct {
@@ -23,6 +23,9 @@ static const struct {
     { "server", 6, HEADER_SERVER, KW_FIELD_SERVER },
     { "upgrade", 7, HEADER_UPGRADE, KW_FIELD_UPGRADE },
     { "expect", 6, HEADER_EXPECT, -1 },
+    { "content-type", 12, HEADER_CONTENT_TYPE, KW_FIELD_CONTENT_TYPE },
+    { "x-forwarded-for", 15, HEADER_X_FORWARDED_FOR, KW_FIELD_X_FORWARDED_FOR },
+    { "via", 3, HEADER_VIA, KW_FIELD_VIA },
 };
 #define N_KNOWN_HEADERS (sizeof(known_headers) / sizeof(known_headers[0]))
 
@@ -240,9 +243,17 @@ static void value_end(struct kw_http_dec *d)
  * (and delivered as text when keepwatch keeps them). */
 static bool value_is_read(uint8_t header_id)
 {
-    return header_id != HEADER_OTHER && header_id != HEADER_HOST &&
-           header_id != HEADER_USER_AGENT && header_id != HEADER_SERVER &&
-           header_id != HEADER_UPGRADE;
+    switch (header_id) {
+    case HEADER_CONNECTION:
+    case HEADER_PROXY_CONNECTION:
+    case HEADER_KEEP_ALIVE:
+    case HEADER_CONTENT_LENGTH:
+    case HEADER_TRANSFER_ENCODING:
+    case HEADER_EXPECT:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* The first CR or LF in [p, end), or end. Eight bytes at a time: header
@@ -281,7 +292,7 @@ static void header_begin(struct kw_http_dec *d)
     d->header_id = HEADER_OTHER;
     d->value_field = -1;
     switch (d->token_len) { /* most names are none of ours: their length says so */
-    case 4: case 6: case 7: case 10: case 14: case 16: case 17:
+    case 3: case 4: case 6: case 7: case 10: case 12: case 14: case 15: case 16: case 17:
         for (size_t i = 0; i < N_KNOWN_HEADERS; i++)
             if (dec_token_is(d, known_headers[i].name, known_headers[i].len)) {
                 d->header_id = known_headers[i].header_id;

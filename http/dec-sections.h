@@ -74,6 +74,9 @@ enum dec_header {
     HEADER_SERVER,
     HEADER_UPGRADE,
     HEADER_EXPECT,
+    HEADER_CONTENT_TYPE,
+    HEADER_X_FORWARDED_FOR,
+    HEADER_VIA,
 };
 
 /* What is being read inside a header value (dec-header.c). */

@@ -57,7 +57,9 @@ static enum version_step version_byte(struct kw_http_dec *d, uint8_t c, enum kw_
 }
 
 /* Three digits, then SP (or CR, or a bare LF: no reason phrase). Any three
- * digits are kept as read, "000" too; dec_head_end flags those out of range. */
+ * digits are kept as read, "000" too; dec_head_end flags those out of range.
+ * The SP begins the reason phrase, delivered as text: empty at first, so
+ * that "200 " CRLF has one ("") and "200" CRLF none. */
 static enum dec_state status_byte(struct kw_http_dec *d, uint8_t c)
 {
     if (d->status_digits < 3) {
@@ -70,6 +72,11 @@ static enum dec_state status_byte(struct kw_http_dec *d, uint8_t c)
     d->flags &= (uint8_t)~DEC_F_CR;
     if (c == '\r')
         d->flags |= DEC_F_CR;
+    if (c == ' ') {
+        static const uint8_t none[1] = { 0 };
+        d->text_started = false;
+        dec_emit(d, (struct dec_piece){ KW_FIELD_REASON, none, none });
+    }
     if (c == ' ' || c == '\r')
         return S_REASON;
     if (c != '\n')
@@ -156,11 +163,20 @@ static const uint8_t *junk_line(struct kw_http_dec *d, const struct dec_chunk *c
     return lf + 1;
 }
 
-/* The reason phrase: nothing in it is read, up to the line's end. */
+/* The reason phrase, up to the line's end: nothing in it is read, it is
+ * delivered as text. A CR that ends a chunk is held back (DEC_F_CR) until
+ * the next byte says whether it ends the line or is in the phrase, so that
+ * the text is the same wherever TCP cut the line. */
 static const uint8_t *reason(struct kw_http_dec *d, const uint8_t *p, const uint8_t *lim,
                              enum dec_state *st)
 {
+    static const uint8_t cr[1] = { '\r' };
     const uint8_t *lf = memchr(p, '\n', (size_t)(lim - p));
+    if ((d->flags & DEC_F_CR) && *p != '\n') /* the CR held back was in the phrase */
+        dec_emit(d, (struct dec_piece){ KW_FIELD_REASON, cr, cr + 1 });
+    const uint8_t *end = lf ? lf : lim, *stop = end > p && end[-1] == '\r' ? end - 1 : end;
+    if (stop > p) /* an empty piece would make "200" CR, with no SP, have a phrase */
+        dec_emit(d, (struct dec_piece){ KW_FIELD_REASON, p, stop });
     if (!lf) {
         d->flags &= (uint8_t)~DEC_F_CR;
         if (lim[-1] == '\r')

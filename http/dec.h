@@ -33,6 +33,10 @@ enum kw_http_field {
     KW_FIELD_KEEP_ALIVE,
     KW_FIELD_PROXY_CONNECTION,
     KW_FIELD_UPGRADE,
+    KW_FIELD_CONTENT_TYPE,
+    KW_FIELD_X_FORWARDED_FOR,
+    KW_FIELD_VIA,
+    KW_FIELD_REASON,          /* a status line's reason phrase (RFC 9112 4) */
     KW_FIELD_COUNT
 };
 

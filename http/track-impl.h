@@ -13,7 +13,9 @@
 #include "http/dec-impl.h"
 #include "http/track.h"
 
-/* The text fields a transaction keeps. */
+/* The text fields a transaction keeps: the request's, then the response's;
+ * the header values of each side in one run (text_trim takes a range). At
+ * most 16 (slot_text.fields). */
 enum text_field {
     TF_METHOD = 0,
     TF_URI,
@@ -21,9 +23,14 @@ enum text_field {
     TF_USER_AGENT,
     TF_REQ_CONNECTION,
     TF_REQ_KEEP_ALIVE,
+    TF_REQ_CONTENT_TYPE,
+    TF_X_FORWARDED_FOR,
+    TF_VIA,
+    TF_STATUS_MSG,
     TF_RESP_CONNECTION,
     TF_RESP_KEEP_ALIVE,
     TF_SERVER,
+    TF_RESP_CONTENT_TYPE,
     TF_COUNT
 };
 

@@ -1,5 +1,6 @@
 /* track-text.c: the text a transaction keeps from the wire (method, URI,
- * Host, User-Agent, the persistence headers, Server), as bounded copies:
+ * Host, User-Agent, the persistence headers, Content-Type, X-Forwarded-For,
+ * Via, the reason phrase, Server), as bounded copies:
  * each field is cut at its cap and flagged. The fields live in one buffer
  * per slot, sized by what arrived: 8,000 connections of 32 pipelined
  * requests each cost what their requests hold, not 32 x 1.4 KB of fixed
@@ -18,7 +19,9 @@
 const uint16_t track_text_caps[TF_COUNT] = {
     [TF_METHOD] = 24,          [TF_URI] = 512,           [TF_HOST] = 128,
     [TF_USER_AGENT] = 256,     [TF_REQ_CONNECTION] = 128, [TF_REQ_KEEP_ALIVE] = 64,
-    [TF_RESP_CONNECTION] = 128, [TF_RESP_KEEP_ALIVE] = 64, [TF_SERVER] = 128,
+    [TF_REQ_CONTENT_TYPE] = 128, [TF_X_FORWARDED_FOR] = 256, [TF_VIA] = 256,
+    [TF_STATUS_MSG] = 64,      [TF_RESP_CONNECTION] = 128, [TF_RESP_KEEP_ALIVE] = 64,
+    [TF_SERVER] = 128,         [TF_RESP_CONTENT_TYPE] = 128,
 };
 
 
@@ -26,8 +29,10 @@ const uint16_t track_text_offsets[TF_COUNT] = {
     offsetof(struct kw_txn, method),          offsetof(struct kw_txn, uri),
     offsetof(struct kw_txn, host),            offsetof(struct kw_txn, user_agent),
     offsetof(struct kw_txn, req_connection),  offsetof(struct kw_txn, req_keep_alive),
+    offsetof(struct kw_txn, req_content_type), offsetof(struct kw_txn, x_forwarded_for),
+    offsetof(struct kw_txn, via),             offsetof(struct kw_txn, status_msg),
     offsetof(struct kw_txn, resp_connection), offsetof(struct kw_txn, resp_keep_alive),
-    offsetof(struct kw_txn, server),
+    offsetof(struct kw_txn, server),          offsetof(struct kw_txn, resp_content_type),
 };
 
 /* The fields moved to the front in the order they lie, without the space
@@ -160,16 +165,8 @@ void text_clear(struct slot *s, enum text_field f)
 
 void text_aim(struct slot *s)
 {
-    const uint8_t *b = s->text.buf;
-    s->t.method.p = b + s->text.off[TF_METHOD];
-    s->t.uri.p = b + s->text.off[TF_URI];
-    s->t.host.p = b + s->text.off[TF_HOST];
-    s->t.user_agent.p = b + s->text.off[TF_USER_AGENT];
-    s->t.req_connection.p = b + s->text.off[TF_REQ_CONNECTION];
-    s->t.req_keep_alive.p = b + s->text.off[TF_REQ_KEEP_ALIVE];
-    s->t.resp_connection.p = b + s->text.off[TF_RESP_CONNECTION];
-    s->t.resp_keep_alive.p = b + s->text.off[TF_RESP_KEEP_ALIVE];
-    s->t.server.p = b + s->text.off[TF_SERVER];
+    for (int f = 0; f < TF_COUNT; f++)
+        text_of(s, (enum text_field)f)->p = s->text.buf + s->text.off[f];
 }
 
 void text_free(struct slot *s)

@@ -243,12 +243,19 @@ static void on_text(void *ctx, enum kw_dir dir, enum kw_http_field field, struct
         [KW_FIELD_USER_AGENT] = TF_USER_AGENT, [KW_FIELD_SERVER] = -1,
         [KW_FIELD_CONNECTION] = TF_REQ_CONNECTION, [KW_FIELD_KEEP_ALIVE] = TF_REQ_KEEP_ALIVE,
         [KW_FIELD_PROXY_CONNECTION] = -1, [KW_FIELD_UPGRADE] = -1,
+        [KW_FIELD_CONTENT_TYPE] = TF_REQ_CONTENT_TYPE,
+        [KW_FIELD_X_FORWARDED_FOR] = TF_X_FORWARDED_FOR, [KW_FIELD_VIA] = TF_VIA,
+        [KW_FIELD_REASON] = -1,
     };
+    /* X-Forwarded-For and Via are kept from the request: they say which
+     * proxies it came through (a response's Via is not kept) */
     static const int8_t resp_fields[KW_FIELD_COUNT] = {
         [KW_FIELD_METHOD] = -1, [KW_FIELD_URI] = -1, [KW_FIELD_HOST] = -1,
         [KW_FIELD_USER_AGENT] = -1, [KW_FIELD_SERVER] = TF_SERVER,
         [KW_FIELD_CONNECTION] = TF_RESP_CONNECTION, [KW_FIELD_KEEP_ALIVE] = TF_RESP_KEEP_ALIVE,
         [KW_FIELD_PROXY_CONNECTION] = -1, [KW_FIELD_UPGRADE] = -1,
+        [KW_FIELD_CONTENT_TYPE] = TF_RESP_CONTENT_TYPE, [KW_FIELD_X_FORWARDED_FOR] = -1,
+        [KW_FIELD_VIA] = -1, [KW_FIELD_REASON] = TF_STATUS_MSG,
     };
     struct track_conn *c = ctx;
     struct slot *s = dir == KW_TO_SERVER ? c->req_slot : c->resp_slot;
@@ -271,7 +278,7 @@ static enum kw_http_body request_head(struct track_conn *c, kw_usec ts,
     if (!s)
         return KW_BODY_FRAMED;
     s->t.req = *h;
-    text_trim(s, TF_HOST, TF_REQ_KEEP_ALIVE);
+    text_trim(s, TF_HOST, TF_VIA);
     note_close_token(c, h, ts);
     return KW_BODY_FRAMED;
 }
@@ -283,13 +290,16 @@ static enum kw_http_body response_head(struct track_conn *c, kw_usec ts,
     if (!s)
         return KW_BODY_FRAMED;
     bool interim = h->has_status && h->status >= 100 && h->status < 200 && h->status != 101;
-    if (interim && s->t.has_request) {
+    /* On a connection picked up, a 1xx before any request answers one sent
+     * before the capture began: its final response is still to come, for
+     * the same request (elsewhere a 1xx answering nothing is reported). */
+    bool before_pick_up = !s->t.has_request && c->midstream && !c->n_requests;
+    if (interim && (s->t.has_request || before_pick_up)) {
         /* 100 Continue and friends: the final response is still to come, and
          * its headers, not these, are the ones to keep */
         s->t.n_interim = track_inc_sat(s->t.n_interim);
-        text_clear(s, TF_RESP_CONNECTION);
-        text_clear(s, TF_RESP_KEEP_ALIVE);
-        text_clear(s, TF_SERVER);
+        for (int f = TF_STATUS_MSG; f <= TF_RESP_CONTENT_TYPE; f++)
+            text_clear(s, (enum text_field)f);
         return KW_BODY_FRAMED;
     }
     s->final_response = true;
@@ -297,7 +307,7 @@ static enum kw_http_body response_head(struct track_conn *c, kw_usec ts,
     s->t.resp_first = c->resp_begin;
     s->t.resp_first_frame = c->resp_begin_frame;
     s->t.resp = *h;
-    text_trim(s, TF_RESP_CONNECTION, TF_SERVER);
+    text_trim(s, TF_RESP_CONNECTION, TF_RESP_CONTENT_TYPE); /* not the reason phrase: as sent */
     note_close_token(c, h, ts);
     if (h->has_status && h->status == 101) {
         c->tunnel = KW_TUNNEL_UPGRADE;

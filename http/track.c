@@ -220,7 +220,11 @@ static void conn_end_of(const struct track_conn *c, const struct kw_reasm_end *e
     for (int d = 0; d < 2; d++) {
         end->missed_bytes[d] = c->missed[d];
         end->skipped_bytes[d] = kw_http_dec_skipped(&c->dec[d]);
+        end->packets[d] = e->packets[d];
+        end->bytes[d] = e->bytes[d];
     }
+    end->packets_unknown = e->packets_unknown;
+    memcpy(end->history, e->history, sizeof(end->history));
 }
 
 static void track_end(void *ctx, void *conn, const struct kw_reasm_end *e)

@@ -48,7 +48,9 @@ struct kw_txn {
     uint64_t req_first_frame, req_last_frame, resp_first_frame, resp_last_frame; /* 0: none */
     struct kw_http_head req, resp;
     struct kw_text method, uri, host, user_agent, req_connection, req_keep_alive;
-    struct kw_text resp_connection, resp_keep_alive, server;
+    struct kw_text req_content_type, x_forwarded_for, via; /* the request's headers */
+    struct kw_text status_msg; /* the reason phrase */
+    struct kw_text resp_connection, resp_keep_alive, server, resp_content_type;
     enum kw_framing framing;
     uint64_t req_body_len, resp_body_len;
     enum kw_no_response no_response;
@@ -83,6 +85,13 @@ struct kw_conn_end {
                                  in holes the reassembler stepped over */
     uint64_t skipped_bytes[2];/* bytes read but not decoded: before the first message
                                  boundary found, after a hole, junk before a status line */
+    /* What its packets showed, as the reassembler counted them (kw_reasm_end
+     * says exactly what): by enum kw_dir, as Zeek's orig_pkts, orig_bytes and
+     * history. */
+    uint64_t packets[2];
+    bool packets_unknown;     /* the handshake's packets were not kept */
+    uint64_t bytes[2];
+    char history[KW_HISTORY_MAX + 1];
 };
 
 #define KW_CONSUMERS_MAX 8

@@ -296,6 +296,12 @@ static void json_txn(struct kw_out *o, void *conn, struct kw_conn_info *c, const
         boolean(b, KEY("capture_loss"), t->capture_loss);
         boolean(b, KEY("midstream"), t->midstream);
     }
+    /* as Zeek's http.log status_msg (and proxied), Suricata's xff */
+    wire(b, KEY("status_msg"), &t->status_msg);
+    wire(b, KEY("req_content_type"), &t->req_content_type);
+    wire(b, KEY("resp_content_type"), &t->resp_content_type);
+    wire(b, KEY("x_forwarded_for"), &t->x_forwarded_for);
+    wire(b, KEY("via"), &t->via);
     event_end(o);
 }
 
@@ -361,6 +367,17 @@ static void json_end(struct kw_out *o, void *conn, struct kw_conn_info *c,
         u64(b, KEY("client_skipped_bytes"), e->skipped_bytes[KW_TO_SERVER]);
         u64(b, KEY("server_skipped_bytes"), e->skipped_bytes[KW_TO_CLIENT]);
     }
+    /* what the packets showed, as Zeek's conn.log (docs/json.md) */
+    u64(b, KEY("client_bytes"), e->bytes[KW_TO_SERVER]);
+    u64(b, KEY("server_bytes"), e->bytes[KW_TO_CLIENT]);
+    if (e->packets_unknown) {
+        null(b, KEY("client_packets"));
+        null(b, KEY("server_packets"));
+    } else {
+        u64(b, KEY("client_packets"), e->packets[KW_TO_SERVER]);
+        u64(b, KEY("server_packets"), e->packets[KW_TO_CLIENT]);
+    }
+    str(b, KEY("history"), e->history);
     event_end(o);
 }
 
@@ -392,7 +409,7 @@ static void counts(struct kw_buf *b, const struct kw_stats *st)
 
 /* The version of the JSON schema (docs/json.md): raised when a field is
  * added, never when one would be renamed, which does not happen. */
-#define JSON_SCHEMA_VERSION 2
+#define JSON_SCHEMA_VERSION 3
 
 static void json_stats(struct kw_out *o, const struct kw_stats *st, kw_usec ts)
 {

@@ -78,6 +78,24 @@ struct reasm_conn *reasm_conn_find(const struct reasm_table *t, uint32_t a1, uin
     return slot && *slot ? &t->conns[*slot] : NULL;
 }
 
+static uint32_t recent_slot(uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
+{
+    uint32_t h = (a1 ^ a2) * 0x9e3779b1u ^ (uint32_t)(p1 ^ p2) * 0x85ebca6bu;
+    return (h ^ h >> 15) & (REASM_RECENT - 1);
+}
+
+struct reasm_conn *reasm_conn_lookup(struct reasm_table *t, uint32_t a1, uint16_t p1, uint32_t a2,
+                                     uint16_t p2)
+{
+    uint32_t *recent = &t->recent[recent_slot(a1, p1, a2, p2)];
+    struct reasm_conn *c = &t->conns[*recent]; /* index 0: a record never open */
+    if (c->is_open && conn_matches(c, a1, p1, a2, p2))
+        return c; /* a record ended and taken again for another 4-tuple does not match */
+    if ((c = reasm_conn_find(t, a1, p1, a2, p2)))
+        *recent = (uint32_t)(c - t->conns);
+    return c;
+}
+
 uint32_t reasm_table_max_probe(const struct reasm_table *t)
 {
     uint32_t longest = 0;
@@ -344,6 +362,7 @@ void reasm_conn_end(struct reasm_table *t, struct reasm_conn *c, struct kw_reasm
                                  ? (int64_t)c->delivered[d] : KW_NO_GAP;
         end->missed_bytes[d] = c->missed[d];
     }
+    reasm_wire_end(c, end);
     if ((c->n_ahead[0] || c->n_ahead[1]) && t->n_holed)
         t->n_holed--;
     if (end->gap_offset[0] != KW_NO_GAP || end->gap_offset[1] != KW_NO_GAP)

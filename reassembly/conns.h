@@ -12,6 +12,7 @@
 
 #include "reassembly/keyed.h"
 #include "reassembly/reasm.h"
+#include "reassembly/wire.h"
 
 struct tcp_stream; /* libnids' stream: only nids.c looks inside */
 
@@ -22,6 +23,7 @@ struct reasm_segment {
     uint32_t seq, ack;
     uint8_t flags;
     uint8_t header_len;
+    uint16_t window;   /* as sent, unscaled */
     bool cut;          /* the snaplen cut its payload: libnids never sees it */
     size_t payload;    /* as the IP length says, captured or not */
 };
@@ -86,6 +88,7 @@ struct reasm_conn {
     enum kw_dir held_rst_dir;    /* the direction it travelled */
     kw_usec held_rst_ts;
     uint64_t held_rst_frame;
+    struct reasm_wire wire;      /* what its packets showed (wire.c) */
 };
 
 /* A record sits at most this many slots past its home slot. At most half the
@@ -94,6 +97,13 @@ struct reasm_conn {
  * further is refused and counted (stats.streams_refused) rather than making
  * every lookup walk a pile someone built on purpose. */
 #define REASM_PROBE_MAX 128
+
+/* The records found last, by a cheap symmetric hash of the 4-tuple: most
+ * packets belong to a connection found a few packets before (every packet
+ * is looked up, to be counted), and a hit costs a few compares instead of
+ * SipHash and a probe. A stranger who makes 4-tuples collide here only
+ * sends the lookups to the keyed table, as without it. */
+#define REASM_RECENT 1024
 
 struct reasm_table {
     struct reasm_conn *conns;  /* pool; index 0 unused */
@@ -108,6 +118,7 @@ struct reasm_table {
     struct reasm_list lists[REASM_ORDERS]; /* by enum reasm_order */
     struct kw_reasm_sink sink;
     struct kw_stats *stats;
+    uint32_t recent[REASM_RECENT]; /* record indices (0: none), checked before use */
 };
 
 /* Room for `n_conns` connections at once; 0, or -1 when out of memory. */
@@ -118,6 +129,10 @@ void reasm_table_free(struct reasm_table *t);
 /* The open connection between the two endpoints, either way round, or NULL. */
 struct reasm_conn *reasm_conn_find(const struct reasm_table *t, uint32_t a1, uint16_t p1,
                                    uint32_t a2, uint16_t p2);
+
+/* The same, through the records found last (REASM_RECENT). */
+struct reasm_conn *reasm_conn_lookup(struct reasm_table *t, uint32_t a1, uint16_t p1, uint32_t a2,
+                                     uint16_t p2);
 
 /* Takes a record for a connection not in the table, active at `now`; NULL
  * when its slot would be past REASM_PROBE_MAX (or the pool were empty, which
@@ -176,6 +191,20 @@ bool reasm_conn_first_hole(struct reasm_table *t, struct reasm_conn *c, enum kw_
 static inline uint64_t reasm_conn_reached(const struct reasm_conn *c, enum kw_dir dir)
 {
     return c->delivered[dir] + c->urgent[dir];
+}
+
+/* Direction `dir` sent its FIN, reported or waiting for the stream. */
+static inline bool reasm_conn_fin_sent(const struct reasm_conn *c, enum kw_dir dir)
+{
+    return c->fin_seen[dir] || c->fin_at[dir] >= 0;
+}
+
+/* How far direction `dir` was seen to send, in sequence space from its
+ * seq_base: the furthest data byte seen, delivered or not, then its FIN. */
+static inline uint64_t reasm_conn_sent_end(const struct reasm_conn *c, enum kw_dir dir)
+{
+    uint64_t reached = reasm_conn_reached(c, dir);
+    return (c->highest[dir] > reached ? c->highest[dir] : reached) + reasm_conn_fin_sent(c, dir);
 }
 
 /* The stream in direction `dir` has grown: a FIN waiting for it may be due.

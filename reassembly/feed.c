@@ -42,7 +42,8 @@ struct kw_reasm *kw_reasm_new(const struct kw_reasm_config *cfg, const struct kw
     int n_tcp_streams = (int)((pool * 4ull + 2) / 3);
     uint32_t n_streams = (uint32_t)n_tcp_streams * 3 / 4 + 1;
     if (!r || reasm_table_init(&r->conns, n_streams, sink, stats) < 0 ||
-        reasm_map6_init(&r->map6, n_streams) < 0) {
+        reasm_map6_init(&r->map6, n_streams) < 0 ||
+        reasm_hs_init(&r->hs, cfg->max_connections) < 0) {
         snprintf(err, KW_REASM_ERRBUF, "out of memory for %u connections", cfg->max_connections);
         kw_reasm_free(r);
         return NULL;
@@ -67,6 +68,7 @@ void kw_reasm_free(struct kw_reasm *r)
     reasm_nids_stop(r);
     reasm_table_free(&r->conns);
     reasm_map6_free(&r->map6);
+    reasm_hs_free(&r->hs);
     reasm_defrag_free(&r->defrag);
     free(r);
 }

@@ -135,6 +135,8 @@ static void on_established(struct kw_reasm *r, struct tcp_stream *a)
 
     struct kw_conn_key key;
     key_of(r, a, &key);
+    if (!r->picking_up) /* a handshake seen: its packets were counted apart so far */
+        reasm_wire_opened(r, c);
     c->user = r->conns.sink.on_open(r->conns.sink.ctx, &key, r->ts, r->picking_up);
     a->user = c;
     a->client.collect++;
@@ -275,6 +277,7 @@ static void deliver(struct kw_reasm *r, struct tcp_stream *a, struct reasm_conn 
         size_t missing = n < r->fill_left ? n : r->fill_left;
         r->fill_left -= missing;
         c->missed[dir] += missing;
+        reasm_wire_gap(c, dir);
         if (c->user && r->conns.sink.on_gap)
             r->conns.sink.on_gap(r->conns.sink.ctx, c->user, dir, r->ts, r->frame, missing);
         n -= missing;

@@ -37,6 +37,7 @@ struct kw_reasm {
     kw_usec idle_limit;          /* 0: connections never go idle */
     bool midstream;              /* pick connections up on data (kw_reasm_config) */
     bool picking_up;             /* the handshake being fed is ours: on_open's midstream */
+    bool wire_pending;           /* the packet being fed is still to be counted (wire.c) */
     /* a hole being filled: its bytes are the sink's on_gap, not on_data */
     struct reasm_conn *filling;
     enum kw_dir fill_dir;
@@ -62,11 +63,12 @@ struct kw_reasm {
     char error[KW_REASM_ERRBUF];
     struct tfo_syn tfo[REASM_TFO_MAX];
     uint32_t n_tfo;
+    struct reasm_handshakes hs;  /* the packets of handshakes in progress (wire.c) */
     /* the packet being fed, when it cannot be fed from the capture: an IPv6
      * one rewritten, an IPv4 one with options (libnids rewrites options in
      * place), a SYN without its data, a SYN/ACK with its ACK changed */
-    uint8_t scratch[65536];
-    uint8_t synth[BUILD_PACKET_MAX]; /* a packet the wire did not carry (synth.c) */
+    _Alignas(8) uint8_t scratch[65536]; /* libnids reads headers as structs from it */
+    _Alignas(8) uint8_t synth[BUILD_PACKET_MAX]; /* a packet the wire did not carry (synth.c) */
 };
 
 /* --- segment.c: TCP segments ---------------------------------------------------- */

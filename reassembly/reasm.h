@@ -31,6 +31,7 @@ enum kw_timeout {
 };
 
 #define KW_NO_GAP (-1)
+#define KW_HISTORY_MAX 22 /* letters of kw_reasm_end.history: 11 each way, each once */
 
 struct kw_reasm_end {
     enum kw_close how;
@@ -44,6 +45,23 @@ struct kw_reasm_end {
     /* Bytes of each direction the capture missed but the other side's ACKs
      * prove were delivered (given to on_gap). */
     uint64_t missed_bytes[2];
+    /* What the connection's packets showed, each direction as Zeek's conn.log
+     * counts it (orig_pkts, orig_bytes, history):
+     * packets: every TCP segment of the connection seen, from its first SYN (or
+     *   the packet that picked it up) to the one that ended it: handshake,
+     *   pure ACKs, retransmissions, RSTs held or ignored, segments the snaplen
+     *   cut; a datagram put together from fragments counts once. Unknown
+     *   (packets_unknown) when the handshake's were not kept.
+     * bytes: payload in sequence space, from the first data byte to the
+     *   furthest one seen or acknowledged by the other side, SYN and FIN
+     *   octets left out: each byte once, retransmissions not again, bytes the
+     *   capture missed included.
+     * history: Zeek's letters, upper case for the client, each at most once a
+     *   direction, NUL-terminated. */
+    uint64_t packets[2];
+    bool packets_unknown;
+    uint64_t bytes[2];
+    char history[KW_HISTORY_MAX + 1];
 };
 
 /* Called from inside kw_reasm_feed(), kw_reasm_tick() and kw_reasm_finish().

@@ -22,10 +22,10 @@ static inline __attribute__((always_inline)) bool parse(const struct seg_in *in,
     uint8_t data_offset;
     if (!kw_cur_sub(&c, TCP_HEADER_MIN, &h))
         return false;
-    /* sport(2) dport(2) seq(4) ack(4) offset(4 bits) flags */
+    /* sport(2) dport(2) seq(4) ack(4) offset(4 bits) flags window(2) */
     if (!(kw_cur_be16(&h, &sg->sport) && kw_cur_be16(&h, &sg->dport) &&
           kw_cur_be32(&h, &sg->seq) && kw_cur_be32(&h, &sg->ack) && kw_cur_u8(&h, &data_offset) &&
-          kw_cur_u8(&h, &sg->flags)))
+          kw_cur_u8(&h, &sg->flags) && kw_cur_be16(&h, &sg->window)))
         return false; /* cannot happen: the 20 bytes are there */
     size_t thl = (size_t)(data_offset >> 4) * 4;
     if (thl < TCP_HEADER_MIN || in->transport_wire_len < thl)
@@ -45,7 +45,7 @@ bool reasm_parse_segment(const struct seg_in *in, struct reasm_segment *sg)
 
 static struct reasm_conn *lookup(struct kw_reasm *r, const struct reasm_segment *sg)
 {
-    return reasm_conn_find(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
+    return reasm_conn_lookup(&r->conns, sg->src, sg->sport, sg->dst, sg->dport);
 }
 
 /* Neither we nor libnids follow it, not even half open. */
@@ -67,7 +67,7 @@ static enum kw_dir dir_of(const struct reasm_conn *c, const struct reasm_segment
 
 static bool fin_sent(const struct reasm_conn *c, enum kw_dir d)
 {
-    return c->fin_seen[d] || c->fin_at[d] >= 0;
+    return reasm_conn_fin_sent(c, d);
 }
 
 /* The sequence number the receiver expects next from direction d: past the
@@ -80,9 +80,7 @@ static uint32_t next_in_order(const struct reasm_conn *c, enum kw_dir d)
 /* The sequence number past all the sender was seen to send (and its FIN). */
 static uint32_t next_sent(const struct reasm_conn *c, enum kw_dir d)
 {
-    uint64_t reached = reasm_conn_reached(c, d);
-    return c->seq_base[d] + (uint32_t)(c->highest[d] > reached ? c->highest[d] : reached) +
-           fin_sent(c, d);
+    return c->seq_base[d] + (uint32_t)reasm_conn_sent_end(c, d);
 }
 
 /* A segment of `c` that libnids did not deliver: was it dropped because of
@@ -183,6 +181,7 @@ void reasm_note_cut_segment(struct kw_reasm *r, const struct seg_in *in)
         return;
     sg.cut = true;
     struct reasm_conn *c = lookup(r, &sg);
+    reasm_wire_cut(r, c, &sg);
     if (!c)
         return;
     reasm_conn_note_segment(&r->conns, c, &sg, r->ts, r->frame);
@@ -268,7 +267,34 @@ static int feed_syn_or_rst(struct kw_reasm *r, const struct seg_in *in, struct r
     return 0;
 }
 
-/* One whole TCP segment. */
+/* One whole segment with neither SYN nor RST; `seen` is its connection's
+ * record before libnids saw it, if any. */
+static int feed_segment(struct kw_reasm *r, const struct seg_in *in, struct reasm_segment *sg,
+                        struct reasm_conn *seen)
+{
+    struct reasm_conn *c = NULL;
+    if (r->conns.n_holed && (sg->flags & TH_ACK_BIT) && (c = seen)) {
+        /* its ACK may prove the other way's hole: filled first, so that libnids
+         * takes the ACK (for a FIN behind the hole, say) as it was meant */
+        enum kw_dir other = dir_of(c, sg) == KW_TO_SERVER ? KW_TO_CLIENT : KW_TO_SERVER;
+        if (c->n_ahead[other] && !reasm_fill_acked(r, c, other, sg->ack))
+            return -1;
+        c = NULL;
+    }
+    if (!feed_libnids(r, in->packet))
+        return -1;
+    struct reasm_conn *opened = r->n_tfo ? r->opened : NULL;
+    /* A bare ACK carries nothing more to note (wire.c has counted it): no
+     * second lookup (most packets are data, whose connection the data
+     * callback names, or bare ACKs). */
+    if ((sg->payload || (sg->flags & TH_FIN_BIT)) && !after_segment(r, in, sg, &c, false))
+        return -1;
+    if (opened && opened->is_open && !reasm_tfo_deliver(r, opened))
+        return -1;
+    return 0;
+}
+
+/* One whole TCP segment, counted (wire.c) before and after libnids sees it. */
 int reasm_feed_segment(struct kw_reasm *r, const struct seg_in *in)
 {
     struct reasm_segment sg;
@@ -278,25 +304,10 @@ int reasm_feed_segment(struct kw_reasm *r, const struct seg_in *in)
     }
     r->src_addr = sg.src;
     r->src_port = sg.sport;
-    if (sg.flags & (TH_SYN_BIT | TH_RST_BIT))
-        return feed_syn_or_rst(r, in, &sg);
-    struct reasm_conn *c = NULL;
-    if (r->conns.n_holed && (sg.flags & TH_ACK_BIT) && (c = lookup(r, &sg))) {
-        /* its ACK may prove the other way's hole: filled first, so that libnids
-         * takes the ACK (for a FIN behind the hole, say) as it was meant */
-        enum kw_dir other = dir_of(c, &sg) == KW_TO_SERVER ? KW_TO_CLIENT : KW_TO_SERVER;
-        if (c->n_ahead[other] && !reasm_fill_acked(r, c, other, sg.ack))
-            return -1;
-        c = NULL;
-    }
-    if (!feed_libnids(r, in->packet))
-        return -1;
-    struct reasm_conn *opened = r->n_tfo ? r->opened : NULL;
-    /* A bare ACK carries nothing to note: no lookup (most packets are data,
-     * whose connection the data callback names, or bare ACKs). */
-    if ((sg.payload || (sg.flags & TH_FIN_BIT)) && !after_segment(r, in, &sg, &c, false))
-        return -1;
-    if (opened && opened->is_open && !reasm_tfo_deliver(r, opened))
-        return -1;
-    return 0;
+    struct reasm_conn *seen = reasm_wire_before(r, &sg);
+    int rc = (sg.flags & (TH_SYN_BIT | TH_RST_BIT)) ? feed_syn_or_rst(r, in, &sg)
+                                                     : feed_segment(r, in, &sg, seen);
+    if (rc == 0 && r->wire_pending)
+        reasm_wire_after(r, &sg);
+    return rc;
 }

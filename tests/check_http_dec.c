@@ -32,7 +32,8 @@ struct log {
 
 static const char *const field_names[] = { "method", "uri", "host", "user-agent", "server",
                                            "connection", "keep-alive", "proxy-connection",
-                                           "upgrade" };
+                                           "upgrade", "content-type", "x-forwarded-for", "via",
+                                           "reason" };
 
 static void logf_(struct log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct log *l, const char *fmt, ...)
@@ -559,10 +560,12 @@ START_TEST(junk_before_status_line)
     struct result r = check_splits(KW_TO_CLIENT, NULL, in, sizeof(in) - 1, false, true);
     ck_assert_msg(r.ok, "%s", kw_http_error_text(r.err));
     ck_assert_str_eq(r.log.text,
-                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=2 "
+                     "begin resp\ntext reason \"OK\"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=2 "
                      "te=0 chunked=0 anom=0 expect=0 upgrade=0 manom=10\n"
                      "end resp framing=1 body=2\n"
-                     "begin resp\nhead resp v=10 status=204 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"No Content\"\n"
+                     "head resp v=10 status=204 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=-0 te=0 chunked=0 anom=0 expect=0 upgrade=0 manom=10\n"
                      "end resp framing=0 body=0\n");
     ck_assert_uint_eq(r.skipped, 18 + 5);
@@ -601,7 +604,8 @@ START_TEST(http09_response)
     }
     /* one that does start with a status line is read as one */
     EXPECT(KW_TO_CLIENT, "9", "HTTP/1.0 400 Bad Request\r\n\r\n", true,
-           "begin resp\nhead resp v=10 status=400 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+           "begin resp\ntext reason \"Bad Request\"\n"
+           "head resp v=10 status=400 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
            "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=3 body=0\n");
 }
 END_TEST
@@ -610,10 +614,12 @@ START_TEST(status_lines_as_sent)
 {
     /* 000 is a status read, not "no status": kept as 0, and flagged */
     EXPECT(KW_TO_CLIENT, NULL, "HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n", false,
-           "begin resp\nhead resp v=11 status=0 method=0 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 "
+           "begin resp\ntext reason \"Zero\"\n"
+           "head resp v=11 status=0 method=0 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 "
            "chunked=0 anom=0 expect=0 upgrade=0 manom=40\nend resp framing=1 body=0\n");
     EXPECT(KW_TO_CLIENT, NULL, "HTTP/1.1 600 X\r\nContent-Length: 0\r\n\r\n", false,
-           "begin resp\nhead resp v=11 status=600 method=0 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 "
+           "begin resp\ntext reason \"X\"\n"
+           "head resp v=11 status=600 method=0 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 "
            "chunked=0 anom=0 expect=0 upgrade=0 manom=40\nend resp framing=1 body=0\n");
     /* bare LFs: after the reason, after the code, after a CR-less empty reason */
     static const char *const bare[] = { "HTTP/1.1 204 No Content\n\r\n",
@@ -628,8 +634,67 @@ START_TEST(status_lines_as_sent)
     /* bare LFs in a chunked body are the message's too */
     EXPECT(KW_TO_CLIENT, NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                                "2\nok\n0\n\n", false,
-           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
+           "begin resp\ntext reason \"OK\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
            "chunked=1 anom=0 expect=0 upgrade=0\nend resp framing=2 body=2 manom=8\n");
+}
+END_TEST
+
+START_TEST(reason_phrase_as_sent)
+{
+    /* The reason phrase is delivered as sent (RFC 9112 4: any SP, HTAB,
+     * VCHAR, obs-text), up to the CR that ends the line, whatever the cuts:
+     * empty after "200 ", none after "200" with no SP. A CR inside it is
+     * its own (the log shows \x0d); obs-text goes as it came. */
+    static const char in[] = "HTTP/1.1 200 Fine  \r\nContent-Length: 0\r\n\r\n"
+                             "HTTP/1.1 204 \r\n\r\n"
+                             "HTTP/1.1 204\r\n\r\n"
+                             "HTTP/1.1 404 Not\rFound \xc3\xa9\r\nContent-Length: 0\r\n\r\n";
+    struct result r = check_splits(KW_TO_CLIENT, NULL, in, sizeof(in) - 1, false, true);
+    ck_assert_msg(r.ok, "%s", kw_http_error_text(r.err));
+    ck_assert_str_eq(r.log.text,
+                     "begin resp\ntext reason \"Fine  \"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 "
+                     "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=0\n"
+                     "begin resp\ntext reason \"\"\n"
+                     "head resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+                     "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
+                     "begin resp\n"
+                     "head resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+                     "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
+                     "begin resp\ntext reason \"Not\\x0dFound \\xc3\\xa9\"\n"
+                     "head resp v=11 status=404 method=0 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 "
+                     "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=0\n");
+    /* a bare LF ends it too; the CR of a CR-less line end is not the phrase's */
+    EXPECT(KW_TO_CLIENT, NULL, "HTTP/1.1 204 No\n\r\n", false,
+           "begin resp\ntext reason \"No\"\n"
+           "head resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+           "chunked=0 anom=0 expect=0 upgrade=0 manom=8\nend resp framing=0 body=0\n");
+}
+END_TEST
+
+START_TEST(content_type_forwarded_for_and_via)
+{
+    /* kept as text, each way, folded lines joined by one SP (RFC 7230 3.2.4) */
+    EXPECT(KW_TO_SERVER, NULL,
+           "POST /f HTTP/1.1\r\nContent-Type: application/json\r\n"
+           "X-Forwarded-For: 192.0.2.1, 198.51.100.7\r\nVia: 1.1 edge,\r\n 1.0 core\r\n"
+           "Content-Length: 0\r\n\r\n",
+           false,
+           "begin req\ntext method \"POST\"\ntext uri \"/f\"\n"
+           "text content-type \"application/json\"\n"
+           "text x-forwarded-for \"192.0.2.1, 198.51.100.7\"\n"
+           "text via \"1.1 edge, 1.0 core\"\n"
+           "head req v=11 status=0 method=3 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 chunked=0 anom=0 "
+           "expect=0 upgrade=0 manom=20\nend req framing=1 body=0\n");
+    EXPECT(KW_TO_CLIENT, NULL,
+           "HTTP/1.1 200 OK\r\ncontent-type:text/html; charset=utf-8\r\nVia: 1.1 cache\r\n"
+           "Content-Length: 0\r\n\r\n",
+           false,
+           "begin resp\ntext reason \"OK\"\ntext content-type \"text/html; charset=utf-8\"\n"
+           "text via \"1.1 cache\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=0 te=0 chunked=0 "
+           "anom=0 expect=0 upgrade=0\nend resp framing=1 body=0\n");
 }
 END_TEST
 
@@ -641,21 +706,25 @@ START_TEST(quoted_chunked_is_not_chunked)
      * 3.3.1, 4): a response is read to the close, a request is not HTTP */
     EXPECT(KW_TO_CLIENT, NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: \"chunked\"\r\n\r\n5\r\nhello",
            true,
-           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
+           "begin resp\ntext reason \"OK\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
            "chunked=0 anom=10 expect=0 upgrade=0\nend resp framing=3 body=8\n");
     EXPECT(KW_TO_CLIENT, NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, \"gzip\"\r\n\r\nxy",
            true,
-           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
+           "begin resp\ntext reason \"OK\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
            "chunked=0 anom=10 expect=0 upgrade=0\nend resp framing=3 body=2\n");
     EXPECT(KW_TO_CLIENT, NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: \"gzip\", chunked\r\n\r\n"
                                "0\r\n\r\n", false,
-           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
+           "begin resp\ntext reason \"OK\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 "
            "chunked=1 anom=0 expect=0 upgrade=0\nend resp framing=2 body=0\n");
     EXPECT_FAIL(KW_TO_SERVER, "POST / HTTP/1.1\r\nTransfer-Encoding: \"chunked\"\r\n\r\n",
                 KW_HTTP_E_BAD_TRANSFER_ENCODING, 49);
     /* nor is a quoted "close" the close option */
     EXPECT(KW_TO_CLIENT, "H", "HTTP/1.1 200 OK\r\nConnection: \"close\"\r\n\r\n", false,
-           "begin resp\ntext connection \"\"close\"\"\nhead resp v=11 status=200 method=0 "
+           "begin resp\ntext reason \"OK\"\n"
+           "text connection \"\"close\"\"\nhead resp v=11 status=200 method=0 "
            "conn=8 pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
            "end resp framing=0 body=0\n");
 }
@@ -718,7 +787,8 @@ START_TEST(seek_picks_up_at_a_boundary)
                                  "Content-Length: 2\r\n\r\nok", false);
     ck_assert(r.ok);
     ck_assert_str_eq(r.log.text,
-                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=2 "
+                     "begin resp\ntext reason \"OK\"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=2 "
                      "te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=2\n");
     ck_assert_uint_eq(r.skipped, 35);
     /* a stream picked up right at a message: nothing skipped */
@@ -745,9 +815,11 @@ static struct result check_gap(enum kw_dir dir, const char *in, size_t gap_at, s
 }
 
 #define RESP_200_CL10 "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n" /* 39 bytes */
-#define HEAD_200_CL10 "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 " \
+#define HEAD_200_CL10 "begin resp\ntext reason \"OK\"\n"                                  \
+                      "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 " \
                       "cl=10 te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
-#define HEAD_204 "begin resp\nhead resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 " \
+#define HEAD_204 "begin resp\ntext reason \"No Content\"\n"                               \
+                 "head resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 " \
                  "te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
 
 START_TEST(hole_in_a_body_of_known_length)
@@ -771,8 +843,9 @@ START_TEST(hole_in_a_body_of_known_length)
     /* a body to the close: skipped, however long */
     r = check_gap(KW_TO_CLIENT, "HTTP/1.0 200 OK\r\n\r\n0123456789", 19 + 2, 4, true);
     ck_assert_str_eq(r.log.text,
-                     "begin resp\nhead resp v=10 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 "
-                     "te=0 chunked=0 anom=0 expect=0 upgrade=0\ngap in-step\n"
+                     "begin resp\ntext reason \"OK\"\nhead resp v=10 status=200 method=0 conn=0 "
+                     "pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
+                     "gap in-step\n"
                      "end resp framing=3 body=10\n");
 }
 END_TEST
@@ -781,7 +854,8 @@ START_TEST(hole_in_chunks)
 {
     static const char in[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                              "a\r\n0123456789\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
-    static const char head[] = "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 "
+    static const char head[] = "begin resp\ntext reason \"OK\"\nhead resp v=11 status=200 "
+                               "method=0 conn=0 pconn=0 "
                                "ka=-1/-1 cl=-0 te=1 chunked=1 anom=0 expect=0 upgrade=0\n";
     char expected[1024];
     /* in a chunk's data: in step */
@@ -859,7 +933,7 @@ START_TEST(differing_content_lengths)
 {
     EXPECT(KW_TO_CLIENT, NULL,
            "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 6\r\n\r\nbody...", true,
-           "begin resp\n"
+           "begin resp\ntext reason \"OK\"\n"
            "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=5 te=0 chunked=0 anom=2 "
            "expect=0 upgrade=0\nend resp framing=3 body=7\n");
     EXPECT_FAIL(KW_TO_SERVER, "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
@@ -889,7 +963,7 @@ START_TEST(chunked_on_http10)
 {
     EXPECT(KW_TO_CLIENT, NULL,
            "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false,
-           "begin resp\n"
+           "begin resp\ntext reason \"OK\"\n"
            "head resp v=10 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=1 chunked=1 anom=8 "
            "expect=0 upgrade=0\nend resp framing=2 body=2\n");
 }
@@ -907,14 +981,18 @@ START_TEST(responses_without_body)
     struct result r = check_splits(KW_TO_CLIENT, "GGHG", in, sizeof(in) - 1, false, false);
     ck_assert(r.ok);
     ck_assert_str_eq(r.log.text,
-                     "begin resp\nhead resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"No Content\"\n"
+                     "head resp v=11 status=204 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=10 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
-                     "begin resp\nhead resp v=11 status=304 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"Not Modified\"\n"
+                     "head resp v=11 status=304 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=10 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
-                     "begin resp\ntext server \"s\"\nhead resp v=11 status=200 method=0 conn=0 "
+                     "begin resp\ntext reason \"OK\"\n"
+                     "text server \"s\"\nhead resp v=11 status=200 method=0 conn=0 "
                      "pconn=0 ka=-1/-1 cl=10 te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
                      "end resp framing=0 body=0\n"
-                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"\"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=1 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=1\n");
 }
 END_TEST
@@ -923,9 +1001,11 @@ START_TEST(continue_then_final_response)
 {
     EXPECT(KW_TO_CLIENT, NULL,
            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false,
-           "begin resp\nhead resp v=11 status=100 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+           "begin resp\ntext reason \"Continue\"\n"
+           "head resp v=11 status=100 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
            "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n"
-           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=2 te=0 "
+           "begin resp\ntext reason \"OK\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=2 te=0 "
            "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=2\n");
 }
 END_TEST
@@ -937,7 +1017,7 @@ START_TEST(close_delimited_body_ends_at_close)
                                    true, false);
     ck_assert(r.ok);
     ck_assert(!r.cut);
-    ck_assert_str_eq(r.log.text, "begin resp\ntext server \"old\"\n"
+    ck_assert_str_eq(r.log.text, "begin resp\ntext reason \"OK\"\ntext server \"old\"\n"
                                  "head resp v=10 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
                                  "cl=-0 te=0 chunked=0 anom=0 expect=0 upgrade=0\n"
                                  "end resp framing=3 body=15\n");
@@ -979,11 +1059,13 @@ START_TEST(upgrade_and_connect_tunnel)
            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
            "\x81\x05hello GET / HTTP/1.1\r\n\r\n",
            false,
-           "begin resp\ntext upgrade \"websocket\"\ntext connection \"Upgrade\"\n"
+           "begin resp\ntext reason \"Switching Protocols\"\n"
+           "text upgrade \"websocket\"\ntext connection \"Upgrade\"\n"
            "head resp v=11 status=101 method=0 conn=4 pconn=0 ka=-1/-1 cl=-0 te=0 chunked=0 "
            "anom=0 expect=0 upgrade=1\nend resp framing=0 body=0\n");
     EXPECT(KW_TO_CLIENT, "C", "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01 tls", false,
-           "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
+           "begin resp\ntext reason \"Connection established\"\n"
+           "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 cl=-0 te=0 "
            "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n");
 }
 END_TEST
@@ -994,7 +1076,8 @@ START_TEST(keep_alive_parameters)
            "HTTP/1.1 200 OK\r\nKeep-Alive: max=\"7\", foo, TIMEOUT = 3, timeout=99999999999999\r\n"
            "\r\n",
            false,
-           "begin resp\ntext keep-alive \"max=\"7\", foo, TIMEOUT = 3, timeout=99999999999999\"\n"
+           "begin resp\ntext reason \"OK\"\n"
+           "text keep-alive \"max=\"7\", foo, TIMEOUT = 3, timeout=99999999999999\"\n"
            "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=999999999/7 cl=-0 te=0 "
            "chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n");
 }
@@ -1013,11 +1096,14 @@ START_TEST(chunked_body_trailers_then_next_message_every_pair_of_cuts)
     struct result r = check_splits(KW_TO_CLIENT, NULL, in, sizeof(in) - 1, false, true);
     ck_assert(r.ok);
     ck_assert_str_eq(r.log.text,
-                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"OK\"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=-0 te=1 chunked=1 anom=0 expect=0 upgrade=0\nend resp framing=2 body=3\n"
-                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"OK\"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=2 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=1 body=2\n"
-                     "begin resp\nhead resp v=10 status=304 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"Not Modified\"\n"
+                     "head resp v=10 status=304 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=-0 te=0 chunked=0 anom=0 expect=0 upgrade=0\nend resp framing=0 body=0\n");
 }
 END_TEST
@@ -1038,9 +1124,11 @@ START_TEST(trailers_fall_under_the_cap)
     struct result r = check_splits(KW_TO_CLIENT, NULL, in, (size_t)n, false, true);
     ck_assert_msg(r.ok, "%s", kw_http_error_text(r.err));
     ck_assert_str_eq(r.log.text,
-                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"OK\"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=-0 te=1 chunked=1 anom=0 expect=0 upgrade=0\nend resp framing=2 body=1\n"
-                     "begin resp\nhead resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
+                     "begin resp\ntext reason \"OK\"\n"
+                     "head resp v=11 status=200 method=0 conn=0 pconn=0 ka=-1/-1 "
                      "cl=-0 te=1 chunked=1 anom=0 expect=0 upgrade=0\n");
     n = snprintf(in, sizeof(in), "%s%s%s", head, chunks, over);
     r = check_splits(KW_TO_CLIENT, NULL, in, (size_t)n, false, true);
@@ -1067,7 +1155,7 @@ START_TEST(start_line_falls_under_the_cap)
           "begin req\ntext method \"GET\"\ntext uri \"/ab\"\n" },
         { KW_TO_SERVER, 22, "GET /abcdef HTTP/1.1\r\nHost: h\r\n\r\n",
           "begin req\ntext method \"GET\"\ntext uri \"/abcdef\"\n" },
-        { KW_TO_CLIENT, 14, "HTTP/1.1 200 OK\r\n\r\n", "begin resp\n" },
+        { KW_TO_CLIENT, 14, "HTTP/1.1 200 OK\r\n\r\n", "begin resp\ntext reason \"O\"\n" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         g_head_max = cases[i].cap;
@@ -1269,6 +1357,8 @@ static Suite *dec_suite(void)
     tcase_add_test(spoken, junk_before_status_line);
     tcase_add_test(spoken, http09_response);
     tcase_add_test(spoken, status_lines_as_sent);
+    tcase_add_test(spoken, reason_phrase_as_sent);
+    tcase_add_test(spoken, content_type_forwarded_for_and_via);
     tcase_add_test(spoken, quoted_chunked_is_not_chunked);
     tcase_add_test(spoken, folded_content_length_is_one_value);
     tcase_set_timeout(spoken, 120);

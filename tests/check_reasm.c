@@ -26,7 +26,7 @@
 
 /* ---- the event log ------------------------------------------------------- */
 
-static char event_log[16384];
+static char event_log[1 << 18];
 static size_t log_len;
 static int n_opened;
 static int conn_ids[4096]; /* what on_open returns: the connection's number */
@@ -88,9 +88,12 @@ static void on_fin(void *ctx, void *conn, enum kw_dir dir, kw_usec ts, uint64_t 
 static const char *const close_names[] = { "fin", "rst", "timeout", "capture-end" };
 static const char *const timeout_names[] = { "", "/evicted", "/reused", "/idle" };
 
+static struct kw_reasm_end ends[4096]; /* by connection number - 1 */
+
 static void on_end(void *ctx, void *conn, const struct kw_reasm_end *e)
 {
     (void)ctx;
+    ends[*(int *)conn - 1] = *e;
     say("end #%d %s%s @%.6f frame %llu", *(int *)conn, close_names[e->how],
         timeout_names[e->timeout], e->ts / 1e6, (unsigned long long)e->frame);
     if (e->how == KW_CLOSE_RST)
@@ -142,6 +145,7 @@ static void expect_log(const char *want)
 static uint64_t next_frame;
 static uint8_t packet[65536];
 static uint16_t urgent_pointer; /* for the next packet only: sets URG */
+static bool zero_window;        /* for the next packet only: a window of 0 */
 static const char *payload_text; /* for the next packet only: its payload starts so */
 static size_t fragment_size;    /* for the next packet only: sent as IPv4 fragments of it */
 static size_t fragments_sent;   /* with it, how many of them are sent (0: all) */
@@ -223,7 +227,8 @@ static size_t build_tcp(const uint8_t src[4], uint16_t sport, const uint8_t dst[
         t[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
     }
     t[12] = 0x50, t[13] = flags;
-    t[14] = 0xff, t[15] = 0xff; /* window */
+    t[14] = t[15] = zero_window ? 0 : 0xff; /* window */
+    zero_window = false;
     if (urgent_pointer) {
         t[13] |= TH_URG;
         t[18] = (uint8_t)(urgent_pointer >> 8), t[19] = (uint8_t)urgent_pointer;
@@ -1344,6 +1349,172 @@ START_TEST(test_first_fin_behind_hole)
 }
 END_TEST
 
+/* ---- what the packets showed (wire.c) -------------------------------------------- */
+
+/* One end's counts: packets each way, bytes each way, the history. */
+static void expect_wire(int conn, uint64_t cp, uint64_t sp, uint64_t cb, uint64_t sb,
+                        const char *history)
+{
+    const struct kw_reasm_end *e = &ends[conn - 1];
+    ck_assert_msg(!e->packets_unknown, "conn %d: packets unknown", conn);
+    ck_assert_uint_eq(e->packets[KW_TO_SERVER], cp);
+    ck_assert_uint_eq(e->packets[KW_TO_CLIENT], sp);
+    ck_assert_uint_eq(e->bytes[KW_TO_SERVER], cb);
+    ck_assert_uint_eq(e->bytes[KW_TO_CLIENT], sb);
+    ck_assert_str_eq(e->history, history);
+}
+
+/* Every packet from the SYN to the ACK that ends it, the handshake's
+ * counted before our record of the connection existed; bytes without the
+ * SYN's and FINs' octets; each letter once. */
+START_TEST(test_wire_whole_connection)
+{
+    start(768, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    talk(&a, 2);
+    ck_assert_int_eq(to_server(&a, 3, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 3.1, TH_FIN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 3.2, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(4));
+    ck_assert_msg(strstr(event_log, "end #1 fin @3.200000 frame 8\n"), "%s", event_log);
+    expect_wire(1, 5, 3, 10, 20, "ShADdFf");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* A SYN sent again is a packet more, no letter more; payload sent again is
+ * T, once; a zero window W (after the pure ACK's a); bytes the server's
+ * segments never showed but the client acknowledged count, as in Zeek's
+ * orig_bytes, and a retransmission's bytes do not count twice. */
+START_TEST(test_wire_retransmission_window_and_acks)
+{
+    start(768, 1, 300);
+    struct client a = client_n(1);
+    ck_assert_int_eq(to_server(&a, 1, TH_SYN, 0), 0);
+    a.seq--;
+    ck_assert_int_eq(to_server(&a, 2, TH_SYN, 0), 0);
+    ck_assert_int_eq(to_client(&a, 2.0001, TH_SYN | TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 2.0002, TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 3, TH_PSH | TH_ACK, 10), 0);
+    a.seq -= 10;
+    ck_assert_int_eq(to_server(&a, 3.2, TH_PSH | TH_ACK, 10), 0);
+    ck_assert_int_eq(to_server(&a, 3.4, TH_PSH | TH_ACK, 10), 0);
+    zero_window = true;
+    ck_assert_int_eq(to_client(&a, 3.5, TH_ACK, 0), 0);
+    ck_assert_int_eq(to_client(&a, 4, TH_PSH | TH_ACK, 20), 0);
+    ck_assert_int_eq(feed_tcp(SEC(4.1), a.ip, a.port, server_ip, 80, a.seq, a.server_seq + 30,
+                              TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(5));
+    expect_wire(1, 7, 3, 20, 50, "ShADTawd");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* A connection picked up on its server's response: no S, no handshake; its
+ * counts start at the packet that picked it up. A RST: R, and the end. */
+START_TEST(test_wire_picked_up)
+{
+    pick_up = true;
+    start(768, 1, 300);
+    struct client a = client_n(1);
+    ck_assert_int_eq(to_server(&a, 1, TH_ACK, 0), 0); /* before it: no connection yet */
+    payload_text = "HTTP/1.1 200 OK\r\n";
+    ck_assert_int_eq(to_client(&a, 2, TH_PSH | TH_ACK, 60), 0);
+    ck_assert_int_eq(to_server(&a, 2.1, TH_ACK, 0), 0);
+    ck_assert_int_eq(to_server(&a, 2.2, TH_RST | TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(3));
+    ck_assert_msg(strstr(event_log, "end #1 rst @2.200000 frame 4 from client\n"), "%s",
+                  event_log);
+    expect_wire(1, 2, 1, 0, 60, "dAR");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* Bytes the capture missed, which the other side's ACK proves were sent: a
+ * content gap (G) where the hole is stepped over; they count as bytes. A
+ * hole never proven stops reassembly: G at the end. */
+START_TEST(test_wire_gaps)
+{
+    start(768, 1, 300);
+    struct client a = client_n(1), b = client_n(2);
+    handshake(&a, 1);
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 10), 0);
+    a.seq += 15;
+    ck_assert_int_eq(to_server(&a, 2.002, TH_PSH | TH_ACK, 20), 0);
+    ck_assert_int_eq(to_client(&a, 2.003, TH_ACK, 0), 0);
+    handshake(&b, 3);
+    talk(&b, 4);
+    b.server_seq += 25;
+    ck_assert_int_eq(to_client(&b, 4.1, TH_PSH | TH_ACK, 5), 0);
+    kw_reasm_finish(reasm, SEC(5));
+    expect_wire(1, 4, 2, 45, 0, "ShADaG"); /* the ACK, then the gap it proves */
+    expect_wire(2, 3, 3, 10, 50, "ShADdg");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* A datagram put together from fragments is one packet; a segment the
+ * snaplen cut is one too, though libnids never sees it. */
+START_TEST(test_wire_fragments_and_cut_segments)
+{
+    start(768, 1, 300);
+    struct client a = client_n(1);
+    handshake(&a, 1);
+    fragment_size = 512;
+    ck_assert_int_eq(to_server(&a, 2, TH_PSH | TH_ACK, 1400), 0);
+    size_t total = build_tcp(server_ip, 80, a.ip, a.port, a.server_seq, a.seq,
+                             TH_PSH | TH_ACK, 100);
+    struct kw_pkt pkt = { .ts = SEC(3), .linktype = LT_RAW, .wire_len = (uint32_t)total,
+                          .frame = ++next_frame };
+    pkt.bytes = kw_slice_make(packet, total - 60); /* the snaplen kept 40 payload bytes */
+    ck_assert_int_eq(kw_link_decode(LT_RAW, pkt.bytes, pkt.wire_len, &pkt.ip), KW_LINK_IP);
+    ck_assert(pkt.ip.is_cut);
+    ck_assert_int_eq(kw_reasm_feed(reasm, &pkt), 0);
+    kw_reasm_finish(reasm, SEC(4));
+    ck_assert_uint_eq(stats.frag_datagrams, 1);
+    expect_wire(1, 3, 2, 1400, 100, "ShADdg");
+    kw_reasm_free(reasm);
+}
+END_TEST
+
+/* More handshakes at once than the table of handshakes keeps (64 sets of
+ * four for 768 connections): those whose entry made room for another have
+ * unknown packets, and a history from the SYN and SYN/ACK libnids proves;
+ * the others their counts. Every connection is followed either way. */
+START_TEST(test_wire_handshakes_overflow)
+{
+    start(768, 30, 300);
+    enum { N = 600 };
+    static struct client c[N];
+    for (int i = 0; i < N; i++) {
+        c[i] = client_n((uint8_t)(i % 250 + 1));
+        c[i].ip[2] = (uint8_t)(1 + i / 250);
+        ck_assert_int_eq(to_server(&c[i], 1 + i * 1e-5, TH_SYN, 0), 0);
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(to_client(&c[i], 2 + i * 1e-5, TH_SYN | TH_ACK, 0), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(to_server(&c[i], 3 + i * 1e-5, TH_ACK, 0), 0);
+    kw_reasm_finish(reasm, SEC(4));
+    ck_assert_int_eq(n_opened, N);
+    int unknown = 0;
+    for (int i = 0; i < N; i++) {
+        const struct kw_reasm_end *e = &ends[i];
+        ck_assert_str_eq(e->history, "ShA");
+        if (e->packets_unknown) {
+            unknown++;
+            continue;
+        }
+        ck_assert_uint_eq(e->packets[KW_TO_SERVER], 2);
+        ck_assert_uint_eq(e->packets[KW_TO_CLIENT], 1);
+    }
+    ck_assert_int_ge(unknown, N - 256);
+    ck_assert_int_lt(unknown, N);
+    kw_reasm_free(reasm);
+}
+END_TEST
+
 /* ---- the flow table's hash ------------------------------------------------------ */
 
 /* The home slot the flow table gave a 4-tuple before its hash was keyed
@@ -1478,6 +1649,14 @@ int main(void)
     tcase_add_test(tc, test_hole_proven_by_ack);
     tcase_add_test(tc, test_hole_not_proven);
     tcase_add_test(tc, test_first_fin_behind_hole);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("what the packets showed");
+    tcase_add_test(tc, test_wire_whole_connection);
+    tcase_add_test(tc, test_wire_retransmission_window_and_acks);
+    tcase_add_test(tc, test_wire_picked_up);
+    tcase_add_test(tc, test_wire_gaps);
+    tcase_add_test(tc, test_wire_fragments_and_cut_segments);
+    tcase_add_test(tc, test_wire_handshakes_overflow);
     suite_add_tcase(s, tc);
     tc = tcase_create("flow table");
     tcase_add_test(tc, test_chosen_ports_do_not_pile_up);

@@ -16,6 +16,8 @@ struct seen {
     struct kw_txn txn[TXN_MAX];
     char uri[TXN_MAX][64];
     char host[TXN_MAX][160], req_connection[TXN_MAX][160], server[TXN_MAX][32];
+    /* status_msg, req_content_type, resp_content_type, x_forwarded_for, via */
+    char more[TXN_MAX][5][272];
     int n_txn;
     struct kw_conn_end end;
     int n_end;
@@ -36,6 +38,12 @@ static void on_txn(void *ctx, struct kw_conn_info *c, const struct kw_txn *t)
              (int)t->req_connection.len, (const char *)t->req_connection.p);
     snprintf(s->server[s->n_txn], sizeof(s->server[0]), "%.*s", (int)t->server.len,
              (const char *)t->server.p);
+    const struct kw_text *more[5] = { &t->status_msg, &t->req_content_type,
+                                      &t->resp_content_type, &t->x_forwarded_for, &t->via };
+    for (int i = 0; i < 5; i++)
+        snprintf(s->more[s->n_txn][i], sizeof(s->more[0][0]), "%s%.*s",
+                 more[i]->present ? "" : "(absent)", (int)more[i]->len,
+                 (const char *)more[i]->p);
     s->n_txn++;
 }
 
@@ -636,6 +644,23 @@ START_TEST(midstream_pick_up)
     ck_assert(d.seen.end.midstream && d.seen.end.requests == 2);
     ck_assert_uint_eq(d.seen.end.skipped_bytes[KW_TO_SERVER], 11);
     ck_assert_uint_eq(d.seen.end.skipped_bytes[KW_TO_CLIENT], 20);
+    /* picked up at a 100 Continue to a request before the capture: the final
+     * response that follows answers the same request, the 100 its interim */
+    open_conn_mid(&d, true);
+    send_(&d, KW_TO_CLIENT, 0, "HTTP/1.1 100 Continue\r\n\r\n");
+    send_(&d, KW_TO_SERVER, 1, "{\"n\": 1}\n"); /* its body: skipped to a line start */
+    send_(&d, KW_TO_CLIENT, 2, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+    send_(&d, KW_TO_SERVER, 3, GET("/c"));
+    send_(&d, KW_TO_CLIENT, 4, OK);
+    end_(&d, KW_CLOSE_FIN, KW_TO_SERVER, 5, KW_NO_GAP, KW_NO_GAP);
+    ck_assert_int_eq(d.seen.n_txn, 2);
+    t = &d.seen.txn[0];
+    ck_assert(!t->has_request && t->resp.status == 201 && t->n_interim == 1);
+    ck_assert_str_eq(d.seen.more[0][0], "Created");
+    t = &d.seen.txn[1];
+    ck_assert_msg(t->has_request && t->index == 1 && t->resp.status == 200,
+                  "has_request %d index %u status %u", t->has_request, t->index, t->resp.status);
+    ck_assert_int_eq(d.seen.end.responses, 2);
 }
 END_TEST
 
@@ -722,6 +747,73 @@ START_TEST(texts_follow_what_arrived)
 }
 END_TEST
 
+START_TEST(reason_content_types_and_proxies)
+{
+    /* The reason phrase and Content-Type of the final response, not of a 100
+     * before it; the request's Content-Type, X-Forwarded-For and Via (OWS
+     * trimmed, repeated ones one list, cut at 256 bytes); absent is absent,
+     * an empty reason is one */
+    struct drive d;
+    open_conn(&d);
+    send_(&d, KW_TO_SERVER, 0,
+          "POST /u HTTP/1.1\r\nContent-Type: text/plain \r\nX-Forwarded-For: 192.0.2.1\r\n"
+          "Via: 1.1 a\r\nX-Forwarded-For: 198.51.100.2\r\nExpect: 100-continue\r\n"
+          "Content-Length: 2\r\n\r\n");
+    send_(&d, KW_TO_CLIENT, 1, "HTTP/1.1 100 Continue\r\nContent-Type: interim\r\n\r\n");
+    send_(&d, KW_TO_SERVER, 2, "hi");
+    send_(&d, KW_TO_CLIENT, 3, "HTTP/1.1 201 Created \r\nContent-Type: application/json\r\n"
+                               "Content-Length: 0\r\n\r\n");
+    send_(&d, KW_TO_SERVER, 4, GET("/b"));
+    send_(&d, KW_TO_CLIENT, 5, "HTTP/1.1 204 \r\n\r\n");
+    static char xff[400];
+    size_t n = (size_t)snprintf(xff, sizeof(xff), "GET /c HTTP/1.1\r\nX-Forwarded-For: ");
+    memset(xff + n, '7', 300);
+    memcpy(xff + n + 300, "\r\n\r\n", 5);
+    send_(&d, KW_TO_SERVER, 6, xff);
+    send_(&d, KW_TO_CLIENT, 7, "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n");
+    end_(&d, KW_CLOSE_CAPTURE_END, KW_TO_SERVER, 8, KW_NO_GAP, KW_NO_GAP);
+    struct seen *s = &d.seen;
+    ck_assert_int_eq(s->n_txn, 3);
+    ck_assert_str_eq(s->more[0][0], "Created "); /* the phrase as sent */
+    ck_assert_str_eq(s->more[0][1], "text/plain");
+    ck_assert_str_eq(s->more[0][2], "application/json");
+    ck_assert_str_eq(s->more[0][3], "192.0.2.1, 198.51.100.2");
+    ck_assert_str_eq(s->more[0][4], "1.1 a");
+    ck_assert_str_eq(s->more[1][0], "");
+    for (int i = 1; i < 5; i++)
+        ck_assert_str_eq(s->more[1][i], "(absent)");
+    ck_assert_str_eq(s->more[2][0], "(absent)"); /* "200" CRLF: no phrase */
+    ck_assert(s->txn[2].x_forwarded_for.truncated && s->txn[2].x_forwarded_for.len == 256);
+}
+END_TEST
+
+START_TEST(packet_counts_reach_the_end)
+{
+    /* what the reassembler counted is handed on as it was */
+    struct drive d;
+    open_conn(&d);
+    send_(&d, KW_TO_SERVER, 1, GET("/a"));
+    struct kw_reasm_end e = { .how = KW_CLOSE_FIN, .ts = T0 + 2 * MS, .frame = 2,
+                              .gap_offset = { KW_NO_GAP, KW_NO_GAP },
+                              .packets = { 7, 5 }, .bytes = { 30, 1200 },
+                              .history = "ShADadFf" };
+    d.rs->on_end(d.rs->ctx, d.conn, &e);
+    kw_track_free(d.track);
+    const struct kw_conn_end *end = &d.seen.end;
+    ck_assert(!end->packets_unknown);
+    ck_assert_uint_eq(end->packets[KW_TO_SERVER], 7);
+    ck_assert_uint_eq(end->packets[KW_TO_CLIENT], 5);
+    ck_assert_uint_eq(end->bytes[KW_TO_SERVER], 30);
+    ck_assert_uint_eq(end->bytes[KW_TO_CLIENT], 1200);
+    ck_assert_str_eq(end->history, "ShADadFf");
+    open_conn(&d);
+    e.packets_unknown = true;
+    d.rs->on_end(d.rs->ctx, d.conn, &e);
+    kw_track_free(d.track);
+    ck_assert(d.seen.end.packets_unknown);
+}
+END_TEST
+
 static Suite *track_suite(void)
 {
     Suite *s = suite_create("track");
@@ -735,6 +827,8 @@ static Suite *track_suite(void)
     tcase_add_test(tc, interim_and_upgrade);
     tcase_add_test(tc, not_http_is_marked_and_counts_nothing);
     tcase_add_test(tc, pipeline_depth_is_bounded);
+    tcase_add_test(tc, reason_content_types_and_proxies);
+    tcase_add_test(tc, packet_counts_reach_the_end);
     suite_add_tcase(s, tc);
     TCase *hostile = tcase_create("hostile");
     tcase_add_test(hostile, interim_counter_does_not_wrap);

@@ -22,6 +22,23 @@
 #   connN.statuses   per connection, the ordered list of response status codes
 #   connN.community_id  per connection, the Community ID flow hash (tshark's
 #                    communityid protocol, seed 0)
+#   connN.packets    per connection, client_packets/server_packets: the
+#                    frames of the tshark stream each way (a datagram in
+#                    fragments is one frame for tshark: the one that
+#                    completes it)
+#   connN.bytes      per connection, client_bytes/server_bytes: each way, as
+#                    Zeek's orig_bytes, from tshark's relative sequence
+#                    numbers: the furthest of tcp.nxtseq (not of a RST, nor
+#                    after the sender's RST) and the other way's tcp.ack (not
+#                    a RST's), less the SYN's and a FIN's octets
+#   connN.history    per connection, the history letters, worked out from
+#                    each frame's flags, tcp.len, tcp.nxtseq and window as
+#                    Zeek's update_history(), update_window() and
+#                    update_last_seq() do (S H A D F R I Q W, T for payload
+#                    ending no further than the furthest tcp.nxtseq before),
+#                    each letter once a direction; keepwatch's G letters
+#                    (content gaps, a reassembler's notion) are left out of
+#                    the comparison
 #
 # A tshark stream is matched to a keepwatch connection by its client and
 # server port (the k-th stream with a given port pair is the k-th keepwatch
@@ -90,6 +107,7 @@ fi
 # --- keepwatch JSON -> keepwatch.tsv ---------------------------------------
 # Lines out:
 #   C conn client_port server_port community_id  (one per connection, in conn order)
+#   P conn client_packets server_packets client_bytes server_bytes history
 #   M conn method                       (one per request, in order)
 #   S conn status                       (one per response, in order)
 #   T connections requests responses    (from the stats event)
@@ -127,6 +145,9 @@ kw_parse() {
                     cid[c] = get("community_id")
                 }
             }
+            if (ev == "connection")
+                wire[c] = "P " c " " get("client_packets") " " get("server_packets") " " \
+                          get("client_bytes") " " get("server_bytes") " " get("history")
             if (ev == "transaction") {
                 m = get("method"); st = get("status")
                 if (m != "" && m != "null") lines[c] = lines[c] "M " c " " m "\n"
@@ -139,6 +160,7 @@ kw_parse() {
             for (i = 1; i <= n; i++) {
                 c = order[i]
                 print "C " c " " cport[c] " " sport[c] " " cid[c]
+                if (c in wire) print wire[c]
                 printf "%s", lines[c]
             }
             if (stats != "") print stats
@@ -147,7 +169,8 @@ kw_parse() {
 
 # --- comparison -> results.tsv ----------------------------------------------
 # Reads keepwatch.tsv and tshark.tsv (frame, stream, srcport, dstport, flags,
-# methods, codes) and writes: check TAB pass|fail TAB detail
+# methods, codes, community id, tcp.len, tcp.seq, tcp.ack, tcp.nxtseq,
+# window) and writes: check TAB pass|fail TAB detail
 compare() {
     awk -F '\t' -v kwfile="$1" -v servers="$3" '
         function add(list, item) { return list == "" ? item : list "," item }
@@ -165,6 +188,9 @@ compare() {
                     kwm[f[2]] = ""; kws[f[2]] = ""; kwcid[f[2]] = f[5]
                 } else if (f[1] == "M") {
                     kwm[f[2]] = add(kwm[f[2]], f[3])
+                } else if (f[1] == "P") {
+                    kwp[f[2]] = f[3] "/" f[4]; kwb[f[2]] = f[5] "/" f[6]
+                    h = f[7]; gsub(/[Gg]/, "", h); kwh[f[2]] = h
                 } else if (f[1] == "S") {
                     kws[f[2]] = add(kws[f[2]], f[3])
                 } else if (f[1] == "T") {
@@ -178,6 +204,7 @@ compare() {
             if (!(s in known)) { known[s] = 1; streams[++ns] = s; first_src[s] = $3; first_dst[s] = $4 }
             if (!(s in tcid) && $8 != "") tcid[s] = $8
             fl = strtonum_hex($5)
+            wire_frame(s, $3, $4, fl, $9 + 0, $12 == "" ? $10 + 0 : $12 + 0, $11 + 0, $13)
             # SYN set, ACK clear: the client opens the connection
             if (int(fl / 2) % 2 == 1 && int(fl / 16) % 2 == 0 && !(s in syn)) {
                 syn[s] = 1; nsyn++
@@ -197,6 +224,54 @@ compare() {
                 }
                 http[s] = 1
             }
+        }
+        # What one frame of stream s from port sp to dp shows, as Zeek counts
+        # it: a frame more that way, how far that way went and the other was
+        # acknowledged, and the history letters (each once a way, in order).
+        function letter(s, sp, l) {
+            if ((s, sp, l) in seen) return
+            seen[s, sp, l] = 1
+            hist[s] = hist[s] " " sp ":" l
+        }
+        function wire_frame(s, sp, dp, fl, len, nxt, ack, win,    syn, fin, rst, bits, reset) {
+            frames[s, sp]++
+            syn = int(fl / 2) % 2; fin = fl % 2; rst = int(fl / 4) % 2
+            reset = ((s, sp, "R") in seen) || ((s, sp, "I") in seen)
+            if (!rst && !reset) {
+                if (len > 0 && (s, sp) in top && nxt <= top[s, sp]) letter(s, sp, "T")
+                if (!((s, sp) in top) || nxt > top[s, sp]) top[s, sp] = nxt
+            }
+            bits = syn + fin + rst
+            if (bits > 1) letter(s, sp, fin && rst ? "I" : "Q")
+            else if (syn) letter(s, sp, int(fl / 16) % 2 ? "H" : "S")
+            else if (fin) letter(s, sp, "F")
+            else if (rst) letter(s, sp, "R")
+            else if (len > 0) letter(s, sp, "D")
+            else if (int(fl / 16) % 2) letter(s, sp, "A")
+            if (win != "" && win + 0 == 0 && !rst && !reset && !((s, dp, "F") in seen) &&
+                !((s, dp, "I") in seen))
+                letter(s, sp, "W")
+            if (syn) synseen[s, sp] = 1
+            if (fin) finseen[s, sp] = 1
+            if (int(fl / 16) % 2 && !rst && (!((s, dp) in acked) || ack > acked[s, dp]))
+                acked[s, dp] = ack
+        }
+        # The orig_bytes (as Zeek) of stream s from port sp: see connN.bytes above.
+        function seq_bytes(s, sp,    t) {
+            t = ((s, sp) in top) ? top[s, sp] : 0
+            if ((s, sp) in acked && acked[s, sp] > t) t = acked[s, sp]
+            t -= ((s, sp) in synseen) + ((s, sp) in finseen)
+            return t < 0 ? 0 : t
+        }
+        # The history of stream s, upper case for the letters of port cp.
+        function history(s, cp,    n, ev, i, h, l) {
+            n = split(hist[s], ev, " ")
+            h = ""
+            for (i = 1; i <= n; i++) {
+                split(ev[i], l, ":")
+                h = h (l[1] == cp ? l[2] : tolower(l[2]))
+            }
+            return h
         }
         function strtonum_hex(x,    i, d, v, c) {
             x = tolower(x); sub(/^0x/, "", x); v = 0
@@ -237,6 +312,14 @@ compare() {
                 result("conn" c ".methods", show(s == "" ? "" : tm[s]), show(kwm[c]), "conn " c where " request methods")
                 result("conn" c ".statuses", show(s == "" ? "" : ts[s]), show(kws[c]), "conn " c where " response status codes")
                 result("conn" c ".community_id", show(s == "" ? "" : tcid[s]), show(kwcid[c]), "conn " c where " community_id")
+                if (!(c in kwp)) continue
+                cp = s == "" ? "" : cli[s]; sp2 = s == "" ? "" : srv[s]
+                result("conn" c ".packets", s == "" ? "(none)" : (frames[s, cp] + 0) "/" (frames[s, sp2] + 0),
+                       kwp[c], "conn " c where " client/server packets")
+                result("conn" c ".bytes", s == "" ? "(none)" : seq_bytes(s, cp) "/" seq_bytes(s, sp2),
+                       kwb[c], "conn " c where " client/server bytes")
+                result("conn" c ".history", s == "" ? "(none)" : show(history(s, cp)), show(kwh[c]),
+                       "conn " c where " history (without G)")
             }
             for (i = 1; i <= ns; i++) {
                 s = streams[i]
@@ -287,6 +370,7 @@ for file in "${captures[@]}"; do
         -e frame.number -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags \
         -e http.request.method -e http.response.code \
         --enable-protocol communityid -e communityid \
+        -e tcp.len -e tcp.seq -e tcp.ack -e tcp.nxtseq -e tcp.window_size_value \
         >"$tmp/tshark.tsv" 2>"$tmp/tshark.err"
     ts_rc=$?
     if [ $ts_rc -ne 0 ]; then

@@ -36,6 +36,13 @@ written packet by packet (python3 stdlib only). Writes into the folder given
   and a plain exchange on a second connection. The tunnel's idle time is not
   HTTP idle time: the server's idle timeout is not inferred from it.
 
+  proxied.pcap: a request through two proxies (X-Forwarded-For, Via) with a
+  Content-Type, answered after a 100 Continue by a 201 with its own; the
+  client's body sent again (a retransmission) and a zero window from the
+  server on the way; then a response whose reason phrase holds a byte that is
+  not UTF-8. The transaction fields and the connection's history (T, w) say
+  so, and tshark agrees on the packets and bytes.
+
   idle-timeout.pcap: connection 1 makes one request, then stays silent for
   400 s (its FIN or RST lost, as far as the capture goes) while connection 2
   makes a request every 20 s; then connection 1's client sends a second
@@ -76,9 +83,9 @@ def checksum(b):
     return ~s & 0xFFFF
 
 
-def tcp(src, dst, sport, dport, seq, ack, flags, data=b""):
+def tcp(src, dst, sport, dport, seq, ack, flags, data=b"", window=65535):
     th = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4,
-                     flags, 65535, 0, 0)
+                     flags, window, 0, 0)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(data), 0, 0x4000, 64, 6, 0,
                      socket.inet_aton(src), socket.inet_aton(dst))
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
@@ -340,6 +347,30 @@ def cut_and_answered(path):
                     b"Connection: close\r\n\r\n")
     b.client(2.102, b"Bad Header: x\r\n\r\n")
     b.server_close(2.103)
+    p.close()
+
+
+def proxied(path):
+    p = Pcap(path)
+    a = Talk(p, "10.0.0.1", 41040, 1000, 5000)
+    a.handshake(1.0)
+    a.client(1.1, b"POST /orders HTTP/1.1\r\nHost: shop.example\r\n"
+                  b"Content-Type: application/json; charset=utf-8\r\n"
+                  b"X-Forwarded-For: 203.0.113.7, 198.51.100.2\r\n"
+                  b"Via: 1.1 edge-cache, 1.1 lb\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: 13\r\n\r\n")
+    a.server(1.101, b"HTTP/1.1 100 Continue\r\n\r\n")
+    body = b'{"items": 1}\n'
+    a.client(1.102, body)
+    c, s = a.c, a.s
+    p.packet(1.302, tcp(c[0], s[0], c[1], s[1], a.cs - len(body), a.ss, PSH | ACK, body))  # again
+    p.packet(1.303, tcp(s[0], c[0], s[1], c[1], a.ss, a.cs, ACK, window=0))  # a zero window
+    a.server(1.304, b"HTTP/1.1 201 Cr\xc3\xa9\xc3\xa9\r\nContent-Type: application/json\r\n"
+                    b"Location: /orders/7\r\nContent-Length: 2\r\n\r\n{}")
+    a.client(1.4, b"GET /orders/7 HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+    a.server(1.401, b"HTTP/1.1 404 Not\xff Here\r\nContent-Type: text/plain\r\n"
+                    b"Content-Length: 0\r\n\r\n")
+    a.close(1.5)
     p.close()
 
 
@@ -626,4 +657,5 @@ if __name__ == "__main__":
     not_http(os.path.join(out, "not-http.pcap"))
     cut_and_answered(os.path.join(out, "cut-and-answered.pcap"))
     tunnel_idle(os.path.join(out, "tunnel-idle.pcap"))
+    proxied(os.path.join(out, "proxied.pcap"))
     capture_world(out)
