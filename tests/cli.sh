@@ -714,7 +714,7 @@ t_json_events_sensor_schema()
     want_rc 0 || return 1
     want_py "$tmp/ev.out" '[e["event"] for e in ev]' "['alert', 'alert', 'stats']" &&
     want_py "$tmp/ev.out" 'set(e["sensor"] for e in ev), by("stats")[0]["schema_version"]' \
-        "({'edge-7'}, 2)" || return 1
+        "({'edge-7'}, 3)" || return 1
     run evbad --json --events=alerts -r "$PCAPS/tornado-http10.pcap"
     want_rc 2 && err_has evbad "--events" || return 1
     run host --json -r "$PCAPS/tornado-http10.pcap"
