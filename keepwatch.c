@@ -66,8 +66,6 @@ struct reading {
     /* live */
     struct pipeline *p;
     const struct options *o;
-    int signal_fd;          /* SIGINT, SIGTERM, SIGHUP, SIGUSR1; -1 reading files */
-    bool stop;              /* SIGINT or SIGTERM */
 };
 
 #define LIVE_WAIT_MS 200        /* a quiet live capture's timers run this often */
@@ -106,8 +104,7 @@ static void advance_time(struct reading *rd, kw_usec now)
     else if (now >= rd->next_summary) {
         kw_rules_summary(rd->rules, now);
         if (rd->report) {
-            if (rd->p)
-                kernel_counts(rd->p);
+            kernel_counts(rd->p); /* live; nothing for files */
             kw_out_stats(rd->report, rd->stats, now);
         }
         rd->next_summary = now + rd->summary_every;
@@ -137,11 +134,9 @@ static void reopen_json(struct pipeline *p, const struct options *o)
 static bool live_between(struct reading *rd)
 {
     kw_usec now = live_now();
-    for (enum live_signal s; (s = live_signal_next(rd->signal_fd)) != LIVE_SIGNAL_NONE;) {
-        if (s == LIVE_SIGNAL_STOP) {
-            rd->stop = true;
+    for (enum live_signal s; (s = live_signal_next(rd->p->signal_fd)) != LIVE_SIGNAL_NONE;) {
+        if (s == LIVE_SIGNAL_STOP)
             return false;
-        }
         if (s == LIVE_SIGNAL_REOPEN)
             reopen_json(rd->p, rd->o);
         if (s == LIVE_SIGNAL_STATS) {
@@ -171,14 +166,14 @@ static void read_packets(void *ctx)
             rd->stopped_by = kw_cap_error(rd->cap);
             return;
         case KW_CAP_TIMEOUT: /* live, and nothing waiting */
-            live_wait(kw_cap_fd(rd->cap), rd->signal_fd, LIVE_WAIT_MS);
+            live_wait(kw_cap_fd(rd->cap), rd->p->signal_fd, LIVE_WAIT_MS);
             if (!live_between(rd))
                 return;
             continue;
         case KW_CAP_PKT:
             break;
         }
-        if (rd->signal_fd >= 0 && n % LIVE_LOOK_EVERY == 0 && !live_between(rd))
+        if (rd->p->signal_fd >= 0 && n % LIVE_LOOK_EVERY == 0 && !live_between(rd))
             return;
         if (pkt.ts >= next_tick) {
             advance_time(rd, pkt.ts);
@@ -384,7 +379,7 @@ static int write_evidence(struct pipeline *p, const struct options *o)
 static int run(struct pipeline *p, const struct options *o)
 {
     struct reading rd = { p->cap, p->reasm, p->rules, o->summary_every, KW_TS_NONE, NULL,
-                          p->report, &p->stats, NULL, KW_TS_NONE, p, o, p->signal_fd, false };
+                          p->report, &p->stats, NULL, KW_TS_NONE, p, o };
     if (!o->live.iface)
         rd.progress = progress_line(p->cap, o);
     const char *stopped_by = kw_reasm_run(p->reasm, read_packets, &rd) < 0
